@@ -1,0 +1,32 @@
+"""Helpers shared by CLI commands: settings, database URL, errors on stderr."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from dialer.db.url import database_url
+from dialer.settings import Settings, get_settings
+
+err_console = Console(stderr=True)
+console = Console()
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def db_url() -> str:
+    return database_url(get_settings())
+
+
+def is_terminal() -> bool:
+    return sys.stdout.isatty()

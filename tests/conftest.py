@@ -1,0 +1,25 @@
+"""Shared fixtures: real PostgreSQL (`database`, `database_url`) and the real Asterisk sandbox (`asterisk`)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from tests.db_fixture import database, database_url, pg_admin_url, template_database  # noqa: F401
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+if importlib.util.find_spec("tests.asterisk_fixture") is not None:
+    from tests.asterisk_fixture import asterisk  # noqa: F401
+
+
+@pytest.fixture(scope="session")
+def def_registry_path() -> Path:
+    """The real DEF-9xx registry from shared/ (never committed)."""
+    path = SHARED_DATA / "DEF-9xx.csv"
+    if not path.exists():
+        pytest.fail(f"the numbering registry {path} is missing: tests read it from shared/data")
+    return path
