@@ -19,3 +19,12 @@ class NotFoundError(DialerError):
 
 class ConflictError(DialerError):
     """The requested change conflicts with stored state."""
+
+
+class InvalidValueError(DialerError):
+    """A value given by the user is invalid; `field` names the option or API field (e.g. `retry`)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
