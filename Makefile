@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv clean sandbox-up sandbox-down
+.PHONY: demo test lint bench venv clean sandbox-up sandbox-down system-deps
+
+# Debian packages the real peers need: Prometheus (metrics tests), espeak-ng and sox (sandbox audio),
+# debootstrap (the Asterisk sandbox's root filesystem). Installed only when missing, only as root.
+SYSTEM_TOOLS := prometheus:prometheus promtool:prometheus espeak-ng:espeak-ng sox:sox debootstrap:debootstrap
 
 venv: $(STAMP)
 
@@ -14,10 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+system-deps:
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "warning: missing system packages:$$missing (run as root to install)"; fi; fi
+
+demo: $(STAMP) system-deps
 	$(BIN)/python -m dialer.demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)

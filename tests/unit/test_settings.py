@@ -21,7 +21,7 @@ def test_env_overrides_and_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: P
 
 def test_bad_database_url_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
-    with pytest.raises(SettingsError, match="DATABASE_URL.*PostgreSQL"):
+    with pytest.raises(SettingsError, match=r"DATABASE_URL.*PostgreSQL"):
         load_settings()
 
 
