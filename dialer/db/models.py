@@ -359,3 +359,6 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(server_default=func.now())
     heartbeat_at: Mapped[datetime] = mapped_column(server_default=func.now())
     stopped_at: Mapped[datetime | None] = mapped_column()
+    # What the worker serves: pacing budgets are shared among the live workers serving a trunk/campaign.
+    campaign_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
+    trunk_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")

@@ -124,6 +124,8 @@ def upgrade() -> None:
             "heartbeat_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
         ),
         sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("campaign_ids", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
+        sa.Column("trunk_ids", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )
     op.create_table(
