@@ -5,10 +5,10 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dialer.errors import SettingsError
 
@@ -42,7 +42,7 @@ class Settings(BaseSettings):
         REPO_ROOT / "config" / "dialer.toml",
         validation_alias=AliasChoices("DIALER_CONFIG", "config_path"),
     )
-    registry_paths: list[Path] = Field(
+    registry_paths: Annotated[list[Path], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("DIALER_REGISTRY", "registry_paths")
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("DIALER_LOG_LEVEL", "log_level"))
