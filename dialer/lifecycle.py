@@ -1,0 +1,141 @@
+"""Campaign lifecycle: the legal status transitions, written once, and the status change with NOTIFY.
+
+draft -> running -> paused <-> running; draft/running/paused/finished -> stopped (final);
+running -> finished when no contact is left; finished -> running when new contacts arrive or on start.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from sqlalchemy import exists, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.db.models import Campaign, CampaignStatus, Contact, ContactState
+from dialer.errors import ConflictError, NotFoundError
+
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "TRANSITIONS",
+    "Action",
+    "IllegalTransitionError",
+    "apply_action",
+    "finish_if_exhausted",
+    "notify_campaign",
+    "reopen_if_finished",
+    "transition",
+]
+
+# Workers LISTEN on this channel; the payload is the campaign id. Sent inside the transaction that
+# changes the status, so PostgreSQL delivers it only when the change is committed.
+NOTIFY_CHANNEL = "dialer_campaigns"
+
+
+class Action(enum.StrEnum):
+    START = "start"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    FINISH = "finish"  # by a worker: no ready or dialing contact left
+    REOPEN = "reopen"  # by a list import: new contacts for a finished campaign
+
+
+_S = CampaignStatus
+TRANSITIONS: Mapping[tuple[CampaignStatus, Action], CampaignStatus] = MappingProxyType({
+    (_S.DRAFT, Action.START): _S.RUNNING,
+    (_S.FINISHED, Action.START): _S.RUNNING,
+    (_S.RUNNING, Action.PAUSE): _S.PAUSED,
+    (_S.PAUSED, Action.RESUME): _S.RUNNING,
+    (_S.DRAFT, Action.STOP): _S.STOPPED,
+    (_S.RUNNING, Action.STOP): _S.STOPPED,
+    (_S.PAUSED, Action.STOP): _S.STOPPED,
+    (_S.FINISHED, Action.STOP): _S.STOPPED,
+    (_S.RUNNING, Action.FINISH): _S.FINISHED,
+    (_S.FINISHED, Action.REOPEN): _S.RUNNING,
+})
+
+
+class IllegalTransitionError(ConflictError):
+    def __init__(self, campaign: str, status: CampaignStatus, action: Action) -> None:
+        allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status)
+        hint = f"allowed now: {', '.join(allowed)}" if allowed else "a stopped campaign is final"
+        super().__init__(f"campaign {campaign!r} is {status.value}: cannot {action.value} ({hint})")
+        self.status = status
+        self.action = action
+
+
+def transition(status: CampaignStatus, action: Action, *, campaign: str = "?") -> CampaignStatus:
+    """The status after `action`, or IllegalTransitionError."""
+    target = TRANSITIONS.get((status, action))
+    if target is None:
+        raise IllegalTransitionError(campaign, status, action)
+    return target
+
+
+async def notify_campaign(session: AsyncSession, campaign_id: int) -> None:
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": str(campaign_id)}
+    )
+
+
+async def apply_action(session: AsyncSession, campaign_id: int, action: Action) -> CampaignStatus:
+    """Change the status under a row lock (concurrent changes serialize) and notify the workers."""
+    row = (
+        await session.execute(
+            select(Campaign.name, Campaign.status).where(Campaign.id == campaign_id).with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"campaign id {campaign_id} does not exist")
+    target = transition(CampaignStatus(row.status), action, campaign=row.name)
+    await _set_status(session, campaign_id, target)
+    return target
+
+
+async def _locked_status(session: AsyncSession, campaign_id: int) -> CampaignStatus | None:
+    status = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id).with_for_update())
+    return None if status is None else CampaignStatus(status)
+
+
+async def _has_open_contacts(session: AsyncSession, campaign_id: int) -> bool:
+    # A separate statement after the row lock: under READ COMMITTED it sees every contact committed
+    # by whoever held the lock before us (a list import that reopened, a worker that finished).
+    query = select(
+        exists().where(
+            Contact.campaign_id == campaign_id,
+            Contact.state.in_([ContactState.READY.value, ContactState.DIALING.value]),
+        )
+    )
+    return bool(await session.scalar(query))
+
+
+async def _set_status(session: AsyncSession, campaign_id: int, status: CampaignStatus) -> None:
+    await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status=status.value))
+    await notify_campaign(session, campaign_id)
+
+
+async def finish_if_exhausted(session: AsyncSession, campaign_id: int) -> bool:
+    """running -> finished when no contact is ready or dialing; True if it finished now (workers call it)."""
+    if await _locked_status(session, campaign_id) is not CampaignStatus.RUNNING:
+        return False
+    if await _has_open_contacts(session, campaign_id):
+        return False
+    await _set_status(session, campaign_id, CampaignStatus.FINISHED)
+    return True
+
+
+async def reopen_if_finished(session: AsyncSession, campaign_id: int) -> bool:
+    """finished -> running when it has ready contacts again; True if it reopened.
+
+    A list import calls it after inserting its contacts, in the same transaction, just before commit:
+    the row lock orders it against `finish_if_exhausted`, so a campaign never stays finished with
+    new contacts.
+    """
+    if await _locked_status(session, campaign_id) is not CampaignStatus.FINISHED:
+        return False
+    if not await _has_open_contacts(session, campaign_id):
+        return False
+    await _set_status(session, campaign_id, CampaignStatus.RUNNING)
+    return True

@@ -1,0 +1,106 @@
+"""Which compliance rule set a company or campaign uses, as stored and as compliance/ loads it.
+
+A preset is stored by name (`fz230-twin`); a TOML file is stored by content in `rules_toml`, so a
+campaign keeps the rules it was created with even if the file changes or lives on another host.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dialer.errors import InvalidValueError
+
+__all__ = ["DEFAULT_RULES", "StoredRules", "load_rule_set", "resolve_rules"]
+
+DEFAULT_RULES = "fz230-twin"
+FILE_PREFIX = "file:"
+# campaigns.rules / companies.rules are String(64).
+_NAME_LENGTH = 64
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRules:
+    """`name` is a preset, or `file:NAME.toml` with the file's text in `toml`."""
+
+    name: str
+    toml: str | None = None
+
+    @classmethod
+    def default(cls) -> StoredRules:
+        return cls(DEFAULT_RULES)
+
+    @property
+    def is_file(self) -> bool:
+        return self.toml is not None
+
+    def rule_set(self) -> Any:
+        """The `compliance.RuleSet` these rules describe."""
+        return load_rule_set(self)
+
+
+_PRESETS_UNTIL_COMPLIANCE = frozenset({"fz230-twin", "fz230-law", "tcpa"})
+
+
+def _compliance_load(name_or_path: str | Path) -> Any:
+    try:
+        from compliance import load_rules  # type: ignore[attr-defined]
+    except ImportError:
+        # TEMPORARY until compliance/rules.py lands (written concurrently): check names and TOML syntax.
+        import tomllib
+
+        from compliance.errors import RulesError
+
+        if isinstance(name_or_path, Path):
+            try:
+                return tomllib.loads(name_or_path.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise RulesError(f"{name_or_path.name}: invalid TOML: {exc}") from None
+        if name_or_path not in _PRESETS_UNTIL_COMPLIANCE:
+            raise RulesError(
+                f"unknown rule set {name_or_path!r} (known: {', '.join(sorted(_PRESETS_UNTIL_COMPLIANCE))})"
+            ) from None
+        return name_or_path
+    return load_rules(name_or_path)
+
+
+def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> Any:
+    """Load through `compliance.load_rules`; a compliance error becomes InvalidValueError(field)."""
+    from compliance.errors import ComplianceError
+
+    try:
+        if rules.toml is None:
+            return _compliance_load(rules.name)
+        # load_rules takes a preset name or a path: hand it the stored text as a file.
+        with tempfile.TemporaryDirectory(prefix="dialer-rules-") as tmp:
+            path = Path(tmp) / (rules.name.removeprefix(FILE_PREFIX) or "rules.toml")
+            path.write_text(rules.toml, encoding="utf-8")
+            return _compliance_load(path)
+    except ComplianceError as exc:
+        raise InvalidValueError(field_name, str(exc)) from None
+
+
+def resolve_rules(
+    rules: str | None, rules_toml: str | None = None, *, field_name: str = "rules"
+) -> StoredRules:
+    """Validate user input: a preset name, a path to a `.toml` file, or TOML text (API uploads)."""
+    if rules_toml is not None:
+        label = Path(rules).name if rules else "rules.toml"
+        stored = StoredRules(f"{FILE_PREFIX}{label}"[:_NAME_LENGTH], rules_toml)
+    elif rules is None or not rules.strip():
+        stored = StoredRules.default()
+    elif rules.strip().lower().endswith(".toml"):
+        path = Path(rules.strip()).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InvalidValueError(field_name, f"rules file {str(path)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidValueError(field_name, f"rules file {str(path)!r} cannot be read: {exc}") from None
+        stored = StoredRules(f"{FILE_PREFIX}{path.name}"[:_NAME_LENGTH], text)
+    else:
+        stored = StoredRules(rules.strip())
+    load_rule_set(stored, field_name=field_name)
+    return stored
