@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialer.companies import DEFAULT_COMPANY, CompanyConfig, company_config, ensure_company
 from dialer.db.models import Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
-from dialer.lifecycle import Action, apply_action, notify_campaign
+from dialer.lifecycle import USER_ACTIONS, Action, apply_action, notify_campaign
 from dialer.names import validate_name
 from dialer.retries import DEFAULT_MAX_ATTEMPTS, MachineAction, RetryPolicy
 from dialer.rules import StoredRules, resolve_rules
@@ -407,6 +407,6 @@ async def change_status(session: AsyncSession, name: str, action: Action | str) 
         verb = Action(action)
     except ValueError:
         raise InvalidValueError("action", f"{action!r} is not one of start, pause, resume, stop") from None
-    if verb in (Action.FINISH, Action.REOPEN):
+    if verb not in USER_ACTIONS:
         raise InvalidValueError("action", f"{verb.value!r} is decided by the engine, not by a user")
     return await apply_action(session, await campaign_id_by_name(session, name), verb)

@@ -19,6 +19,7 @@ from dialer.errors import ConflictError, NotFoundError
 __all__ = [
     "NOTIFY_CHANNEL",
     "TRANSITIONS",
+    "USER_ACTIONS",
     "Action",
     "IllegalTransitionError",
     "apply_action",
@@ -42,6 +43,8 @@ class Action(enum.StrEnum):
     REOPEN = "reopen"  # by a list import: new contacts for a finished campaign
 
 
+USER_ACTIONS = frozenset({Action.START, Action.PAUSE, Action.RESUME, Action.STOP})
+
 _S = CampaignStatus
 TRANSITIONS: Mapping[tuple[CampaignStatus, Action], CampaignStatus] = MappingProxyType({
     (_S.DRAFT, Action.START): _S.RUNNING,
@@ -59,7 +62,7 @@ TRANSITIONS: Mapping[tuple[CampaignStatus, Action], CampaignStatus] = MappingPro
 
 class IllegalTransitionError(ConflictError):
     def __init__(self, campaign: str, status: CampaignStatus, action: Action) -> None:
-        allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status)
+        allowed = sorted(a.value for (s, a) in TRANSITIONS if s is status and a in USER_ACTIONS)
         hint = f"allowed now: {', '.join(allowed)}" if allowed else "a stopped campaign is final"
         super().__init__(f"campaign {campaign!r} is {status.value}: cannot {action.value} ({hint})")
         self.status = status
