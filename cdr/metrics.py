@@ -41,3 +41,49 @@ class DialerMetrics:
         self.cdr_mismatch_total = Counter(
             "dialer_cdr_mismatch", "CDR rows that disagree with Asterisk's CDR", registry=r
         )
+        # The CDR pipeline itself (cdr/writer, cdr/asterisk_cdr): `table` is cdr or asterisk_cdr.
+        self.cdr_rows_written_total = Counter(
+            "dialer_cdr_rows_written", "Rows written by the CDR batch writers", ["table"], registry=r
+        )
+        self.cdr_rows_rejected_total = Counter(
+            "dialer_cdr_rows_rejected", "Rows PostgreSQL refused (bad data), logged and skipped", ["table"],
+            registry=r,
+        )
+        self.cdr_write_retries_total = Counter(
+            "dialer_cdr_write_retries", "Batch writes retried after a transient database error", ["table"],
+            registry=r,
+        )
+        self.cdr_queue_rows = Gauge(
+            "dialer_cdr_queue_rows", "Rows queued in memory, not yet written", ["table"], registry=r
+        )
+        self.asterisk_cdr_events_total = Counter(
+            "dialer_asterisk_cdr_events", "Cdr events received from Asterisk", ["server"], registry=r
+        )
+
+    def init_labels(self, *, campaign: str, trunk: str) -> None:
+        """Create the series of one campaign on one trunk at zero.
+
+        `rate()` ignores the increase up to a series' first sample; a series born at zero is counted
+        from its first call, so CPS and AHT are right from the start of a campaign.
+        """
+        self.originations_total.labels(campaign, trunk)
+        self.call_billsec_seconds.labels(campaign)
+        self.call_ring_seconds.labels(trunk)
+        self.active_calls.labels(trunk)
+
+    def call_started(self, *, campaign: str, trunk: str) -> None:
+        """An Originate was sent."""
+        self.originations_total.labels(campaign, trunk).inc()
+        self.active_calls.labels(trunk).inc()
+
+    def call_ended(
+        self, *, campaign: str, trunk: str, outcome: str, answered: bool, billsec: float,
+        ring_seconds: float | None,
+    ) -> None:
+        """A call started with `call_started` ended. Billsec is observed for answered calls only (AHT)."""
+        self.active_calls.labels(trunk).dec()
+        self.calls_total.labels(campaign, trunk, outcome).inc()
+        if ring_seconds is not None:
+            self.call_ring_seconds.labels(trunk).observe(ring_seconds)
+        if answered:
+            self.call_billsec_seconds.labels(campaign).observe(billsec)

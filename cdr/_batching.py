@@ -1,0 +1,313 @@
+"""A keyed, bounded, retrying batch writer to PostgreSQL: the engine under CdrWriter and the Asterisk CDR store.
+
+Rows wait in memory keyed by their natural key (a later row for the same key replaces the queued one,
+so one batch never touches a key twice, which `INSERT ... ON CONFLICT DO UPDATE` forbids). A batch is
+written when it is full, when its oldest row has waited `flush_interval`, or on `flush()`/`aclose()`.
+Transient database errors (PostgreSQL restarting, connection lost) keep the batch and retry it with
+backoff; rows PostgreSQL refuses as bad data are isolated by bisection, logged and counted, so one bad
+row never blocks the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+import psycopg
+import psycopg.errors
+import structlog
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from cdr.errors import CdrError, CdrFlushTimeout, CdrQueueFull, CdrWriterClosed
+from cdr.metrics import DialerMetrics
+
+R = TypeVar("R")
+R_contra = TypeVar("R_contra", contravariant=True)
+
+log = structlog.stdlib.get_logger(__name__)
+
+
+class BatchSink(Protocol[R_contra]):
+    """Writes one batch inside an open transaction of a psycopg connection (the caller commits)."""
+
+    async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[R_contra]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter between `initial` and `maximum` seconds; retries forever."""
+
+    initial: float = 0.1
+    maximum: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return random.uniform(0, min(self.maximum, self.initial * (2**attempt)))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors that a retry on a fresh connection may cure (server restart, lost link, deadlock)."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    if isinstance(exc, sa_exc.InterfaceError | sa_exc.OperationalError | sa_exc.TimeoutError):
+        return True
+    # OperationalError covers AdminShutdown (57P01), CannotConnectNow (57P03), connection failures.
+    return isinstance(
+        exc,
+        psycopg.OperationalError
+        | psycopg.InterfaceError
+        | psycopg.errors.TransactionRollback
+        | OSError
+        | TimeoutError,
+    )
+
+
+def is_bad_data(exc: BaseException) -> bool:
+    """True when PostgreSQL refused the rows themselves (too long, null, out of range)."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    return isinstance(exc, psycopg.DataError | psycopg.IntegrityError)
+
+
+class KeyedBatcher(Generic[R]):
+    """Queue rows by key in memory (bounded) and write them in batches through a `BatchSink`."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        sink: BatchSink[R],
+        *,
+        key: Callable[[R], str],
+        table: str,
+        batch_size: int,
+        flush_interval: float,
+        max_pending: int,
+        metrics: DialerMetrics | None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if flush_interval <= 0:
+            raise ValueError(f"flush_interval must be positive, got {flush_interval}")
+        if max_pending < batch_size:
+            raise ValueError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
+        self._engine = engine
+        self._sink = sink
+        self._key = key
+        self._table = table
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_pending = max_pending
+        self._metrics = metrics
+        self._retry = retry or RetryPolicy()
+        self._pending: dict[str, R] = {}
+        self._inflight: list[R] = []
+        self._oldest_at = 0.0  # monotonic time the oldest queued row arrived
+        self._lock = asyncio.Lock()  # one batch at a time, whoever writes it (run loop or flush)
+        self._wakeup = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closing = False
+        self._running = False
+        self.rows_written = 0
+        self.rows_rejected = 0
+
+    # -- producer side -------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Rows queued or in flight, not yet committed."""
+        return len(self._pending) + len(self._inflight)
+
+    @property
+    def closed(self) -> bool:
+        return self._closing
+
+    def submit(self, row: R) -> None:
+        """Queue a row without waiting. Raises CdrQueueFull at the bound, CdrWriterClosed after aclose."""
+        if self._closing:
+            raise CdrWriterClosed(f"{self._table} writer is closed")
+        key = self._key(row)
+        if key not in self._pending and len(self._pending) >= self._max_pending:
+            self._room.clear()
+            raise CdrQueueFull(
+                f"{self._table} writer queue is full ({len(self._pending)} rows); database unreachable?",
+                pending=len(self._pending),
+            )
+        if not self._pending:
+            self._oldest_at = time.monotonic()
+            self._wakeup.set()  # start the flush_interval timer
+        self._pending[key] = row
+        if len(self._pending) >= self._batch_size:
+            self._wakeup.set()
+        self._set_queue_gauge()
+
+    async def put(self, row: R) -> None:
+        """Queue a row, waiting for room while the queue is full (back-pressure instead of an error)."""
+        while True:
+            try:
+                self.submit(row)
+                return
+            except CdrQueueFull:
+                await self._room.wait()
+
+    # -- consumer side -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Write batches until `aclose()`; meant to be a task owned by the worker's TaskGroup.
+
+        Never raises for database trouble (it retries); cancellation leaves unwritten rows queued,
+        to be written by `flush()`/`aclose()`.
+        """
+        if self._running:
+            raise CdrError(f"{self._table} writer: run() is already running")
+        self._running = True
+        try:
+            while True:
+                if not self._pending and not self._inflight:
+                    if self._closing:
+                        return
+                    self._wakeup.clear()
+                    await self._wakeup.wait()
+                    continue
+                due = self._oldest_at + self._flush_interval
+                if len(self._pending) < self._batch_size and not self._closing and not self._inflight:
+                    delay = due - time.monotonic()
+                    if delay > 0:
+                        self._wakeup.clear()
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(delay):
+                                await self._wakeup.wait()
+                        continue
+                await self._write_next_batch()
+        finally:
+            self._running = False
+
+    async def flush(self, timeout: float | None = None) -> None:
+        """Write everything queued now. Raises CdrFlushTimeout (rows stay queued) after `timeout` s."""
+        try:
+            async with asyncio.timeout(timeout):
+                while self._pending or self._inflight:
+                    await self._write_next_batch()
+        except TimeoutError as exc:
+            raise CdrFlushTimeout(
+                f"{self._table} writer: {self.pending} rows still queued after {timeout} s",
+                pending=self.pending,
+            ) from exc
+
+    async def aclose(self, timeout: float | None = None) -> None:
+        """Refuse new rows, write the queued ones, and let `run()` return."""
+        self._closing = True
+        self._wakeup.set()
+        try:
+            await self.flush(timeout)
+        finally:
+            self._wakeup.set()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _set_queue_gauge(self) -> None:
+        if self._metrics is not None:
+            self._metrics.cdr_queue_rows.labels(self._table).set(self.pending)
+
+    def _take_batch(self) -> None:
+        keys = []
+        for key in self._pending:
+            keys.append(key)
+            if len(keys) >= self._batch_size:
+                break
+        self._inflight = [self._pending.pop(k) for k in keys]
+        self._oldest_at = time.monotonic()
+        if len(self._pending) < self._max_pending:
+            self._room.set()
+
+    async def _write_next_batch(self) -> None:
+        async with self._lock:
+            if not self._inflight:
+                if not self._pending:
+                    return
+                self._take_batch()
+            attempt = 0
+            while True:
+                try:
+                    await self._write_isolating(self._inflight)
+                    break
+                except Exception as exc:
+                    if not is_transient(exc):
+                        raise
+                    delay = self._retry.delay(attempt)
+                    attempt += 1
+                    if self._metrics is not None:
+                        self._metrics.cdr_write_retries_total.labels(self._table).inc()
+                    log.warning(
+                        "cdr batch write failed, retrying", table=self._table, rows=len(self._inflight),
+                        attempt=attempt, retry_in=round(delay, 3), error=repr(exc),
+                    )
+                    await asyncio.sleep(delay)
+            self._inflight = []
+            self._set_queue_gauge()
+
+    async def _write_isolating(self, rows: Sequence[R]) -> None:
+        """Write rows in one transaction; on bad data, bisect until the bad rows are alone."""
+        try:
+            await self._write_once(rows)
+        except Exception as exc:
+            if not is_bad_data(exc):
+                raise
+            if len(rows) == 1:
+                self.rows_rejected += 1
+                if self._metrics is not None:
+                    self._metrics.cdr_rows_rejected_total.labels(self._table).inc()
+                log.error(
+                    "cdr row refused by PostgreSQL, skipped", table=self._table, key=self._key(rows[0]),
+                    error=str(exc).strip(),
+                )
+                return
+            middle = len(rows) // 2
+            await self._write_isolating(rows[:middle])
+            await self._write_isolating(rows[middle:])
+
+    async def _write_once(self, rows: Sequence[R]) -> None:
+        log.debug("cdr batch writing", table=self._table, rows=len(rows))
+        async with self._engine.connect() as sa_conn:
+            conn: psycopg.AsyncConnection[Any] | None = None
+            try:
+                raw = await sa_conn.get_raw_connection()
+                conn = raw.driver_connection
+                assert conn is not None
+                await self._sink.write(conn, rows)
+                await conn.commit()
+            except Exception as exc:
+                if is_transient(exc) or conn is None:
+                    await _invalidate(sa_conn)
+                else:
+                    await _rollback_or_invalidate(sa_conn, conn)
+                raise
+            except BaseException:
+                # Cancelled mid-batch: the connection's state is unknown; closing it aborts the
+                # transaction on the server, and the rows stay in flight for the next attempt.
+                await _invalidate(sa_conn)
+                raise
+        self.rows_written += len(rows)
+        if self._metrics is not None:
+            self._metrics.cdr_rows_written_total.labels(self._table).inc(len(rows))
+        log.debug("cdr batch written", table=self._table, rows=len(rows))
+
+
+async def _invalidate(sa_conn: AsyncConnection) -> None:
+    with contextlib.suppress(Exception):
+        await sa_conn.invalidate()
+
+
+async def _rollback_or_invalidate(sa_conn: AsyncConnection, conn: psycopg.AsyncConnection[Any]) -> None:
+    try:
+        await conn.rollback()
+    except Exception:
+        await _invalidate(sa_conn)
