@@ -1,10 +1,10 @@
 """CDRs of the dialer: batched writer, Asterisk's own CDR, reconciliation, metrics, reports, export."""
 
+from cdr._batching import RetryPolicy, WriterStats
 from cdr.errors import (
     CdrError,
     CdrEventError,
     CdrExportError,
-    CdrFlushTimeout,
     CdrQueryError,
     CdrQueueFull,
     CdrWriterClosed,
@@ -17,7 +17,6 @@ from cdr.records import (
     disposition_for_outcome,
     outcome_for_disposition,
 )
-from cdr._batching import RetryPolicy
 from cdr.writer import CdrWriter
 
 __all__ = [
@@ -26,7 +25,6 @@ __all__ = [
     "CdrError",
     "CdrEventError",
     "CdrExportError",
-    "CdrFlushTimeout",
     "CdrQueryError",
     "CdrQueueFull",
     "CdrRecord",
@@ -35,6 +33,7 @@ __all__ = [
     "DialerMetrics",
     "Disposition",
     "RetryPolicy",
+    "WriterStats",
     "disposition_for_outcome",
     "outcome_for_disposition",
 ]

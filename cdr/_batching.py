@@ -24,7 +24,7 @@ import structlog
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from cdr.errors import CdrError, CdrFlushTimeout, CdrQueueFull, CdrWriterClosed
+from cdr.errors import CdrError, CdrQueueFull, CdrWriterClosed
 from cdr.metrics import DialerMetrics
 
 R = TypeVar("R")
@@ -76,6 +76,16 @@ def is_bad_data(exc: BaseException) -> bool:
     return isinstance(exc, psycopg.DataError | psycopg.IntegrityError)
 
 
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    """What a batch writer has done since it was created."""
+
+    rows_written: int
+    rows_rejected: int
+    retries: int
+    pending: int
+
+
 class KeyedBatcher(Generic[R]):
     """Queue rows by key in memory (bounded) and write them in batches through a `BatchSink`."""
 
@@ -114,10 +124,12 @@ class KeyedBatcher(Generic[R]):
         self._wakeup = asyncio.Event()
         self._room = asyncio.Event()
         self._room.set()
+        self._progress = asyncio.Condition()
         self._closing = False
         self._running = False
         self.rows_written = 0
         self.rows_rejected = 0
+        self.retries = 0
 
     # -- producer side -------------------------------------------------------------------------
 
@@ -129,6 +141,20 @@ class KeyedBatcher(Generic[R]):
     @property
     def closed(self) -> bool:
         return self._closing
+
+    @property
+    def stats(self) -> WriterStats:
+        return WriterStats(self.rows_written, self.rows_rejected, self.retries, self.pending)
+
+    async def wait_for(self, predicate: Callable[[WriterStats], bool]) -> WriterStats:
+        """Wait until `predicate(stats)` holds (checked after every batch and every retry)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: predicate(self.stats))
+            return self.stats
+
+    async def _notify_progress(self) -> None:
+        async with self._progress:
+            self._progress.notify_all()
 
     def submit(self, row: R) -> None:
         """Queue a row without waiting. Raises CdrQueueFull at the bound, CdrWriterClosed after aclose."""
@@ -190,24 +216,20 @@ class KeyedBatcher(Generic[R]):
         finally:
             self._running = False
 
-    async def flush(self, timeout: float | None = None) -> None:
-        """Write everything queued now. Raises CdrFlushTimeout (rows stay queued) after `timeout` s."""
-        try:
-            async with asyncio.timeout(timeout):
-                while self._pending or self._inflight:
-                    await self._write_next_batch()
-        except TimeoutError as exc:
-            raise CdrFlushTimeout(
-                f"{self._table} writer: {self.pending} rows still queued after {timeout} s",
-                pending=self.pending,
-            ) from exc
+    async def flush(self) -> None:
+        """Write everything queued now, retrying transient errors.
 
-    async def aclose(self, timeout: float | None = None) -> None:
+        Bound it with `asyncio.timeout()`: on expiry the unwritten rows stay queued, none is dropped.
+        """
+        while self._pending or self._inflight:
+            await self._write_next_batch()
+
+    async def aclose(self) -> None:
         """Refuse new rows, write the queued ones, and let `run()` return."""
         self._closing = True
         self._wakeup.set()
         try:
-            await self.flush(timeout)
+            await self.flush()
         finally:
             self._wakeup.set()
 
@@ -244,15 +266,18 @@ class KeyedBatcher(Generic[R]):
                         raise
                     delay = self._retry.delay(attempt)
                     attempt += 1
+                    self.retries += 1
                     if self._metrics is not None:
                         self._metrics.cdr_write_retries_total.labels(self._table).inc()
                     log.warning(
                         "cdr batch write failed, retrying", table=self._table, rows=len(self._inflight),
                         attempt=attempt, retry_in=round(delay, 3), error=repr(exc),
                     )
+                    await self._notify_progress()
                     await asyncio.sleep(delay)
             self._inflight = []
             self._set_queue_gauge()
+        await self._notify_progress()
 
     async def _write_isolating(self, rows: Sequence[R]) -> None:
         """Write rows in one transaction; on bad data, bisect until the bad rows are alone."""

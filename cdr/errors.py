@@ -23,14 +23,6 @@ class CdrWriterClosed(CdrError):
     """A record was submitted after `aclose()`."""
 
 
-class CdrFlushTimeout(CdrError, TimeoutError):
-    """`flush`/`aclose` ran out of time with rows still queued (they stay queued, nothing is dropped)."""
-
-    def __init__(self, message: str, *, pending: int) -> None:
-        super().__init__(message)
-        self.pending = pending
-
-
 class CdrEventError(CdrError, ValueError):
     """An Asterisk `Cdr` event cannot be turned into a row; the message names the field and value."""
 

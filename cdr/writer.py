@@ -7,14 +7,14 @@ batch, a record re-sent after a restart, or a preliminary then final record are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
 from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cdr._batching import KeyedBatcher, RetryPolicy
+from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats
 from cdr.metrics import DialerMetrics
 from cdr.records import CdrRecord
 
@@ -167,6 +167,14 @@ class CdrWriter:
     def rows_rejected(self) -> int:
         return self._batcher.rows_rejected
 
+    @property
+    def stats(self) -> WriterStats:
+        return self._batcher.stats
+
+    async def wait_for(self, predicate: Callable[[WriterStats], bool]) -> WriterStats:
+        """Wait until `predicate(stats)` holds, e.g. `lambda s: s.rows_written >= n`."""
+        return await self._batcher.wait_for(predicate)
+
     def submit(self, record: CdrRecord) -> None:
         """Queue a record without waiting (a later record for the same channel id replaces it)."""
         self._batcher.submit(record)
@@ -179,13 +187,13 @@ class CdrWriter:
         """Write batches until `aclose()`; retries transient database errors without losing rows."""
         await self._batcher.run()
 
-    async def flush(self, timeout: float | None = None) -> None:
-        """Write every queued record now (CdrFlushTimeout after `timeout` seconds, rows kept)."""
-        await self._batcher.flush(timeout)
+    async def flush(self) -> None:
+        """Write every queued record now; bound it with `asyncio.timeout()` (unwritten rows stay queued)."""
+        await self._batcher.flush()
 
-    async def aclose(self, timeout: float | None = None) -> None:
-        """Stop accepting records and write the queued ones."""
-        await self._batcher.aclose(timeout)
+    async def aclose(self) -> None:
+        """Stop accepting records and write the queued ones (bound it with `asyncio.timeout()`)."""
+        await self._batcher.aclose()
 
     async def __aenter__(self) -> CdrWriter:
         return self

@@ -40,10 +40,10 @@ async def test_run_writes_batches_and_aclose_flushes(database: AsyncEngine) -> N
             writer.submit(record(i))
         # Twelve full batches go out without waiting for the 30 s interval; 34 rows wait for aclose.
         async with asyncio.timeout(60):
-            while writer.rows_written < 1200:
-                await asyncio.sleep(0.01)
+            await writer.wait_for(lambda s: s.rows_written >= 1200)
         assert writer.pending == 34
-        await writer.aclose(timeout=60)
+        async with asyncio.timeout(60):
+            await writer.aclose()
     assert await rows(database) == [(1234,)]
     assert writer.pending == 0
     assert metrics.registry.get_sample_value("dialer_cdr_rows_written_total", {"table": "cdr"}) == 1234
@@ -58,8 +58,7 @@ async def test_flush_interval_writes_a_partial_batch(database: AsyncEngine) -> N
         task = tg.create_task(writer.run())
         writer.submit(record(1))
         async with asyncio.timeout(30):
-            while writer.rows_written < 1:
-                await asyncio.sleep(0.01)
+            await writer.wait_for(lambda s: s.rows_written >= 1)
         task.cancel()
     assert await rows(database) == [(1,)]
 

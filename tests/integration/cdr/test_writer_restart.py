@@ -38,30 +38,25 @@ async def test_writer_retries_through_a_postgresql_restart(private_pg: EmbeddedP
         engine, batch_size=50, flush_interval=0.05, metrics=metrics, retry=RetryPolicy(initial=0.05, maximum=0.5)
     )
 
-    def retries() -> float:
-        return metrics.registry.get_sample_value("dialer_cdr_write_retries_total", {"table": "cdr"}) or 0.0
-
     try:
         async with asyncio.timeout(240), asyncio.TaskGroup() as tg:
             tg.create_task(writer.run())
             for i in range(100):
                 writer.submit(record(i))
-            while writer.rows_written < 100:
-                await asyncio.sleep(0.02)
+            await writer.wait_for(lambda s: s.rows_written >= 100)
             # Fast shutdown: the pooled connections get AdminShutdown, new ones are refused.
             await asyncio.to_thread(private_pg.stop)
             for i in range(100, 300):
                 writer.submit(record(i))
-            while retries() < 3:
-                await asyncio.sleep(0.02)
+            await writer.wait_for(lambda s: s.retries >= 3)
             assert writer.rows_written == 100
             assert writer.pending == 200
             await asyncio.to_thread(private_pg.ensure_running)
-            while writer.rows_written < 300:
-                await asyncio.sleep(0.02)
-            await writer.aclose(timeout=30)
+            await writer.wait_for(lambda s: s.rows_written >= 300)
+            await writer.aclose()
     finally:
         await engine.dispose()
     with psycopg.connect(url) as conn:
         count, distinct = conn.execute("SELECT count(*), count(DISTINCT channel_id) FROM cdr").fetchone() or (0, 0)
     assert (count, distinct) == (300, 300)
+    assert (metrics.registry.get_sample_value("dialer_cdr_write_retries_total", {"table": "cdr"}) or 0) >= 3
