@@ -40,6 +40,8 @@ _ENV_KEY = re.compile(r"agi_[a-z0-9_]+\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # "200 result=1 (speech) endpos=1234": the result value, optional data in parentheses, then key=value.
 _RESULT = re.compile(r"result=(?P<result>\S*)(?:\s+\((?P<data>[^)]*)\))?(?P<rest>.*)\Z")
+# "200 result=..." or "520-Invalid command syntax..." (a dash starts a multi-line reply).
+_STATUS = re.compile(r"(\d{3})[ -]?(.*)\Z")
 _KEY_VALUE = re.compile(r"(\w+)=(\S*)")
 
 
@@ -121,11 +123,10 @@ def parse_result_line(line: str) -> AgiResult:
     """Parse one reply line: `200 result=1 (value) endpos=5`, `510 Invalid ...`, `HANGUP`."""
     if line == "HANGUP":
         raise AgiHangup("Asterisk reported HANGUP")
-    code_text, _, rest = line.partition(" ")
-    code_text = code_text.rstrip("-")
-    if not code_text.isdigit():
+    head = _STATUS.match(line)
+    if head is None:
         raise AgiProtocolError(f"AGI reply without a status code: {line[:120]!r}")
-    code = int(code_text)
+    code, rest = int(head.group(1)), head.group(2)
     match = _RESULT.match(rest) if code in (100, 200) else None
     if match is None:
         return AgiResult(code, "", None, MappingProxyType({}), line)
