@@ -17,7 +17,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine on uvloop (the loop of every long-running dialer process)."""
     import uvloop
 
-    return asyncio.run(coro, loop_factory=uvloop.new_event_loop)
+    # asyncio.run(loop_factory=) is 3.12+; asyncio.Runner takes it on 3.11.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
