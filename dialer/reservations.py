@@ -1,0 +1,396 @@
+"""Compliance at the instant of origination, and the caps ledger when a call ends.
+
+The rule (FZ-230 art. 7): no call outside the subscriber's local window and no more human-answered
+calls than the caps, counted per subscriber across all campaigns of the company. With several
+workers and several numbers per subscriber, "count then dial" races. So the check and the record of
+the attempt happen in ONE transaction under a per-subscriber advisory lock
+(`pg_advisory_xact_lock(hash(company, subscriber))`):
+
+1. lock the subscriber (every worker, every campaign of the company, serializes here);
+2. read, in one statement (one snapshot), the human answers of the last 32 days from
+   `compliance_ledger` PLUS the subscriber's attempts still in flight, counted as if answered now
+   (a pessimistic reservation: that is what keeps a cap when two numbers of one person are dialled
+   at once), PLUS attempts whose end was never observed (`lost`: they may have been answered);
+3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
+   history between the decision and the insert);
+4. allowed: insert the attempt with its ChannelId (written before the Originate, so a crash never
+   loses which channel is whose) and count it on the contact; held back: the contact goes back to
+   `ready` at `next_allowed_at` with a `decision_log` row giving the reasons.
+
+When the call ends, `close_attempt` swaps the reservation for the truth under the same lock: it
+closes the attempt, inserts the ledger row if a human answered (idempotent by attempt id), and
+applies the retry policy to the contact, all in one transaction, so at no instant a human answer is
+counted neither as in flight nor in the ledger.
+
+Pure parts (`history_from_rows`, `counts_as_human`, `attempt_columns`) are apart from the SQL so
+they can be unit-tested; the DB functions take the caller's session and never commit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ami.calls import CallResult
+from ami.outcomes import Outcome
+from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
+from dialer.db.models import AttemptState, ContactState
+from dialer.leasing import LeasedContact
+from dialer.retries import RetryPolicy, RetryStep, next_step
+
+__all__ = [
+    "HISTORY_DAYS",
+    "Admitted",
+    "ClosedAttempt",
+    "GateResult",
+    "HeldBack",
+    "HistoryRow",
+    "LeaseLost",
+    "admit_attempt",
+    "attempt_columns",
+    "close_attempt",
+    "counts_as_human",
+    "history_from_rows",
+    "lock_subscriber",
+    "log_decision",
+    "new_channel_id",
+    "read_history",
+    "reason_json",
+    "subscriber_of",
+    "undo_attempt",
+]
+
+# Caps reach back at most one calendar month; 32 days covers the longest month in any zone.
+HISTORY_DAYS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """The attempt is recorded: originate it now with this ChannelId."""
+
+    attempt_id: int
+    channel_id: str
+    attempt_number: int
+    decided_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Compliance said no: the contact waits until `next_allowed_at` (None: never, it is excluded)."""
+
+    reasons: tuple[Reason, ...]
+    next_allowed_at: datetime | None
+    decided_at: datetime
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(r.code.value for r in self.reasons)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseLost:
+    """The contact is no longer leased to this worker (taken over after our lease expired)."""
+
+
+GateResult = Admitted | HeldBack | LeaseLost
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One past or present call of the subscriber: `kind` is answered | in_flight | lost | attempt."""
+
+    kind: str
+    at: datetime
+
+
+def history_from_rows(rows: Iterable[HistoryRow], now: datetime) -> AnsweredHistory:
+    """The caps history: ledger answers, plus in-flight attempts as answers *now*, plus lost attempts
+    as answers at their start (pessimistic: we cannot prove they were not answered). Every attempt
+    (whatever its end) also counts in `attempts` for optional attempt caps."""
+    answered: list[datetime] = []
+    attempts: list[datetime] = []
+    for row in rows:
+        if row.kind == "answered":
+            answered.append(row.at)
+            continue
+        attempts.append(row.at)
+        if row.kind == "in_flight":
+            answered.append(now)
+        elif row.kind == "lost":
+            answered.append(row.at)
+    return AnsweredHistory(answered=tuple(answered), attempts=tuple(attempts))
+
+
+def counts_as_human(result: CallResult) -> bool:
+    """Whether a finished call goes into the caps ledger.
+
+    Answered, billsec > 0, AMD not MACHINE (compliance.caps.is_human_answer). A call seen answered
+    whose end was lost counts too: its billsec and AMD verdict are unknown, so we assume a person.
+    """
+    if result.outcome is Outcome.LOST:
+        return result.answered_at is not None and (result.amd_status or "").upper() != "MACHINE"
+    disposition = "ANSWERED" if result.outcome is Outcome.ANSWERED else result.outcome.value.upper()
+    return is_human_answer(disposition, result.billsec, result.amd_status)
+
+
+def subscriber_of(contact: LeasedContact) -> Subscriber:
+    """The compliance view of a contact: its zone, else every candidate zone (strictest wins)."""
+    zones = (contact.timezone,) if contact.timezone else contact.tz_candidates
+    return Subscriber(contact.phone, tuple(zones), contact.subscriber_key)
+
+
+def reason_json(reason: Reason) -> dict[str, str | None]:
+    return {"code": reason.code.value, "message": reason.message, "zone": reason.zone}
+
+
+def new_channel_id(contact_id: int) -> str:
+    """Our ChannelId: unique across workers, databases and the shared Asterisk (random part), and
+    readable (`dlr-<contact>-<random>`) in Asterisk's CLI and CDR."""
+    return f"dlr-{contact_id}-{secrets.token_hex(5)}"
+
+
+def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:
+    return f"{company_id}/{subscriber_key}"
+
+
+async def lock_subscriber(session: AsyncSession, company_id: int, subscriber_key: str) -> None:
+    """Serialize every check and record of one subscriber of one company until the transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": _subscriber_lock_key(company_id, subscriber_key)},
+    )
+
+
+_HISTORY = text(
+    """
+    SELECT 'answered' AS kind, l.answered_at AS at
+      FROM compliance_ledger l
+     WHERE l.company_id = :company AND l.subscriber_key = :key AND l.human
+       AND l.answered_at > now() - make_interval(days => :days)
+    UNION ALL
+    SELECT CASE WHEN a.ended_at IS NULL THEN 'in_flight'
+                WHEN a.outcome = 'lost' AND NOT EXISTS (SELECT 1 FROM compliance_ledger l2
+                                                         WHERE l2.attempt_id = a.id) THEN 'lost'
+                ELSE 'attempt' END AS kind,
+           a.created_at AS at
+      FROM attempts a JOIN contacts c ON c.id = a.contact_id
+     WHERE c.subscriber_key = :key
+       AND c.campaign_id IN (SELECT id FROM campaigns WHERE company_id = :company)
+       AND (a.ended_at IS NULL OR a.created_at > now() - make_interval(days => :days))
+    """
+)
+
+
+async def read_history(session: AsyncSession, company_id: int, subscriber_key: str) -> list[HistoryRow]:
+    rows = (
+        await session.execute(_HISTORY, {"company": company_id, "key": subscriber_key, "days": HISTORY_DAYS})
+    ).all()
+    return [HistoryRow(r.kind, r.at) for r in rows]
+
+
+async def admit_attempt(
+    session: AsyncSession,
+    *,
+    contact: LeasedContact,
+    company_id: int,
+    rules: RuleSet,
+    trunk_id: int,
+    worker_id: str,
+    lease_seconds: float,
+    now: Callable[[], datetime],
+) -> GateResult:
+    """Decide and record, in the caller's transaction, whether this contact is dialled now.
+
+    `now` gives the aware UTC instant; it is read after the lock, so it is the instant of dialing.
+    """
+    await lock_subscriber(session, company_id, contact.subscriber_key)
+    history_rows = await read_history(session, company_id, contact.subscriber_key)
+    instant = now()
+    decision = decide(subscriber_of(contact), instant, history_from_rows(history_rows, instant), rules)
+    if not decision.allowed:
+        held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
+        if not await _hold_back(session, contact=contact, worker_id=worker_id, held=held):
+            return LeaseLost()
+        return held
+    counted = (
+        await session.execute(
+            text(
+                """UPDATE contacts SET attempts = attempts + 1,
+                          lease_expires_at = now() + make_interval(secs => :lease_s), updated_at = now()
+                    WHERE id = :id AND lease_owner = :worker AND state = 'dialing'
+                RETURNING attempts"""
+            ),
+            {"id": contact.id, "worker": worker_id, "lease_s": lease_seconds},
+        )
+    ).scalar_one_or_none()
+    if counted is None:
+        return LeaseLost()
+    channel_id = new_channel_id(contact.id)
+    attempt_id = (
+        await session.execute(
+            text(
+                """INSERT INTO attempts (contact_id, campaign_id, trunk_id, worker_id, channel_id, state, created_at)
+                   VALUES (:contact, :campaign, :trunk, :worker, :channel, 'originating', :at)
+                   RETURNING id"""
+            ),
+            {"contact": contact.id, "campaign": contact.campaign_id, "trunk": trunk_id, "worker": worker_id,
+             "channel": channel_id, "at": instant},
+        )
+    ).scalar_one()
+    return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
+
+
+async def _hold_back(session: AsyncSession, *, contact: LeasedContact, worker_id: str, held: HeldBack) -> bool:
+    # Never allowed (no instant inside every candidate zone's window): excluded, with the reason logged.
+    state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
+    updated = (
+        await session.execute(
+            text(
+                """UPDATE contacts SET state = :state, next_attempt_at = COALESCE(:next, next_attempt_at),
+                          lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+                          last_outcome = CASE WHEN :excluded THEN 'blocked' ELSE last_outcome END
+                    WHERE id = :id AND lease_owner = :worker AND state = 'dialing'
+                RETURNING id"""
+            ),
+            {"state": state.value, "next": held.next_allowed_at, "id": contact.id, "worker": worker_id,
+             "excluded": state is ContactState.EXCLUDED},
+        )
+    ).scalar_one_or_none()
+    if updated is None:
+        return False
+    await log_decision(session, contact_id=contact.id, worker_id=worker_id, allowed=False,
+                       reasons=held.reasons, next_allowed_at=held.next_allowed_at, at=held.decided_at)
+    return True
+
+
+async def log_decision(
+    session: AsyncSession, *, contact_id: int, worker_id: str | None, allowed: bool,
+    reasons: Sequence[Reason], next_allowed_at: datetime | None, at: datetime,
+) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
+               VALUES (:contact, :at, :worker, :allowed, CAST(:reasons AS jsonb), :next)"""
+        ),
+        {"contact": contact_id, "at": at, "worker": worker_id, "allowed": allowed,
+         "reasons": json.dumps([reason_json(r) for r in reasons], ensure_ascii=False),
+         "next": next_allowed_at},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ClosedAttempt:
+    """What closing an attempt did: the contact's next step and whether the ledger counted it."""
+
+    attempt_id: int
+    contact_id: int
+    step: RetryStep
+    human: bool
+
+
+def attempt_columns(result: CallResult) -> dict[str, Any]:
+    """The attempt row's columns for a finished call."""
+    state = AttemptState.LOST if result.outcome is Outcome.LOST else AttemptState.ENDED
+    return {
+        "state": state.value,
+        "outcome": result.outcome.value,
+        "answered_at": result.answered_at,
+        "ended_at": result.ended_at or datetime.now(UTC),
+        "hangup_cause": result.hangup_cause,
+        "amd_status": result.amd_status,
+        "amd_cause": result.amd_cause,
+        "billsec": result.billsec,
+        "ring_seconds": None if result.ring_seconds is None else round(result.ring_seconds, 3),
+    }
+
+
+async def close_attempt(
+    session: AsyncSession,
+    *,
+    attempt_id: int,
+    result: CallResult,
+    policy: RetryPolicy,
+    now: datetime,
+) -> ClosedAttempt | None:
+    """Record a call's end, its ledger row and the contact's next step, once.
+
+    Returns None when the attempt was already closed (e.g. reconciled by another worker while this
+    one stalled): the second report changes nothing.
+    """
+    meta = (
+        await session.execute(
+            text(
+                """SELECT a.contact_id, c.subscriber_key, c.phone, c.campaign_id, cp.company_id
+                     FROM attempts a JOIN contacts c ON c.id = a.contact_id
+                     JOIN campaigns cp ON cp.id = c.campaign_id
+                    WHERE a.id = :id"""
+            ),
+            {"id": attempt_id},
+        )
+    ).one_or_none()
+    if meta is None:
+        return None
+    await lock_subscriber(session, meta.company_id, meta.subscriber_key)
+    columns = attempt_columns(result)
+    closed = (
+        await session.execute(
+            text(
+                """UPDATE attempts SET state = :state, outcome = :outcome, answered_at = :answered_at,
+                          ended_at = :ended_at, hangup_cause = :hangup_cause, amd_status = :amd_status,
+                          amd_cause = :amd_cause, billsec = :billsec, ring_seconds = :ring_seconds
+                    WHERE id = :id AND ended_at IS NULL
+                RETURNING id"""
+            ),
+            {**columns, "id": attempt_id},
+        )
+    ).scalar_one_or_none()
+    if closed is None:
+        return None
+    human = counts_as_human(result)
+    if human:
+        await session.execute(
+            text(
+                """INSERT INTO compliance_ledger (company_id, subscriber_key, phone, campaign_id, attempt_id,
+                                                  answered_at, human)
+                   VALUES (:company, :key, :phone, :campaign, :attempt, :at, true)
+                   ON CONFLICT (attempt_id) DO NOTHING"""
+            ),
+            {"company": meta.company_id, "key": meta.subscriber_key, "phone": meta.phone,
+             "campaign": meta.campaign_id, "attempt": attempt_id,
+             "at": result.answered_at or result.ended_at or now},
+        )
+    attempts = (
+        await session.execute(text("SELECT attempts FROM contacts WHERE id = :id"), {"id": meta.contact_id})
+    ).scalar_one()
+    step = next_step(result.outcome, result.amd_status, max(1, attempts), policy, now)
+    await session.execute(
+        text(
+            """UPDATE contacts SET state = :state, next_attempt_at = COALESCE(:next, next_attempt_at),
+                      last_outcome = :outcome, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+                WHERE id = :id"""
+        ),
+        {"state": step.state.value, "next": step.next_attempt_at, "outcome": result.outcome.value,
+         "id": meta.contact_id},
+    )
+    return ClosedAttempt(attempt_id=attempt_id, contact_id=meta.contact_id, step=step, human=human)
+
+
+async def undo_attempt(session: AsyncSession, *, attempt_id: int, contact_id: int, worker_id: str) -> None:
+    """Nothing was dialled (Asterisk refused the Originate before any channel, or it never left us):
+    forget the attempt and give the contact back to the queue as it was."""
+    await session.execute(text("DELETE FROM attempts WHERE id = :id AND ended_at IS NULL"), {"id": attempt_id})
+    await session.execute(
+        text(
+            """UPDATE contacts SET attempts = greatest(attempts - 1, 0), state = 'ready', lease_owner = NULL,
+                      lease_expires_at = NULL, updated_at = now()
+                WHERE id = :id AND lease_owner = :worker"""
+        ),
+        {"id": contact_id, "worker": worker_id},
+    )

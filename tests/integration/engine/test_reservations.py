@@ -1,0 +1,138 @@
+"""The compliance gate against real PostgreSQL: caps hold under concurrency, hold-backs, the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ami.calls import CallResult
+from ami.outcomes import Outcome
+from compliance import Cap, CapPeriod, RuleSet, Window
+from dialer.db.session import make_sessionmaker
+from dialer.leasing import LeasedContact, lease_contacts
+from dialer.reservations import Admitted, HeldBack, LeaseLost, admit_attempt, close_attempt
+from dialer.retries import RetryPolicy
+from tests.integration.engine.seed import SeedContact, seed_campaign, seed_company, seed_contacts, seed_trunk
+
+ALWAYS = Window(0, 86400)
+CAPPED = RuleSet("always-2", ALWAYS, ALWAYS, ALWAYS, caps=(Cap(CapPeriod.DAY, 2), Cap(CapPeriod.WEEK, 3)))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _result(channel: str, outcome: Outcome, *, billsec: int = 0, amd: str | None = None) -> CallResult:
+    now = _now()
+    answered = outcome is Outcome.ANSWERED
+    return CallResult(
+        outcome=outcome, hangup_cause=16, hangup_cause_text=None, channel_id=channel, linked_id=channel,
+        started_at=now, answered_at=now if answered else None, ended_at=now, ring_seconds=1.0,
+        billsec=billsec, amd_status=amd, amd_cause=None, originate_reason=4 if answered else 5,
+    )
+
+
+async def _setup(
+    database: AsyncEngine, phones: list[str], key: str = "person-1"
+) -> tuple[int, int, int, list[LeasedContact]]:
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn)
+        campaign = await seed_campaign(conn, company, trunk_ids=[trunk])
+        await seed_contacts(conn, campaign, [SeedContact(p, key, "Asia/Novosibirsk") for p in phones])
+        leased = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=100, lease_seconds=60)
+    return company, campaign, trunk, leased
+
+
+async def _admit(database: AsyncEngine, contact: LeasedContact, company: int, trunk: int, rules: RuleSet,
+                 worker: str = "w") -> Admitted | HeldBack | LeaseLost:
+    sessions = make_sessionmaker(database)
+    async with sessions() as session, session.begin():
+        return await admit_attempt(session, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
+                                   worker_id=worker, lease_seconds=60, now=_now)
+
+
+async def test_concurrent_numbers_of_one_subscriber_never_exceed_the_cap(database: AsyncEngine) -> None:
+    phones = [f"+7913000000{i}" for i in range(6)]
+    company, _, trunk, leased = await _setup(database, phones)
+    results = await asyncio.gather(*(_admit(database, c, company, trunk, CAPPED) for c in leased))
+    admitted = [r for r in results if isinstance(r, Admitted)]
+    held = [r for r in results if isinstance(r, HeldBack)]
+    # Two calls in flight are two potential answers: the day cap of 2 is reserved, the rest wait.
+    assert len(admitted) == 2 and len(held) == 4
+    for h in held:
+        assert h.codes == ("cap-day",)
+        assert h.next_allowed_at is not None and h.next_allowed_at > _now()
+    async with database.connect() as conn:
+        rows = (await conn.execute(text("SELECT state, attempts, next_attempt_at FROM contacts"))).all()
+        logs = (await conn.execute(text("SELECT allowed, reasons FROM decision_log"))).all()
+    assert sorted(r.state for r in rows) == ["dialing"] * 2 + ["ready"] * 4
+    assert sum(r.attempts for r in rows) == 2
+    assert len(logs) == 4 and all(not log.allowed and log.reasons[0]["code"] == "cap-day" for log in logs)
+
+
+async def test_unanswered_end_frees_the_reservation_and_answers_go_to_the_ledger(database: AsyncEngine) -> None:
+    company, campaign, trunk, leased = await _setup(database, ["+79130000001", "+79130000002", "+79130000003"])
+    first, second, third = leased
+    a1 = await _admit(database, first, company, trunk, CAPPED)
+    a2 = await _admit(database, second, company, trunk, CAPPED)
+    assert isinstance(a1, Admitted) and isinstance(a2, Admitted)
+    policy = RetryPolicy.build("busy=1m", max_attempts=3)
+    sessions = make_sessionmaker(database)
+    async with sessions() as session, session.begin():
+        closed = await close_attempt(session, attempt_id=a1.attempt_id, result=_result(a1.channel_id, Outcome.BUSY),
+                                     policy=policy, now=_now())
+    assert closed is not None and not closed.human and closed.step.state == "ready"
+    # the busy call freed its reservation: the third number may be dialled
+    a3 = await _admit(database, third, company, trunk, CAPPED)
+    assert isinstance(a3, Admitted)
+    human = _result(a2.channel_id, Outcome.ANSWERED, billsec=4, amd="HUMAN")
+    async with sessions() as session, session.begin():
+        closed = await close_attempt(session, attempt_id=a2.attempt_id, result=human, policy=policy, now=_now())
+    assert closed is not None and closed.human and closed.step.state == "done"
+    async with sessions() as session, session.begin():  # a second report of the same end changes nothing
+        assert await close_attempt(session, attempt_id=a2.attempt_id, result=human, policy=policy, now=_now()) is None
+    machine = _result(a3.channel_id, Outcome.ANSWERED, billsec=9, amd="MACHINE")
+    async with sessions() as session, session.begin():
+        closed = await close_attempt(session, attempt_id=a3.attempt_id, result=machine, policy=policy, now=_now())
+    assert closed is not None and not closed.human
+    async with database.connect() as conn:
+        ledger = (
+            await conn.execute(text("SELECT attempt_id, subscriber_key, campaign_id FROM compliance_ledger"))
+        ).all()
+        contacts = {r.phone: r for r in (await conn.execute(
+            text("SELECT phone, state, last_outcome, lease_owner, attempts FROM contacts"))).all()}
+    assert [(r.attempt_id, r.subscriber_key, r.campaign_id) for r in ledger] == [(a2.attempt_id, "person-1", campaign)]
+    assert contacts["+79130000001"].state == "ready" and contacts["+79130000001"].last_outcome == "busy"
+    assert contacts["+79130000002"].state == "done" and contacts["+79130000002"].lease_owner is None
+    assert contacts["+79130000003"].state == "ready"  # machine: retried later by default
+
+
+async def test_window_hold_back_sets_next_attempt_and_logs_why(database: AsyncEngine) -> None:
+    company, _, trunk, leased = await _setup(database, ["+79130000009"])
+    local = _now().astimezone(ZoneInfo("Asia/Novosibirsk"))
+    # a one-hour window that starts two hours from now, local time (wrapping to the window after midnight)
+    start = ((local.hour + 2) % 22) * 3600
+    rules = RuleSet("closed-now", Window(start, start + 3600), Window(start, start + 3600), Window(start, start + 3600))
+    held = await _admit(database, leased[0], company, trunk, rules)
+    assert isinstance(held, HeldBack) and held.codes == ("outside-window",)
+    assert "Asia/Novosibirsk" in held.reasons[0].message
+    assert held.next_allowed_at is not None and held.next_allowed_at > _now()
+    async with database.connect() as conn:
+        row = (await conn.execute(text("SELECT state, next_attempt_at, lease_owner, attempts FROM contacts"))).one()
+        log = (await conn.execute(text("SELECT next_allowed_at, reasons FROM decision_log"))).one()
+    assert row.state == "ready" and row.lease_owner is None and row.attempts == 0
+    assert abs(row.next_attempt_at - held.next_allowed_at) < timedelta(seconds=1)
+    assert log.next_allowed_at == row.next_attempt_at and log.reasons[0]["code"] == "outside-window"
+
+
+async def test_a_contact_no_longer_leased_to_us_is_not_dialled(database: AsyncEngine) -> None:
+    company, _, trunk, leased = await _setup(database, ["+79130000005"])
+    result = await _admit(database, leased[0], company, trunk, CAPPED, worker="someone-else")
+    assert isinstance(result, LeaseLost)
+    async with database.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 0
