@@ -48,6 +48,17 @@ class AsteriskSandbox:
                                f"{result.stderr.strip() or result.stdout.strip()}")
         return result.stdout
 
+    def restart(self, *, kill: bool = False) -> None:
+        """Restart Asterisk, for fault tests only: every call on the shared sandbox ends.
+
+        kill=True ends it with SIGKILL (a crash: no Hangup events) instead of `core stop now`.
+        Returns once the new Asterisk is FullyBooted on AMI (same address, same version).
+        """
+        result = _sandbox("restart", *(["--kill"] if kill else []), timeout=UP_TIMEOUT_S)
+        if result.returncode != 0:
+            raise RuntimeError(f"asterisk/sandbox restart failed ({result.returncode}):\n"
+                               f"{result.stdout}{result.stderr}")
+
 
 def _sandbox(*args: str, timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SANDBOX), *args], capture_output=True, text=True, timeout=timeout,
