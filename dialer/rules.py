@@ -9,8 +9,9 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from compliance.errors import ComplianceError
+from compliance.rules import PRESETS, RuleSet, load_rules
 from dialer.errors import InvalidValueError
 
 __all__ = ["DEFAULT_RULES", "StoredRules", "load_rule_set", "resolve_rules"]
@@ -36,48 +37,29 @@ class StoredRules:
     def is_file(self) -> bool:
         return self.toml is not None
 
-    def rule_set(self) -> Any:
+    def rule_set(self) -> RuleSet:
         """The `compliance.RuleSet` these rules describe."""
         return load_rule_set(self)
 
 
-_PRESETS_UNTIL_COMPLIANCE = frozenset({"fz230-twin", "fz230-law", "tcpa"})
-
-
-def _compliance_load(name_or_path: str | Path) -> Any:
-    try:
-        from compliance import load_rules  # type: ignore[attr-defined]
-    except ImportError:
-        # TEMPORARY until compliance/rules.py lands (written concurrently): check names and TOML syntax.
-        import tomllib
-
-        from compliance.errors import RulesError
-
-        if isinstance(name_or_path, Path):
-            try:
-                return tomllib.loads(name_or_path.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise RulesError(f"{name_or_path.name}: invalid TOML: {exc}") from None
-        if name_or_path not in _PRESETS_UNTIL_COMPLIANCE:
-            raise RulesError(
-                f"unknown rule set {name_or_path!r} (known: {', '.join(sorted(_PRESETS_UNTIL_COMPLIANCE))})"
-            ) from None
-        return name_or_path
-    return load_rules(name_or_path)
-
-
-def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> Any:
+def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> RuleSet:
     """Load through `compliance.load_rules`; a compliance error becomes InvalidValueError(field)."""
-    from compliance.errors import ComplianceError
-
     try:
         if rules.toml is None:
-            return _compliance_load(rules.name)
+            if rules.name not in PRESETS:  # a bare name is a preset, never a file in the cwd
+                known = ", ".join(PRESETS)
+                raise InvalidValueError(field_name, f"unknown rule set {rules.name!r} (presets: {known}, or FILE.toml)")
+            return load_rules(rules.name)
         # load_rules takes a preset name or a path: hand it the stored text as a file.
+        # (`extends` of another file cannot resolve there: stored rules extend presets only.)
         with tempfile.TemporaryDirectory(prefix="dialer-rules-") as tmp:
-            path = Path(tmp) / (rules.name.removeprefix(FILE_PREFIX) or "rules.toml")
+            label = rules.name.removeprefix(FILE_PREFIX) or "rules.toml"
+            path = Path(tmp) / label
             path.write_text(rules.toml, encoding="utf-8")
-            return _compliance_load(path)
+            try:
+                return load_rules(path)
+            except ComplianceError as exc:
+                raise InvalidValueError(field_name, str(exc).replace(str(path.resolve()), label)) from None
     except ComplianceError as exc:
         raise InvalidValueError(field_name, str(exc)) from None
 

@@ -1,0 +1,106 @@
+"""Live counts of a campaign (`dialer campaigns show`, API stats): contacts, attempts, held back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.db.models import ContactState
+
+__all__ = ["IN_FLIGHT", "CampaignStats", "campaign_stats", "reason_code"]
+
+IN_FLIGHT = "in_flight"  # attempts without an outcome yet
+
+# decision_log.reasons is a list of objects; the code of a reason is its first key found here.
+_CODE_KEYS = ("code", "kind", "reason", "rule")
+
+
+def reason_code(reason: Mapping[str, Any]) -> str:
+    for key in _CODE_KEYS:
+        value = reason.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return "unspecified"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignStats:
+    campaign_id: int
+    contacts: Mapping[str, int]  # by ContactState, every state present
+    ready_now: int  # ready and due
+    ready_later: int  # ready, waiting for next_attempt_at
+    attempts: Mapping[str, int]  # by outcome; IN_FLIGHT for open attempts
+    held_back: Mapping[str, int]  # waiting contacts whose latest decision held them back, by reason code
+
+    @property
+    def total_contacts(self) -> int:
+        return sum(self.contacts.values())
+
+    @property
+    def total_attempts(self) -> int:
+        return sum(self.attempts.values())
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "contacts": dict(self.contacts),
+            "contacts_total": self.total_contacts,
+            "ready_now": self.ready_now,
+            "ready_later": self.ready_later,
+            "attempts": dict(self.attempts),
+            "attempts_total": self.total_attempts,
+            "held_back": dict(self.held_back),
+        }
+
+
+_CONTACTS = text(
+    """SELECT state, count(*) AS n,
+              count(*) FILTER (WHERE state = 'ready' AND next_attempt_at <= :now) AS due
+         FROM contacts WHERE campaign_id = :campaign GROUP BY state"""
+)
+_ATTEMPTS = text(
+    """SELECT coalesce(outcome, :in_flight) AS outcome, count(*) AS n
+         FROM attempts WHERE campaign_id = :campaign GROUP BY 1 ORDER BY 1"""
+)
+# For each waiting contact, its latest decision (index ix_decision_log_contact); one row per reason code.
+_HELD_BACK = text(
+    f"""SELECT r.code, count(*) AS n
+          FROM contacts c
+          JOIN LATERAL (SELECT d.allowed, d.reasons FROM decision_log d WHERE d.contact_id = c.id
+                         ORDER BY d.at DESC, d.id DESC LIMIT 1) last ON NOT last.allowed
+          CROSS JOIN LATERAL (
+                SELECT DISTINCT coalesce({", ".join(f"x->>'{k}'" for k in _CODE_KEYS)}, 'unspecified') AS code
+                  FROM jsonb_array_elements(
+                       CASE WHEN jsonb_typeof(last.reasons) = 'array' AND jsonb_array_length(last.reasons) > 0
+                            THEN last.reasons ELSE '[{{}}]'::jsonb END) x) r
+         WHERE c.campaign_id = :campaign AND c.state = 'ready' AND c.next_attempt_at > :now
+         GROUP BY r.code ORDER BY r.code"""
+)
+
+
+async def campaign_stats(session: AsyncSession, campaign_id: int, now: datetime) -> CampaignStats:
+    contacts = dict.fromkeys((s.value for s in ContactState), 0)
+    ready_now = 0
+    for row in await session.execute(_CONTACTS, {"campaign": campaign_id, "now": now}):
+        contacts[row.state] = row.n
+        ready_now += row.due
+    attempts = {
+        row.outcome: row.n
+        for row in await session.execute(_ATTEMPTS, {"campaign": campaign_id, "in_flight": IN_FLIGHT})
+    }
+    held_back = {
+        row.code: row.n for row in await session.execute(_HELD_BACK, {"campaign": campaign_id, "now": now})
+    }
+    return CampaignStats(
+        campaign_id=campaign_id,
+        contacts=MappingProxyType(contacts),
+        ready_now=ready_now,
+        ready_later=contacts[ContactState.READY.value] - ready_now,
+        attempts=MappingProxyType(attempts),
+        held_back=MappingProxyType(held_back),
+    )

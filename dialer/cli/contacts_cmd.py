@@ -1,0 +1,84 @@
+"""`dialer contacts why PHONE`: the decision log of a contact."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialer.cli.common import console
+from dialer.cli.dbrun import run_db
+from dialer.contacts_why import ContactWhy, contact_why
+
+app = typer.Typer(help="Contacts: why a number was or was not dialed.", no_args_is_help=True)
+
+
+def _utc(value: datetime | None) -> str:
+    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _local(value: datetime | None, zone: str | None) -> str:
+    if value is None or not zone:
+        return "-"
+    try:
+        return value.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S %z")
+    except (KeyError, ValueError):
+        return "-"
+
+
+def _print(report: ContactWhy) -> None:
+    head = Table(show_header=False, title=f"{report.phone} in campaign {report.campaign} ({report.campaign_status})",
+                 title_justify="left")
+    zone = report.timezone or "unknown"
+    head.add_row("subscriber", report.subscriber_key + (f" ({report.name})" if report.name else ""))
+    head.add_row("time zone", f"{zone} (source: {report.tz_source})"
+                 + (f"; candidates {', '.join(report.tz_candidates)}" if len(report.tz_candidates) > 1 else ""))
+    head.add_row("state", f"{report.state.value}, {report.attempts_made} attempt(s), last outcome "
+                 f"{report.last_outcome or '-'}")
+    head.add_row("next dial", report.next_dial.explanation)
+    at = report.next_dial.at
+    head.add_row("next attempt at", f"{_utc(at)} / local {_local(at, report.timezone)}")
+    console.print(head)
+    attempts = Table("time (UTC)", "local", "trunk", "worker", "outcome", "hangup cause", "AMD", "billsec",
+                     title="attempts", title_justify="left")
+    for a in report.attempts:
+        cause = "-" if a.hangup_cause is None else f"{a.hangup_cause} {a.hangup_text or ''}".strip()
+        amd = "-" if a.amd_status is None else a.amd_status + (f" ({a.amd_cause})" if a.amd_cause else "")
+        attempts.add_row(_utc(a.at), _local(a.at, report.timezone), a.trunk or "-", a.worker,
+                         a.outcome or f"({a.state})", cause, amd, "-" if a.billsec is None else str(a.billsec))
+    if not report.attempts:
+        attempts.add_row("never dialed", "", "", "", "", "", "", "")
+    console.print(attempts)
+    decisions = Table("time (UTC)", "decision", "why", "next allowed (UTC)", "next allowed (local)", "worker",
+                      title="decisions", title_justify="left")
+    for d in report.decisions:
+        why = "; ".join(f"{r.code}: {r.message}" if r.message else r.code for r in d.reasons) or "-"
+        decisions.add_row(_utc(d.at), "dialed" if d.allowed else "held back", why, _utc(d.next_allowed_at),
+                          _local(d.next_allowed_at, report.timezone), d.worker or "-")
+    if not report.decisions:
+        decisions.add_row("none yet", "", "", "", "", "")
+    console.print(decisions)
+
+
+@app.command("why")
+def why(
+    phone: Annotated[str, typer.Argument(help="Phone number (any common spelling; normalized to E.164).")],
+    campaign: Annotated[str | None, typer.Option("--campaign", help="Only this campaign.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, one object per campaign.")] = False,
+) -> None:
+    """Every attempt, every hold-back and why, and when the contact will next be dialed."""
+
+    async def work(session: AsyncSession) -> list[ContactWhy]:
+        return await contact_why(session, phone, datetime.now(UTC), campaign=campaign)
+
+    reports = run_db(work, arguments={"phone": "PHONE"})
+    if as_json:
+        typer.echo(json.dumps([r.to_json() for r in reports], ensure_ascii=False))
+        return
+    for report in reports:
+        _print(report)
