@@ -290,6 +290,7 @@ class Cdr(Base):
     __table_args__ = (
         Index("ix_cdr_created", "created_at"),
         Index("ix_cdr_campaign_created", "campaign_id", "created_at"),
+        Index("ix_cdr_company_created", "company_id", "created_at"),
     )
 
 
@@ -310,6 +311,8 @@ class AsteriskCdr(Base):
     billsec: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     received_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_asterisk_cdr_start", "start_at"),)
 
 
 class DncEntry(Base):

@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_asterisk_cdr")),
         sa.UniqueConstraint("unique_id", name=op.f("uq_asterisk_cdr_unique_id")),
     )
+    op.create_index("ix_asterisk_cdr_start", "asterisk_cdr", ["start_at"], unique=False)
     op.create_table(
         "cdr",
         sa.Column("id", sa.BigInteger(), nullable=False),
@@ -68,6 +69,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_cdr_campaign_created", "cdr", ["campaign_id", "created_at"], unique=False)
     op.create_index("ix_cdr_created", "cdr", ["created_at"], unique=False)
+    op.create_index("ix_cdr_company_created", "cdr", ["company_id", "created_at"], unique=False)
     op.create_table(
         "companies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -434,7 +436,9 @@ def downgrade() -> None:
     op.drop_table("trunks")
     op.drop_table("registry_files")
     op.drop_table("companies")
+    op.drop_index("ix_cdr_company_created", table_name="cdr")
     op.drop_index("ix_cdr_created", table_name="cdr")
     op.drop_index("ix_cdr_campaign_created", table_name="cdr")
     op.drop_table("cdr")
+    op.drop_index("ix_asterisk_cdr_start", table_name="asterisk_cdr")
     op.drop_table("asterisk_cdr")
