@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.db.models import ContactState
 
-__all__ = ["IN_FLIGHT", "CampaignStats", "campaign_stats", "reason_code"]
+__all__ = ["IN_FLIGHT", "CampaignStats", "campaign_stats", "reason_code", "reason_kind"]
 
 IN_FLIGHT = "in_flight"  # attempts without an outcome yet
 
@@ -29,6 +29,19 @@ def reason_code(reason: Mapping[str, Any]) -> str:
     return "unspecified"
 
 
+def reason_kind(code: str) -> str:
+    """window / caps / timezone / schedule / other: the columns of the live table (compliance ReasonCode)."""
+    if code in ("outside-window", "no-window"):
+        return "window"
+    if code.startswith(("cap-", "attempt-cap-")):
+        return "caps"
+    if code.startswith("timezone"):
+        return "timezone"
+    if code.startswith("schedule"):
+        return "schedule"
+    return "other"
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignStats:
     campaign_id: int
@@ -37,6 +50,7 @@ class CampaignStats:
     ready_later: int  # ready, waiting for next_attempt_at
     attempts: Mapping[str, int]  # by outcome; IN_FLIGHT for open attempts
     held_back: Mapping[str, int]  # waiting contacts whose latest decision held them back, by reason code
+    held_back_by_kind: Mapping[str, int]  # the same by window / caps / timezone / schedule / other
 
     @property
     def total_contacts(self) -> int:
@@ -55,6 +69,7 @@ class CampaignStats:
             "attempts": dict(self.attempts),
             "attempts_total": self.total_attempts,
             "held_back": dict(self.held_back),
+            "held_back_by_kind": dict(self.held_back_by_kind),
         }
 
 
@@ -67,19 +82,22 @@ _ATTEMPTS = text(
     """SELECT coalesce(outcome, :in_flight) AS outcome, count(*) AS n
          FROM attempts WHERE campaign_id = :campaign GROUP BY 1 ORDER BY 1"""
 )
-# For each waiting contact, its latest decision (index ix_decision_log_contact); one row per reason code.
+# For each waiting contact, its latest decision (index ix_decision_log_contact), grouped by the set
+# of reason codes it gave: few distinct sets, and exact counts both by code and by kind.
 _HELD_BACK = text(
-    f"""SELECT r.code, count(*) AS n
+    f"""SELECT r.codes, count(*) AS n
           FROM contacts c
           JOIN LATERAL (SELECT d.allowed, d.reasons FROM decision_log d WHERE d.contact_id = c.id
                          ORDER BY d.at DESC, d.id DESC LIMIT 1) last ON NOT last.allowed
           CROSS JOIN LATERAL (
-                SELECT DISTINCT coalesce({", ".join(f"x->>'{k}'" for k in _CODE_KEYS)}, 'unspecified') AS code
+                SELECT array_agg(DISTINCT coalesce({", ".join(f"x->>'{k}'" for k in _CODE_KEYS)}, 'unspecified')
+                                 ORDER BY coalesce({", ".join(f"x->>'{k}'" for k in _CODE_KEYS)}, 'unspecified'))
+                       AS codes
                   FROM jsonb_array_elements(
                        CASE WHEN jsonb_typeof(last.reasons) = 'array' AND jsonb_array_length(last.reasons) > 0
                             THEN last.reasons ELSE '[{{}}]'::jsonb END) x) r
          WHERE c.campaign_id = :campaign AND c.state = 'ready' AND c.next_attempt_at > :now
-         GROUP BY r.code ORDER BY r.code"""
+         GROUP BY r.codes"""
 )
 
 
@@ -93,14 +111,19 @@ async def campaign_stats(session: AsyncSession, campaign_id: int, now: datetime)
         row.outcome: row.n
         for row in await session.execute(_ATTEMPTS, {"campaign": campaign_id, "in_flight": IN_FLIGHT})
     }
-    held_back = {
-        row.code: row.n for row in await session.execute(_HELD_BACK, {"campaign": campaign_id, "now": now})
-    }
+    held_back: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    for row in await session.execute(_HELD_BACK, {"campaign": campaign_id, "now": now}):
+        for code in row.codes:
+            held_back[code] = held_back.get(code, 0) + row.n
+        for kind in {reason_kind(code) for code in row.codes}:
+            by_kind[kind] = by_kind.get(kind, 0) + row.n
     return CampaignStats(
         campaign_id=campaign_id,
         contacts=MappingProxyType(contacts),
         ready_now=ready_now,
         ready_later=contacts[ContactState.READY.value] - ready_now,
         attempts=MappingProxyType(attempts),
-        held_back=MappingProxyType(held_back),
+        held_back=MappingProxyType(dict(sorted(held_back.items()))),
+        held_back_by_kind=MappingProxyType(dict(sorted(by_kind.items()))),
     )

@@ -228,9 +228,11 @@ def show(
         attempts.add_row(outcome, str(n))
     attempts.add_row("total", str(stats.total_attempts))
     console.print(attempts)
-    held = Table("reason", "contacts", title="held back now (latest decision)", title_justify="left")
+    held = Table("by", "reason", "contacts", title="held back now (latest decision)", title_justify="left")
+    for kind, n in stats.held_back_by_kind.items():
+        held.add_row("kind", kind, str(n))
     for reason, n in stats.held_back.items():
-        held.add_row(reason, str(n))
+        held.add_row("code", reason, str(n))
     if not stats.held_back:
-        held.add_row("none", "0")
+        held.add_row("", "none", "0")
     console.print(held)
