@@ -277,7 +277,7 @@ class AgiServer:
             self._serve, self.host, self.port, limit=_MAX_LINE_BYTES
         )
         self.port = self._server.sockets[0].getsockname()[1]
-        log.info("agi.listening", extra={"host": self.host, "port": self.port})
+        log.info("agi.listening host=%s port=%s", self.host, self.port)
         return self
 
     async def __aexit__(
@@ -306,7 +306,7 @@ class AgiServer:
             raise
         except Exception:  # the server outlives any one session
             self.stats.handler_errors += 1
-            log.exception("agi.session_crashed", extra={"peer": peer})
+            log.exception("agi.session_crashed peer=%s", peer)
         finally:
             self._sessions.discard(task)
             writer.close()
@@ -323,21 +323,21 @@ class AgiServer:
         except (AgiProtocolError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
                 ConnectionError) as exc:
             self.stats.malformed += 1
-            log.warning("agi.malformed_request", extra={"peer": peer, "error": repr(exc)})
+            log.warning("agi.malformed_request peer=%s error=%s", peer, repr(exc))
             return
         handler = self._handlers.get(env.script)
         if handler is None:
             self.stats.unknown_script += 1
-            log.error("agi.unknown_script", extra={"script": env.script, "channel": env.channel})
+            log.error("agi.unknown_script script=%s channel=%s", env.script, env.channel)
             return
         session = AgiSession(env, reader, writer, self.command_timeout)
         try:
             await handler(session)
         except AgiHangup:
-            log.info("agi.hangup", extra={"script": env.script, "channel": env.channel})
+            log.info("agi.hangup script=%s channel=%s", env.script, env.channel)
         except (AgiError, Exception) as exc:
             self.stats.handler_errors += 1
-            log.exception("agi.handler_failed", extra={"script": env.script, "channel": env.channel})
+            log.exception("agi.handler_failed script=%s channel=%s", env.script, env.channel)
             if not session.hung_up and not isinstance(exc, AgiTimeout):
                 # Tell the dialplan why, then end the session; the channel goes on in the dialplan.
                 with contextlib.suppress(Exception):

@@ -90,7 +90,8 @@ class OriginateRequest:
         if not 0 < self.timeout_s <= 3600:
             raise ValueError(f"OriginateRequest.timeout_s: {self.timeout_s} is not within (0, 3600]")
         if self.channel_id is not None and not _CHANNEL_ID.match(self.channel_id):
-            raise ValueError(f"OriginateRequest.channel_id: {self.channel_id!r} must match {_CHANNEL_ID.pattern}")
+            raise ValueError(
+                f"OriginateRequest.channel_id: {self.channel_id!r} must match {_CHANNEL_ID.pattern}")
         for name, value in (("Context", self.context), ("Exten", self.exten), ("CallerID", self.caller_id),
                             ("Account", self.account), ("Application", self.application),
                             ("Data", self.data)):
@@ -526,7 +527,7 @@ class CallTracker:
                 continue
             if not call.settling:
                 # No OriginateResponse long after the originate timeout: never leave it pending.
-                log.warning("ami.call_overdue", extra={"channel_id": channel_id})
+                log.warning("ami.call_overdue channel_id=%s", channel_id)
             self._resolve(call)
             resolved += 1
         return resolved
@@ -549,7 +550,8 @@ class CallTracker:
             if call.epoch >= before_epoch:
                 continue
             call.epoch = before_epoch
-            up = not restarted and (call.channel_id in live or (call.other_id is not None and call.other_id in live))
+            ids = (call.channel_id, call.other_id)
+            up = not restarted and any(i is not None and i in live for i in ids)
             if up:
                 continue
             self._resolve(call)

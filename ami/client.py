@@ -253,14 +253,14 @@ class AmiClient:
                 )
             except AmiAuthError as exc:
                 self.stats.connect_failures += 1
-                log.error("ami.login_refused", extra={"server": self.server, "error": str(exc)})
+                log.error("ami.login_refused server=%s error=%s", self.server, str(exc))
                 if self._ready is not None and not self._ready.done():
                     self._ready.set_exception(exc)
                     return
             except (AmiError, OSError) as exc:
                 self.stats.connect_failures += 1
-                log.warning("ami.connect_failed", extra={"server": self.server, "error": str(exc),
-                                                         "attempt": attempt})
+                log.warning("ami.connect_failed server=%s error=%s attempt=%s", self.server, str(exc),
+                            attempt)
             else:
                 attempt = 0
                 await self._run_session(session)
@@ -280,16 +280,16 @@ class AmiClient:
             try:
                 await self._after_connect(session, epoch)
             except AmiError as exc:
-                log.warning("ami.resync_failed", extra={"server": self.server, "error": str(exc)})
+                log.warning("ami.resync_failed server=%s error=%s", self.server, str(exc))
                 session.abort(f"resync failed: {exc}")
             else:
-                log.info("ami.connected", extra={"server": self.server, "epoch": epoch})
+                log.info("ami.connected server=%s epoch=%s", self.server, epoch)
                 self._set_state(ConnectionState.CONNECTED)
                 if self._ready is not None and not self._ready.done():
                     self._ready.set_result(None)
             cause = await session.keepalive(self.options.ping_interval, self.options.ping_timeout)
-            log.warning("ami.disconnected", extra={"server": self.server, "reason": session.close_reason,
-                                                   "error": repr(cause)})
+            log.log(logging.INFO if self._closing else logging.WARNING,
+                    "ami.disconnected server=%s reason=%s error=%s", self.server, session.close_reason, repr(cause))
         finally:
             self._session = None
             self.stats.disconnects += 1
@@ -305,7 +305,7 @@ class AmiClient:
         self._startup = startup
         if restarted:
             self.stats.asterisk_restarts += 1
-            log.warning("ami.asterisk_restarted", extra={"server": self.server})
+            log.warning("ami.asterisk_restarted server=%s", self.server)
         if not self._tracker.unsettled(epoch):
             return
         channels = await session.action_list("CoreShowChannels", timeout_s=timeout)
@@ -317,7 +317,7 @@ class AmiClient:
                 self._tracker.mark_answered_if_up(uniqueid, channel.get("ChannelStateDesc") or "")
         resolved = self._tracker.resync(live, before_epoch=epoch, restarted=restarted)
         self.stats.resyncs += 1
-        log.info("ami.resynced", extra={"server": self.server, "resolved": resolved, "live": len(live)})
+        log.info("ami.resynced server=%s resolved=%s live=%s", self.server, resolved, len(live))
 
     async def _tick(self) -> None:
         while True:
@@ -337,7 +337,7 @@ class AmiClient:
             self._tracker.on_event(message)
         except Exception:
             self.stats.callback_errors += 1
-            log.exception("ami.tracker_failed", extra={"event": message.name})
+            log.exception("ami.tracker_failed event=%s", message.name)
         for callback, names in self._callbacks:
             if names is not None and message.name not in names:
                 continue
@@ -345,7 +345,7 @@ class AmiClient:
                 callback(message)
             except Exception:  # a consumer's bug never costs the connection
                 self.stats.callback_errors += 1
-                log.exception("ami.callback_failed", extra={"event": message.name})
+                log.exception("ami.callback_failed event=%s", message.name)
         self._events.publish(message)
 
     # Consumers
@@ -410,7 +410,8 @@ class AmiClient:
                           timeout_s: float | None = None) -> list[Message]:
         session = self._require_session(action)
         try:
-            return await session.action_list(action, fields, timeout_s=timeout_s or self.options.action_timeout)
+            limit = timeout_s or self.options.action_timeout
+            return await session.action_list(action, fields, timeout_s=limit)
         except AmiTimeout:
             self.stats.action_timeouts += 1
             raise
@@ -436,7 +437,8 @@ class AmiClient:
         action_id = session.next_action_id()
         self._tracker.sent(channel_id, action_id)
         try:
-            reply = await session.action("Originate", fields, timeout_s=timeout_s or self.options.action_timeout,
+            limit = timeout_s or self.options.action_timeout
+            reply = await session.action("Originate", fields, timeout_s=limit,
                                          channel_id=channel_id, action_id=action_id)
         except UnsafeFieldError:
             self._tracker.forget(channel_id)

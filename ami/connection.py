@@ -15,6 +15,7 @@ import random
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from ami.errors import (
     AmiActionError,
@@ -127,8 +128,8 @@ class AmiSession(asyncio.Protocol):
     # asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses; they have the same interface.
+        self._transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             # Kernel keep-alive as a backstop under our own Ping.
@@ -139,7 +140,7 @@ class AmiSession(asyncio.Protocol):
         try:
             messages = self.parser.feed(data)
         except AmiProtocolError as exc:
-            log.error("ami.protocol_error", extra={"session": self.name, "error": str(exc)})
+            log.error("ami.protocol_error session=%s error=%s", self.name, str(exc))
             self.abort(f"protocol error: {exc}")
             return
         if not self._banner.done() and self.parser.banner:
@@ -165,7 +166,7 @@ class AmiSession(asyncio.Protocol):
                 self._sink(message)
             except Exception:  # the reader must survive any consumer
                 self.sink_errors += 1
-                log.exception("ami.sink_failed", extra={"session": self.name, "event": message.name})
+                log.exception("ami.sink_failed session=%s event=%s", self.name, message.name)
 
     def connection_lost(self, exc: Exception | None) -> None:
         reason = self.close_reason or (f"connection lost: {exc}" if exc else "connection closed by peer")
@@ -199,7 +200,8 @@ class AmiSession(asyncio.Protocol):
         return self._prefix + str(next(self._ids))
 
     def _send(self, action: str, fields: Iterable[tuple[str, str]], is_list: bool,
-              channel_id: str | None, action_id: str | None = None) -> tuple[str, asyncio.Future[list[Message]]]:
+              channel_id: str | None, action_id: str | None = None,
+              ) -> tuple[str, asyncio.Future[list[Message]]]:
         action_id = action_id or self.next_action_id()
         data = serialize_action(action, action_id, fields)  # refuses unsafe fields before anything
         transport = self._transport
@@ -253,7 +255,7 @@ class AmiSession(asyncio.Protocol):
             try:
                 await self.action("Logoff", timeout_s=1.0)
             except Exception as exc:  # best effort: the socket closes either way
-                log.debug("ami.logoff_failed", extra={"error": repr(exc)})
+                log.debug("ami.logoff_failed error=%s", repr(exc))
         if self.close_reason is None:
             self.close_reason = "closed by client"
         if self._transport is not None:
@@ -269,13 +271,13 @@ class AmiSession(asyncio.Protocol):
             try:
                 reply = await self.action("Ping", timeout_s=timeout_s)
             except AmiTimeout:
-                log.warning("ami.ping_timeout", extra={"session": self.name, "timeout": timeout_s})
+                log.warning("ami.ping_timeout session=%s timeout=%s", self.name, timeout_s)
                 self.abort(f"no Ping reply within {timeout_s}s (half-open link)")
                 break
             except AmiConnectionLost:
                 break
             if reply.name != "Success":
-                log.warning("ami.ping_failed", extra={"session": self.name, "reply": reply.name})
+                log.warning("ami.ping_failed session=%s reply=%s", self.name, reply.name)
                 self.abort(f"Ping answered {reply.name}")
                 break
         return await asyncio.shield(self.closed)
@@ -331,4 +333,4 @@ async def _install_filter(session: AmiSession, options: AmiOptions) -> None:
     )
     if reply.name != "Success":
         # Not fatal: we only receive more than we need.
-        log.warning("ami.filter_refused", extra={"reply": reply.get("Message") or reply.name})
+        log.warning("ami.filter_refused reply=%s", reply.get("Message") or reply.name)

@@ -116,7 +116,8 @@ class Parser:
     __slots__ = ("_buf", "_scan_from", "banner", "bytes_received", "malformed_lines",
                  "malformed_messages", "max_message_bytes", "messages_parsed")
 
-    def __init__(self, *, expect_banner: bool = True, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
+    def __init__(self, *, expect_banner: bool = True,
+                 max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
         self._buf = bytearray()
         self._scan_from = 0
         # None while the banner line is still awaited; "" when no banner is expected.
