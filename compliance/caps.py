@@ -47,6 +47,11 @@ class PeriodCounts:
     week: int = 0
     month: int = 0
 
+    @property
+    def total(self) -> int:
+        """Events in the union of the three periods (0 means nothing to count)."""
+        return self.day + self.week + self.month
+
     def of(self, period: CapPeriod) -> int:
         if period is CapPeriod.DAY:
             return self.day

@@ -108,10 +108,10 @@ def _next_opening(
 def _outside_reason(local: datetime, name: str, kind: DayKind, rules: RuleSet) -> Reason:
     clock = f"{local.hour:02d}:{local.minute:02d}"
     if rules.uniform:
-        return Reason(ReasonCode.OUTSIDE_WINDOW, f"local {clock} {name}, window {rules.describe_window(kind)}", name)
+        return Reason(ReasonCode.OUTSIDE_WINDOW, f"local {clock} {name}, window {rules.window_texts[kind]}", name)
     return Reason(
         ReasonCode.OUTSIDE_WINDOW,
-        f"local {clock} {name} ({kind} {local.date().isoformat()}), window {rules.describe_window(kind)}",
+        f"local {clock} {name} ({kind} {local.date().isoformat()}), window {rules.window_texts[kind]}",
         name,
     )
 
@@ -125,7 +125,8 @@ def _check(
     """
     local = t.astimezone(zone)
     day = local.date()
-    kind, limit = _limits(rules, day)
+    kind = DayKind.WORKDAY if rules.uniform else rules.calendar_impl.kind(day)
+    limit = rules.limits[kind]
     seconds = local.hour * 3600 + local.minute * 60 + local.second
     bound: datetime | None = t
     if limit is None or not limit[0] <= seconds < limit[1]:
@@ -138,6 +139,8 @@ def _check(
         period_counts = counts.get(cap.metric)
         if period_counts is None:
             period_counts = counts[cap.metric] = history.counts(cap.metric, zone, day)
+        if period_counts.total == 0 and cap.limit > 0:
+            continue
         count = period_counts.of(cap.period)
         if count < cap.limit:
             continue

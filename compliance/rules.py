@@ -52,6 +52,7 @@ class RuleSet:
     limits: dict[DayKind, tuple[int, int] | None] = field(init=False, repr=False, compare=False)
     uniform: bool = field(init=False, repr=False, compare=False)
     calendar_impl: Calendar = field(init=False, repr=False, compare=False)
+    window_texts: dict[DayKind, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.end_margin < 0:
@@ -74,6 +75,7 @@ class RuleSet:
         object.__setattr__(self, "limits", limits)
         object.__setattr__(self, "uniform", len(set(limits.values())) == 1)
         object.__setattr__(self, "calendar_impl", calendar_named(self.calendar))
+        object.__setattr__(self, "window_texts", {kind: self.describe_window(kind) for kind in DayKind})
 
     def window(self, kind: DayKind) -> Window | None:
         if kind is DayKind.WORKDAY:
@@ -170,7 +172,14 @@ def _from_toml(path: Path, seen: tuple[Path, ...]) -> RuleSet:
         parent = data["extends"]
         if not isinstance(parent, str):
             raise RulesError(f"{where}: extends: expected a preset name or a file path")
-        base = PRESETS.get(parent) or _from_toml((path.parent / parent).resolve(), (*seen, path))
+        base = PRESETS.get(parent)
+        if base is None:
+            parent_path = (path.parent / parent).resolve()
+            if not parent_path.is_file():
+                raise RulesError(
+                    f"{where}: extends: {parent!r} is neither a preset ({', '.join(PRESETS)}) nor an existing file"
+                )
+            base = _from_toml(parent_path, (*seen, path))
 
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not name.strip():
