@@ -30,6 +30,8 @@ demo: $(STAMP) system-deps
 	$(BIN)/python -m dialer.demo
 
 test: $(STAMP) system-deps
+	@# Build/start the Asterisk sandbox outside pytest's per-test timeout; the fixture reports failures.
+	@asterisk/sandbox up || echo "Asterisk sandbox unavailable: the Asterisk tests will say why"
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)
