@@ -1,0 +1,95 @@
+"""Request bodies of the API. Values are checked by the same functions as the CLI's (dialer.*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialer.campaigns import CampaignSpec
+from dialer.companies import DEFAULT_COMPANY, DEFAULT_TIMEZONE
+from dialer.errors import InvalidValueError
+from dialer.trunks import TrunkSpec
+
+__all__ = ["CampaignIn", "CampaignPatch", "CompanyIn", "TrunkIn"]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a silent default
+
+
+class TrunkIn(_Body):
+    name: str
+    ami: str = Field(description="ami://user:secret@host:port")
+    dial: str = Field(description="Dial string with {number}")
+    cps: float | str = 10
+    max_channels: int = 30
+    caller_id: str | None = None
+
+    def spec(self) -> TrunkSpec:
+        return TrunkSpec(self.name, self.ami, self.dial, str(self.cps), self.max_channels, self.caller_id)
+
+
+def _no_server_paths(rules: str | None, rules_toml: str | None) -> None:
+    # The CLI reads FILE.toml from the user's disk; over HTTP the file's text comes in the body,
+    # never a path on the server.
+    if rules is not None and rules.strip().lower().endswith(".toml") and rules_toml is None:
+        raise InvalidValueError("rules", "over the API send the file's text in rules_toml (rules is its name)")
+
+
+class _CampaignFields(_Body):
+    rules: str | None = None
+    rules_toml: str | None = None
+    cps: float | str | None = None
+    max_channels: int | None = None
+    max_attempts: int | None = None
+    retry: str | None = None
+    machine: str | None = None
+    subscriber_column: str | None = None
+    answered_context: str | None = None
+    caller_id: str | None = None
+    dial_timeout: int | None = None
+    schedule: str | None = None
+
+
+class CampaignIn(_CampaignFields):
+    name: str
+    trunks: list[str]
+    company: str = DEFAULT_COMPANY
+
+    def spec(self) -> CampaignSpec:
+        _no_server_paths(self.rules, self.rules_toml)
+        given = {
+            key: value
+            for key, value in self.model_dump(exclude={"name", "trunks", "company"}).items()
+            if value is not None
+        }
+        if "cps" in given:
+            given["cps"] = str(given["cps"])
+        return CampaignSpec(name=self.name, trunks=tuple(self.trunks), company=self.company, **given)
+
+
+class CampaignPatch(_CampaignFields):
+    trunks: list[str] | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields the client sent; an explicit null clears an optional setting."""
+        _no_server_paths(self.rules, self.rules_toml)
+        changes = {key: getattr(self, key) for key in self.model_fields_set}
+        if changes.get("trunks") is not None:
+            changes["trunks"] = tuple(changes["trunks"])
+        elif "trunks" in changes:
+            raise InvalidValueError("trunks", "cannot be cleared: a campaign needs a trunk")
+        if changes.get("cps") is not None:
+            changes["cps"] = str(changes["cps"])
+        if not changes:
+            raise InvalidValueError("body", "give at least one setting to change")
+        return changes
+
+
+class CompanyIn(_Body):
+    name: str
+    timezone: str = DEFAULT_TIMEZONE
+    rules: str | None = None
+    rules_toml: str | None = None
+    parent: str | None = None

@@ -1,0 +1,62 @@
+"""`dialer api`: serve the HTTP API with uvicorn on uvloop."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import typer
+from fastapi import APIRouter, FastAPI
+
+from dialer.cli.common import db_url, settings
+
+# Routers other packages offer to the API (e.g. /healthz and /metrics), mounted when present.
+_EXTRA_ROUTERS = [("cdr.api", "router")]
+
+
+def _extra_routers() -> list[APIRouter]:
+    routers: list[APIRouter] = []
+    for module, attribute in _EXTRA_ROUTERS:
+        if importlib.util.find_spec(module.split(".")[0]) and importlib.util.find_spec(module):
+            router = getattr(importlib.import_module(module), attribute, None)
+            if isinstance(router, APIRouter):
+                routers.append(router)
+    return routers
+
+
+def api(
+    host: Annotated[str | None, typer.Option("--host", help="Listen address (default: settings api_host).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Listen port (default: settings api_port).")] = None,
+) -> None:
+    """Serve the HTTP API (campaigns, trunks, companies, call lists, contacts)."""
+    import uvicorn
+
+    from dialer.api import create_app
+    from dialer.db.session import make_engine
+
+    config = settings()
+    engine = make_engine(db_url())
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = create_app(engine, extra_routers=_extra_routers(), lifespan=lifespan)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it once its own handler is gone; with
+    # this no-op as the handler it restores, a requested stop exits 0 (as systemd and Docker expect).
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    uvicorn.run(
+        app,
+        host=host or config.api_host,
+        port=port or config.api_port,
+        loop="uvloop",
+        log_config=None,  # keep the process's structured logging
+        access_log=True,
+    )

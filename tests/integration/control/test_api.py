@@ -1,0 +1,164 @@
+"""The HTTP API against the real app and real PostgreSQL (httpx.ASGITransport)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.api import create_app
+
+AMI = "ami://dialer:dialer@127.0.0.1:5038"
+DIAL = "Local/{number}@pstn-sim"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def client(database: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(database, clock=lambda: NOW)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://dialer.test") as http:
+        yield http
+
+
+async def add_trunk(client: httpx.AsyncClient, name: str = "sim") -> None:
+    response = await client.post("/trunks", json={"name": name, "ami": AMI, "dial": DIAL, "cps": 5})
+    assert response.status_code == 201, response.text
+
+
+def error(response: httpx.Response, status: int) -> dict[str, str | None]:
+    assert response.status_code == status, response.text
+    body: dict[str, dict[str, str | None]] = response.json()
+    return body["error"]
+
+
+async def test_trunks_crud(client: httpx.AsyncClient) -> None:
+    await add_trunk(client)
+    listed = (await client.get("/trunks")).json()
+    assert [(t["name"], t["ami"], t["cps"]) for t in listed] == [("sim", "ami://dialer:***@127.0.0.1:5038", 5.0)]
+    assert (await client.get("/trunks/sim")).json()["dial"] == DIAL
+    assert error(await client.post("/trunks", json={"name": "sim", "ami": AMI, "dial": DIAL}), 409)["message"] == (
+        "trunk 'sim' already exists"
+    )
+    bad = error(await client.post("/trunks", json={"name": "t", "ami": "ami://u@h:1", "dial": DIAL}), 422)
+    assert bad["field"] == "ami" and "secret is missing" in str(bad["message"])
+    bad = error(await client.post("/trunks", json={"name": "t", "ami": AMI, "dial": "Local/1@x"}), 422)
+    assert bad["field"] == "dial"
+    bad = error(await client.post("/trunks", json={"name": "t", "ami": AMI}), 422)
+    assert bad["field"] == "dial" and "Field required" in str(bad["message"])
+    bad = error(await client.post("/trunks", json={"name": "t", "ami": AMI, "dial": DIAL, "cpss": 1}), 422)
+    assert bad["field"] == "cpss"
+    assert (await client.delete("/trunks/sim")).status_code == 204
+    assert error(await client.get("/trunks/sim"), 404)["message"] == (
+        "trunk 'sim' does not exist (see `dialer trunks list`)"
+    )
+
+
+async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_url: str) -> None:
+    await add_trunk(client, "sim")
+    await add_trunk(client, "sim2")
+    created = await client.post("/campaigns", json={
+        "name": "debts", "trunks": ["sim"], "company": "acme", "rules": "fz230-law", "cps": 2,
+        "retry": "busy=10m,no_answer=30m,congestion=2m", "machine": "complete", "schedule": "mon-fri 09:00-18:00",
+    })
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert (body["status"], body["company"], body["rules"], body["cps"], body["machine"]) == (
+        "draft", "acme", "fz230-law", 2.0, "complete"
+    )
+    shown = (await client.get("/campaigns/debts")).json()
+    assert shown["stats"]["contacts_total"] == 0 and shown["schedule"] == "mon-fri 09:00-18:00"
+    patched = await client.patch("/campaigns/debts", json={"trunks": ["sim2", "sim"], "cps": None, "max_attempts": 4})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["trunks"], patched.json()["cps"], patched.json()["max_attempts"]) == (
+        ["sim2", "sim"], None, 4
+    )
+    assert error(await client.patch("/campaigns/debts", json={"max_attempts": None}), 422)["field"] == "max_attempts"
+    assert error(await client.patch("/campaigns/debts", json={}), 422)["field"] == "body"
+
+    for action, status in [("start", "running"), ("pause", "paused"), ("resume", "running")]:
+        response = await client.post(f"/campaigns/debts/{action}")
+        assert response.json() == {"name": "debts", "status": status}, response.text
+    conflict = error(await client.post("/campaigns/debts/start"), 409)
+    assert conflict["type"] == "conflict" and "is running: cannot start" in str(conflict["message"])
+    assert error(await client.delete("/campaigns/debts"), 409)["type"] == "conflict"
+    assert (await client.post("/campaigns/debts/stop")).json()["status"] == "stopped"
+    assert error(await client.patch("/campaigns/debts", json={"cps": 1}), 409)["type"] == "conflict"
+    assert (await client.post("/campaigns/debts/finish")).status_code in (404, 405)
+    assert [c["name"] for c in (await client.get("/campaigns")).json()] == ["debts"]
+    assert (await client.delete("/campaigns/debts")).status_code == 204
+    assert error(await client.get("/campaigns/debts"), 404)["type"] == "not_found"
+    assert error(await client.get("/campaigns/debts/stats"), 404)["type"] == "not_found"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"trunks": ["nope"]}, "trunk", "unknown trunk(s) 'nope'"),
+        ({"trunks": []}, "trunk", "at least one trunk"),
+        ({"trunks": ["sim"], "retry": "busy=often"}, "retry busy", "'often' is not a duration"),
+        ({"trunks": ["sim"], "rules": "fz999"}, "rules", "unknown rule set 'fz999'"),
+        ({"trunks": ["sim"], "rules": "/etc/passwd.toml"}, "rules", "send the file's text in rules_toml"),
+        ({"trunks": ["sim"], "rules": "x.toml", "rules_toml": "[windows]\nbad = 1\n"}, "rules", "unknown key(s) bad"),
+        ({"trunks": ["sim"], "cps": -1}, "cps", "must be greater than zero"),
+        ({"trunks": ["sim"], "cps": "fast"}, "cps", "is not a number"),
+        ({"trunks": ["sim"], "max_channels": "many"}, "max_channels", "valid integer"),
+        ({"trunks": ["sim"], "company": ""}, "company", "must not be empty"),
+        ({"trunks": ["sim"], "schedule": "always"}, "schedule", "DAYS HH:MM-HH:MM"),
+        ({"trunks": ["sim"], "name": "a/b"}, "name", "must not contain '/'"),
+    ],
+)
+async def test_campaign_create_rejects_and_stores_nothing(
+    client: httpx.AsyncClient, database_url: str, body: dict[str, object], field: str, message: str
+) -> None:
+    await add_trunk(client)
+    problem = error(await client.post("/campaigns", json={"name": "c", **body}), 422)
+    assert problem["field"] == field
+    assert message in str(problem["message"])
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM companies").fetchone() == (0,)
+
+
+async def test_campaign_rules_toml_over_the_api(client: httpx.AsyncClient) -> None:
+    await add_trunk(client)
+    toml = 'extends = "fz230-law"\n[caps]\nday = 1\n'
+    response = await client.post("/campaigns", json={
+        "name": "c", "trunks": ["sim"], "rules": "acme.toml", "rules_toml": toml,
+    })
+    assert response.status_code == 201, response.text
+    assert response.json()["rules"] == "file:acme.toml"
+
+
+async def test_companies(client: httpx.AsyncClient) -> None:
+    response = await client.post("/companies", json={"name": "acme", "timezone": "Asia/Omsk"})
+    assert response.status_code == 201, response.text
+    assert error(await client.post("/companies", json={"name": "acme"}), 409)["type"] == "conflict"
+    assert error(await client.post("/companies", json={"name": "b", "timezone": "UTC+3"}), 422)["field"] == "timezone"
+    assert error(await client.post("/companies", json={"name": "b", "parent": "zz"}), 404)["type"] == "not_found"
+    assert [c["name"] for c in (await client.get("/companies")).json()] == ["acme"]
+    assert (await client.get("/companies/acme")).json()["timezone"] == "Asia/Omsk"
+
+
+async def test_contacts_why_and_stats(client: httpx.AsyncClient, database_url: str) -> None:
+    await add_trunk(client)
+    assert (await client.post("/campaigns", json={"name": "c", "trunks": ["sim"]})).status_code == 201
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO contacts (campaign_id, phone, subscriber_key, tz_source, timezone, next_attempt_at)"
+            " SELECT id, '+79131234567', 'k', 'registry', 'Asia/Novosibirsk', %s FROM campaigns",
+            (NOW,),
+        )
+    why = await client.get("/contacts/+79131234567/why", params={"campaign": "c"})
+    assert why.status_code == 200, why.text
+    [report] = why.json()
+    assert report["next_dial"]["explanation"] == "not before the campaign is started (it is draft)"
+    assert report["next_dial"]["at_local"] == "2026-03-02T16:00:00+07:00"
+    assert error(await client.get("/contacts/123/why"), 422)["field"] == "phone"
+    assert error(await client.get("/contacts/+79130000000/why"), 404)["type"] == "not_found"
+    stats = (await client.get("/campaigns/c/stats")).json()
+    assert stats["contacts"]["ready"] == 1 and stats["ready_now"] == 1
