@@ -93,3 +93,23 @@ async def seed_contacts(conn: AsyncConnection, campaign_id: int, contacts: Seque
         ).scalars().all()
         ids.extend(rows)
     return ids
+
+
+def rules_toml(*, window: str = "00:00-24:00", day: int = 2, week: int = 4, month: int = 16,
+               end_margin_s: int = 0) -> str:
+    """A custom rule set as stored in `campaigns.rules_toml` (compliance TOML format)."""
+    return (
+        f'name = "test"\nend_margin_seconds = {end_margin_s}\n'
+        f'[windows]\neveryday = "{window}"\n'
+        f"[caps]\nday = {day}\nweek = {week}\nmonth = {month}\n"
+    )
+
+
+FAST_RETRIES = '{"busy": 3, "no_answer": 3, "congestion": 3, "rejected": 3, "failed": 3, "lost": 3, "machine": 3}'
+
+
+def fast_settings(*, sim_hold: int = 2, dialer_hold: int = 1, machine: str = "retry") -> str:
+    """Campaign settings for sandbox runs: short talk on both legs of the simulated network."""
+    return (
+        f'{{"machine": "{machine}", "variables": {{"SIM_HOLD": "{sim_hold}", "DIALER_HOLD": "{dialer_hold}"}}}}'
+    )

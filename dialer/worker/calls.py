@@ -1,0 +1,215 @@
+"""One call's life in a worker: Originate with the attempt's ChannelId, follow it, record its end.
+
+The attempt row (with the ChannelId) is already committed when this starts (dialer.reservations),
+so whatever happens here, the call can be found again:
+
+- Asterisk refused the Originate (`OriginateRejected`): nothing was dialled; the attempt ends
+  `failed` and the retry policy applies (a bad dial string must not loop).
+- The originate never left us (no AMI session; the client did not track it): the attempt is
+  deleted and the contact goes back to `ready` untouched: nothing happened.
+- The AMI link dropped while the Originate was in flight: the client keeps tracking the ChannelId
+  and settles the call on resync (real outcome, or `lost`), so we wait for that result.
+- This worker is cancelled past its shutdown grace: the attempt stays open and the reconciler (of
+  another worker, or of this one restarted) settles it from Asterisk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from ami import (
+    AmiClosed,
+    AmiConnectionLost,
+    AmiTimeout,
+    CallResult,
+    OriginateRejected,
+    OriginateRequest,
+    Outcome,
+    UnsafeFieldError,
+)
+from ami.protocol import validate_variable
+from cdr.errors import CdrError
+from cdr.from_ami import record_from_result
+from dialer.campaigns import CampaignConfig
+from dialer.leasing import LeasedContact
+from dialer.pacing import ChannelLimiter
+from dialer.reservations import Admitted, ClosedAttempt, close_attempt, undo_attempt
+from dialer.worker.context import WorkerContext
+from dialer.worker.lanes import TrunkLane
+
+__all__ = ["CallPlan", "call_variables", "failed_result", "originate_request", "run_call"]
+
+log = logging.getLogger(__name__)
+
+_VAR_NAME = re.compile(r"[^A-Za-z0-9_]")
+_MAX_EXTRA_VARS = 20
+_MAX_VALUE = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CallPlan:
+    campaign: CampaignConfig
+    variables: Mapping[str, str]  # campaign channel variables (campaigns.settings.variables)
+    lane: TrunkLane
+    contact: LeasedContact
+    admitted: Admitted
+    limiters: tuple[ChannelLimiter, ...]  # released as soon as the call is over
+
+
+def call_variables(
+    campaign: CampaignConfig, campaign_vars: Mapping[str, str], contact: LeasedContact, admitted: Admitted
+) -> dict[str, str]:
+    """Channel variables: the campaign's own, the contact's extra list columns as `CONTACT_<NAME>`
+    (for routing, bots and recorded messages), and our ids so that the dialplan, AMD events and
+    Asterisk's CDR all name the call (`DIALER_CALL_ID`). Values Asterisk could misread are skipped."""
+    out: dict[str, str] = {}
+    candidates: list[tuple[str, Any]] = list(campaign_vars.items())
+    candidates += [(f"CONTACT_{_VAR_NAME.sub('_', str(k)).upper()}", v)
+                   for k, v in list(contact.extra.items())[:_MAX_EXTRA_VARS]]
+    candidates += [
+        ("DIALER_CALL_ID", admitted.channel_id),
+        ("DIALER_CAMPAIGN", campaign.name),
+        ("DIALER_CONTACT", str(contact.id)),
+        ("DIALER_ATTEMPT", str(admitted.attempt_id)),
+    ]
+    for name, value in candidates:
+        text = "" if value is None else str(value)[:_MAX_VALUE]
+        try:
+            validate_variable(name, text)
+        except (UnsafeFieldError, ValueError):
+            log.warning("channel variable %s of contact %s skipped: unsafe value", name, contact.id)
+            continue
+        out[name] = text
+    return out
+
+
+def originate_request(plan: CallPlan) -> OriginateRequest:
+    trunk = plan.lane.config
+    return OriginateRequest(
+        channel=trunk.dial_string(plan.contact.phone),
+        context=plan.campaign.answered_context,
+        exten="s",
+        caller_id=plan.campaign.caller_id_for(trunk),
+        timeout_s=plan.campaign.dial_timeout_s,
+        variables=call_variables(plan.campaign, plan.variables, plan.contact, plan.admitted),
+        channel_id=plan.admitted.channel_id,
+    )
+
+
+def failed_result(plan: CallPlan, reason: str, now: Any) -> CallResult:
+    """The result of a call Asterisk refused to place (nothing rang)."""
+    return CallResult(
+        outcome=Outcome.FAILED, hangup_cause=None, hangup_cause_text=reason,
+        channel_id=plan.admitted.channel_id, linked_id=None, started_at=plan.admitted.decided_at,
+        answered_at=None, ended_at=now, ring_seconds=None, billsec=0, amd_status=None, amd_cause=None,
+        originate_reason=None,
+    )
+
+
+async def run_call(ctx: WorkerContext, plan: CallPlan, on_closed: Callable[[ClosedAttempt | None], None]) -> None:
+    """The whole call; never raises except CancelledError (a call's failure is not the worker's)."""
+    channel_id = plan.admitted.channel_id
+    campaign, trunk = plan.campaign.name, plan.lane.name
+    result: CallResult | None = None
+    started = False
+    try:
+        try:
+            request = originate_request(plan)
+        except ValueError as exc:  # the dial template or a value cannot be sent safely
+            result = failed_result(plan, f"invalid originate: {exc}", ctx.wall())
+        else:
+            client = plan.lane.client
+            if client is None:
+                await _undo(ctx, plan)
+                return
+            try:
+                handle = await client.originate(request)
+            except OriginateRejected as exc:
+                log.warning("originate %s refused by Asterisk: %s", channel_id, exc.reason)
+                result = failed_result(plan, exc.reason, ctx.wall())
+            except (AmiConnectionLost, AmiTimeout):
+                tracked = client.call(channel_id)
+                if tracked is None:  # never sent: nothing to follow
+                    await _undo(ctx, plan)
+                    return
+                handle = tracked
+            except AmiClosed:
+                await _undo(ctx, plan)
+                return
+            if result is None:
+                started = True
+                ctx.metrics.call_started(campaign=campaign, trunk=trunk)
+                ctx.live_handles[channel_id] = handle
+                result = await handle.result()
+    except Exception:
+        # A bug must not lose the call: the attempt stays open and the reconciler settles it.
+        log.exception("call %s failed in the worker; left to reconciliation", channel_id)
+        ctx.live_contacts.discard(plan.contact.id)
+        return
+    finally:
+        ctx.live_handles.pop(channel_id, None)
+        for limiter in plan.limiters:
+            limiter.release()
+        if started and result is None:  # cancelled mid-call
+            ctx.metrics.active_calls.labels(trunk).dec()
+    await _finish(ctx, plan, result, counted=started, on_closed=on_closed)
+
+
+async def _undo(ctx: WorkerContext, plan: CallPlan) -> None:
+    try:
+        async with ctx.sessions() as session, session.begin():
+            await undo_attempt(session, attempt_id=plan.admitted.attempt_id, contact_id=plan.contact.id,
+                               worker_id=ctx.worker_id)
+    except DBAPIError:
+        log.exception("could not undo attempt %s; left to reconciliation", plan.admitted.attempt_id)
+    finally:
+        ctx.live_contacts.discard(plan.contact.id)
+        ctx.calls_done.fire()
+
+
+async def _finish(
+    ctx: WorkerContext, plan: CallPlan, result: CallResult, *, counted: bool,
+    on_closed: Callable[[ClosedAttempt | None], None],
+) -> None:
+    closed = await _close(ctx, plan, result)
+    try:
+        ctx.cdr.submit(record_from_result(
+            result, phone=plan.contact.phone, attempt_id=plan.admitted.attempt_id, campaign_id=plan.campaign.id,
+            company_id=plan.campaign.company.id, contact_id=plan.contact.id,
+            subscriber_key=plan.contact.subscriber_key, trunk=plan.lane.name, worker_id=ctx.worker_id,
+        ))
+    except (CdrError, ValueError) as exc:  # the attempt row keeps the truth; reconcile reports the gap
+        log.error("CDR of %s not queued: %s", result.channel_id, exc)
+    if counted:
+        ctx.metrics.call_ended(
+            campaign=plan.campaign.name, trunk=plan.lane.name, outcome=result.outcome.value,
+            answered=result.outcome is Outcome.ANSWERED, billsec=result.billsec, ring_seconds=result.ring_seconds,
+        )
+    plan.lane.record_end(result.outcome, result.hangup_cause)
+    ctx.live_contacts.discard(plan.contact.id)
+    ctx.calls_done.fire()
+    on_closed(closed)
+
+
+async def _close(ctx: WorkerContext, plan: CallPlan, result: CallResult) -> ClosedAttempt | None:
+    """Close the attempt, retrying through a database hiccup (the result is only in memory here)."""
+    delay = 0.2
+    for attempt in range(8):
+        try:
+            async with ctx.sessions() as session, session.begin():
+                return await close_attempt(session, attempt_id=plan.admitted.attempt_id, result=result,
+                                           policy=plan.campaign.retry, now=ctx.wall())
+        except DBAPIError as exc:
+            if attempt == 7:
+                log.error("attempt %s not closed (%s); left to reconciliation", plan.admitted.attempt_id, exc)
+                return None
+            await asyncio.sleep(delay)
+            delay = min(5.0, delay * 2)
+    return None

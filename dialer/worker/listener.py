@@ -1,0 +1,81 @@
+"""Wake-ups from PostgreSQL: `LISTEN dialer_contacts` and `LISTEN dialer_campaigns`.
+
+One dedicated connection per worker. The payload is a campaign id. If the connection drops, the
+listener reconnects with backoff and then calls `on_resync()`: notifications sent meanwhile are
+lost, so everything is looked at again once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import psycopg
+
+from dialer.db.url import libpq_url
+from dialer.leasing import CAMPAIGNS_CHANNEL, CONTACTS_CHANNEL
+
+__all__ = ["Notifications"]
+
+log = logging.getLogger(__name__)
+
+
+class Notifications:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        on_contacts: Callable[[int], None],
+        on_campaign: Callable[[int], None],
+        on_resync: Callable[[], None],
+        backoff_max: float = 10.0,
+    ) -> None:
+        self._url = libpq_url(database_url)
+        self._on_contacts = on_contacts
+        self._on_campaign = on_campaign
+        self._on_resync = on_resync
+        self._backoff_max = backoff_max
+        self.listening = asyncio.Event()
+
+    async def run(self) -> None:
+        delay = 0.5
+        first = True
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+            except psycopg.OperationalError as exc:
+                log.warning("LISTEN connection failed, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
+                delay = min(self._backoff_max, delay * 2)
+                continue
+            try:
+                await conn.execute(f"LISTEN {CONTACTS_CHANNEL}")
+                await conn.execute(f"LISTEN {CAMPAIGNS_CHANNEL}")
+                self.listening.set()
+                delay = 0.5
+                if not first:
+                    self._on_resync()
+                first = False
+                async for note in conn.notifies():
+                    self._dispatch(note.channel, note.payload)
+            except psycopg.OperationalError as exc:
+                log.warning("LISTEN connection lost: %s", exc)
+                self.listening.clear()
+                first = False
+            finally:
+                await conn.close()
+
+    def _dispatch(self, channel: str, payload: str) -> None:
+        try:
+            campaign_id = int(payload)
+        except ValueError:
+            log.warning("ignored NOTIFY %s with a payload that is not a campaign id: %r", channel, payload)
+            return
+        try:
+            if channel == CONTACTS_CHANNEL:
+                self._on_contacts(campaign_id)
+            elif channel == CAMPAIGNS_CHANNEL:
+                self._on_campaign(campaign_id)
+        except Exception:  # a consumer bug must not stop the wake-ups of every campaign
+            log.exception("NOTIFY %s %s: handler failed", channel, payload)

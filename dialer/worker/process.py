@@ -1,0 +1,402 @@
+"""The worker process: campaigns, trunks, heartbeat, shares, reconciliation and graceful stop.
+
+Task ownership (structured concurrency, nothing fire-and-forget):
+
+    Worker.run
+    └── services TaskGroup: CDR writer, AMI pool (clients + Asterisk CDR ingest), LISTEN,
+        │                   heartbeat (leases, shares, reconcile), campaign sync
+        └── calls TaskGroup: one task per call in progress
+            └── runners TaskGroup: per campaign, a leaser and a dispatcher (each supervised)
+
+Stop (SIGTERM/SIGINT, `--until-done`, or `request_stop()`): runners stop originating and hand back
+their queued contacts; calls in progress get `shutdown_grace_seconds` to end; any still up are left
+open for reconciliation; CDRs are flushed; the AMI links close; the worker row is marked stopped.
+
+Shares: each heartbeat counts the live workers serving each trunk and campaign (`workers`), and
+sets this worker's token-bucket rate and channel limit to its part. A worker that joins waits one
+heartbeat before dialling when peers serve the same trunks, so they have lowered their shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ami import AmiOptions
+from cdr.metrics import DialerMetrics
+from cdr.writer import CdrWriter
+from compliance import RuleSet
+from dialer.campaigns import CampaignConfig, load_campaign_configs
+from dialer.db.models import CampaignStatus
+from dialer.db.session import make_sessionmaker
+from dialer.errors import DialerError, NotFoundError
+from dialer.leasing import renew_leases
+from dialer.pacing import LoopClock, PacingClock, channel_share_of, share_of
+from dialer.trunks import TrunkConfig
+from dialer.worker.campaign import CampaignRunner
+from dialer.worker.context import WorkerContext
+from dialer.worker.lanes import AmiPool, TrunkLane
+from dialer.worker.listener import Notifications
+from dialer.worker.options import WorkerOptions
+from dialer.worker.reconcile import Reconciler
+from dialer.worker.registry import LiveWorker, heartbeat, live_workers, make_worker_id, mark_stopped, register_worker
+from dialer.worker.supervisor import supervise
+
+__all__ = ["Worker"]
+
+log = logging.getLogger(__name__)
+
+_DONE_STATUSES = (CampaignStatus.FINISHED, CampaignStatus.STOPPED)
+_SERVED_STATUSES = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+
+
+class Worker:
+    """`await Worker(engine, url, options).run()` -> exit code (0 after a graceful stop)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        database_url: str,
+        options: WorkerOptions,
+        *,
+        metrics: DialerMetrics | None = None,
+        clock: PacingClock | None = None,
+        worker_id: str | None = None,
+        ami_options: AmiOptions | None = None,
+        asterisk_timezone: str = "UTC",
+    ) -> None:
+        self.host = socket.gethostname()
+        self.pid = os.getpid()
+        self.worker_id = worker_id or make_worker_id(self.host, self.pid)
+        self.options = options
+        self.database_url = database_url
+        self.metrics = metrics or DialerMetrics()
+        self.cdr = CdrWriter(engine, metrics=self.metrics)
+        self.ctx = WorkerContext(
+            worker_id=self.worker_id, engine=engine, sessions=make_sessionmaker(engine), options=options,
+            clock=clock or LoopClock(), metrics=self.metrics, cdr=self.cdr, spawn_call=self._spawn_call,
+        )
+        self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
+                            asterisk_timezone=asterisk_timezone)
+        self.reconciler = Reconciler(self.ctx, self.pool, host=self.host)
+        self.runners: dict[int, CampaignRunner] = {}
+        self.lanes: dict[int, TrunkLane] = {}
+        self.selected: dict[int, CampaignStatus] = {}
+        self.started = asyncio.Event()
+        self._sync_needed = asyncio.Event()
+        self._calls_tg: asyncio.TaskGroup | None = None
+        self._runners_tg: asyncio.TaskGroup | None = None
+        self._call_tasks: set[asyncio.Task[None]] = set()
+        self._beats = 0
+
+    # Control
+
+    def request_stop(self) -> None:
+        """Stop originating now; the run ends once calls in progress end (bounded by the grace)."""
+        if not self.ctx.stopping.is_set():
+            log.info("worker %s stopping", self.worker_id)
+            self.ctx.stopping.set()
+            for runner in self.runners.values():
+                runner.stop()
+
+    @property
+    def calls_in_progress(self) -> int:
+        return len(self._call_tasks)
+
+    # Run
+
+    async def run(self, *, handle_signals: bool = False) -> int:
+        loop = asyncio.get_running_loop()
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.request_stop)
+        await self._check_selection()
+        async with self.ctx.engine.begin() as conn:
+            await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
+                                  campaign_ids=[], trunk_ids=[])
+        log.info("worker %s started", self.worker_id)
+        try:
+            await self._run_tasks()
+        finally:
+            with contextlib.suppress(Exception):
+                async with self.ctx.engine.begin() as conn:
+                    await mark_stopped(conn, worker_id=self.worker_id)
+            if handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+            log.info("worker %s stopped", self.worker_id)
+        return 0
+
+    async def _run_tasks(self) -> None:
+        listener = Notifications(self.database_url, on_contacts=self._on_contacts_notify,
+                                 on_campaign=self._on_campaign_notify, on_resync=self._on_resync)
+        stopping = self.ctx.stopping.is_set
+        async with asyncio.TaskGroup() as services:
+            service_tasks = [
+                services.create_task(self.cdr.run(), name="cdr-writer"),
+                services.create_task(self.pool.run(), name="ami-pool"),
+                services.create_task(supervise("listen", listener.run, should_stop=stopping), name="listen"),
+                services.create_task(supervise("heartbeat", self._heartbeat_loop, should_stop=stopping),
+                                     name="heartbeat"),
+                services.create_task(supervise("campaign-sync", self._sync_loop, should_stop=stopping),
+                                     name="campaign-sync"),
+            ]
+            try:
+                async with asyncio.TaskGroup() as calls:
+                    self._calls_tg = calls
+                    async with asyncio.TaskGroup() as runners:
+                        self._runners_tg = runners
+                        await self._sync_campaigns()
+                        await self._beat()
+                        await self._settle()
+                        self.started.set()
+                        if self.options.until_done:
+                            self._check_done()
+                        await self.ctx.stopping.wait()
+                        for runner in self.runners.values():
+                            runner.stop()
+                    self._runners_tg = None
+                    await self._drain_calls()
+                self._calls_tg = None
+            finally:
+                self.request_stop()
+                try:
+                    async with asyncio.timeout(30):
+                        await self.cdr.aclose()
+                except TimeoutError:
+                    log.error("CDR writer did not flush within 30 s; Asterisk's CDR keeps those calls")
+                await self.pool.aclose()
+                for task in service_tasks:
+                    task.cancel()
+
+    def _spawn_call(self, coro: Coroutine[Any, Any, None]) -> None:
+        if self._calls_tg is None:
+            coro.close()
+            raise RuntimeError("no call may start outside Worker.run")
+        task = self._calls_tg.create_task(coro)
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+
+    async def _drain_calls(self) -> None:
+        grace = self.options.shutdown_grace_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        if self._call_tasks:
+            log.info("waiting up to %.0fs for %d call(s) in progress", grace, len(self._call_tasks))
+        while self._call_tasks and (left := deadline - loop.time()) > 0:
+            await self.ctx.calls_done.wait(min(left, 1.0))
+        if self._call_tasks:
+            log.warning("%d call(s) still up after the grace period; left for reconciliation",
+                        len(self._call_tasks))
+            for task in list(self._call_tasks):
+                task.cancel()
+
+    # Campaigns
+
+    def _on_contacts_notify(self, campaign_id: int) -> None:
+        runner = self.runners.get(campaign_id)
+        if runner is not None:
+            runner.on_contacts()
+
+    def _on_campaign_notify(self, campaign_id: int) -> None:
+        self._sync_needed.set()
+
+    def _on_resync(self) -> None:
+        self._sync_needed.set()
+        for runner in self.runners.values():
+            runner.on_contacts()
+
+    async def _sync_loop(self) -> None:
+        while not self.ctx.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.idle_recheck_seconds * 3):
+                    await self._sync_needed.wait()
+            self._sync_needed.clear()
+            if self.ctx.stopping.is_set() or self._runners_tg is None:
+                continue
+            await self._sync_campaigns()
+
+    async def _load_configs(self) -> tuple[list[CampaignConfig], dict[int, dict[str, str]]]:
+        async with self.ctx.sessions() as session:
+            if self.options.campaigns:
+                configs = await load_campaign_configs(session, names=list(self.options.campaigns))
+            else:
+                configs = await load_campaign_configs(session, statuses=list(_SERVED_STATUSES))
+            rows = (
+                await session.execute(
+                    text("SELECT id, settings -> 'variables' AS v FROM campaigns WHERE id = ANY(:ids)"),
+                    {"ids": [c.id for c in configs]},
+                )
+            ).all()
+        variables = {r.id: {str(k): str(v) for k, v in (r.v or {}).items()} for r in rows}
+        return configs, variables
+
+    async def _check_selection(self) -> None:
+        """Named campaigns must exist: a typo fails at start, naming the campaign."""
+        if not self.options.campaigns:
+            return
+        configs, _ = await self._load_configs()
+        missing = sorted(set(self.options.campaigns) - {c.name for c in configs})
+        if missing:
+            raise NotFoundError(f"campaign(s) {', '.join(map(repr, missing))} do not exist "
+                                "(see `dialer campaigns list`)")
+
+    async def _sync_campaigns(self) -> None:
+        configs, variables = await self._load_configs()
+        seen: set[int] = set()
+        for config in configs:
+            self.selected[config.id] = config.status
+            if config.status not in _SERVED_STATUSES:
+                continue
+            try:
+                rules = self._rules(config)
+            except DialerError as exc:
+                log.error("campaign %s not served: its rules do not load: %s", config.name, exc)
+                continue
+            seen.add(config.id)
+            lanes = [self._lane(trunk) for trunk in config.trunks]
+            runner = self.runners.get(config.id)
+            if runner is None:
+                self._start_runner(CampaignRunner(self.ctx, config, rules, variables.get(config.id, {}), lanes))
+            else:
+                runner.update(config, rules, variables.get(config.id, {}), lanes)
+        for campaign_id, runner in list(self.runners.items()):
+            if campaign_id not in seen:
+                runner.stop()
+                self.runners.pop(campaign_id)
+        if not self.options.campaigns:
+            for campaign_id in list(self.selected):
+                if campaign_id not in {c.id for c in configs}:
+                    self.selected[campaign_id] = CampaignStatus.STOPPED  # no longer running or paused
+        if self.options.until_done:
+            self._check_done()
+
+    def _rules(self, config: CampaignConfig) -> RuleSet:
+        rule_set: RuleSet = config.rules.rule_set()
+        return rule_set
+
+    def _lane(self, trunk: TrunkConfig) -> TrunkLane:
+        lane = self.lanes.get(trunk.id)
+        if lane is None:
+            lane = self.lanes[trunk.id] = TrunkLane(trunk, self.ctx.clock, self.ctx.capacity, self.metrics)
+            self.pool.attach(lane)
+        else:
+            lane.update(trunk)
+        return lane
+
+    def _start_runner(self, runner: CampaignRunner) -> None:
+        assert self._runners_tg is not None
+        self.runners[runner.id] = runner
+        self._runners_tg.create_task(self._run_runner(runner), name=f"campaign-{runner.config.name}")
+        log.info("serving campaign %s", runner.config.name)
+
+    async def _run_runner(self, runner: CampaignRunner) -> None:
+        stopped = lambda: runner.stopped  # noqa: E731
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(supervise(f"leaser {runner.config.name}", runner.lease_loop, should_stop=stopped))
+                tg.create_task(supervise(f"dispatcher {runner.config.name}", runner.dispatch_loop,
+                                         should_stop=stopped))
+        finally:
+            try:
+                await asyncio.shield(runner.release_queue())
+            except Exception:
+                log.exception("queued contacts of %s not released; their leases will expire", runner.config.name)
+
+    def _check_done(self) -> None:
+        if self.selected and all(status in _DONE_STATUSES for status in self.selected.values()):
+            log.info("every selected campaign is finished or stopped")
+            self.request_stop()
+        elif not self.selected and not self.options.campaigns:
+            log.info("no running campaign")
+            self.request_stop()
+
+    # Heartbeat, shares, reconciliation
+
+    async def _heartbeat_loop(self) -> None:
+        while not self.ctx.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.heartbeat_seconds):
+                    await self.ctx.stopping.wait()
+            if self.ctx.stopping.is_set():
+                # Keep leases of calls still up renewed while they drain.
+                while self._call_tasks:
+                    await self._beat()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.options.heartbeat_seconds):
+                            await self.ctx.calls_done.wait()
+                return
+            await self._beat()
+            try:
+                await self.reconciler.once()
+            except Exception:
+                log.exception("reconciliation round failed")
+
+    async def _beat(self) -> None:
+        campaign_ids = sorted(self.runners)
+        trunk_ids = sorted(self.lanes)
+        async with self.ctx.engine.begin() as conn:
+            await heartbeat(conn, worker_id=self.worker_id, campaign_ids=campaign_ids, trunk_ids=trunk_ids)
+            await renew_leases(conn, worker_id=self.worker_id, lease_seconds=self.options.lease_seconds)
+            peers = await live_workers(conn, stale_after_s=self.options.lease_seconds)
+        self._apply_shares(peers)
+        self._beats += 1
+        if self._beats % 5 == 1:
+            await self._update_ready_gauges()
+
+    def _apply_shares(self, peers: list[LiveWorker]) -> None:
+        for trunk_id, lane in self.lanes.items():
+            serving = [w.id for w in peers if trunk_id in w.trunk_ids and w.id != self.worker_id]
+            serving.append(self.worker_id)
+            lane.apply_share(share_of(float(lane.config.cps_limit), len(serving)),
+                             channel_share_of(lane.config.max_channels, serving, self.worker_id))
+        for campaign_id, runner in self.runners.items():
+            serving = [w.id for w in peers if campaign_id in w.campaign_ids and w.id != self.worker_id]
+            serving.append(self.worker_id)
+            config = runner.config
+            runner.apply_share(
+                None if config.cps_limit is None else share_of(float(config.cps_limit), len(serving)),
+                None if config.max_channels is None else channel_share_of(config.max_channels, serving,
+                                                                          self.worker_id),
+            )
+
+    async def _settle(self) -> None:
+        """Join quietly: when peers serve our trunks or campaigns, give them one heartbeat to see us."""
+        async with self.ctx.engine.connect() as conn:
+            peers = await live_workers(conn, stale_after_s=self.options.lease_seconds)
+        mine_trunks, mine_campaigns = set(self.lanes), set(self.runners)
+        shared = any(
+            w.id != self.worker_id and (mine_trunks & set(w.trunk_ids) or mine_campaigns & set(w.campaign_ids))
+            for w in peers
+        )
+        if shared:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.options.heartbeat_seconds * 1.5):
+                    await self.ctx.stopping.wait()
+            await self._beat()
+        self.ctx.may_dial.set()
+
+    async def _update_ready_gauges(self) -> None:
+        if not self.runners:
+            return
+        async with self.ctx.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    text("""SELECT campaign_id, count(*) AS n FROM contacts
+                             WHERE campaign_id = ANY(:ids) AND state = 'ready' AND next_attempt_at <= now()
+                             GROUP BY campaign_id"""),
+                    {"ids": list(self.runners)},
+                )
+            ).all()
+        counts: Mapping[int, int] = {r.campaign_id: r.n for r in rows}
+        for campaign_id, runner in self.runners.items():
+            self.metrics.contacts_ready.labels(runner.config.name).set(counts.get(campaign_id, 0))

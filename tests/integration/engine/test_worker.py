@@ -1,0 +1,70 @@
+"""One worker in this process against the real Asterisk sandbox: a small campaign end to end."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cdr.metrics import DialerMetrics
+from dialer.worker import Worker, WorkerOptions
+from tests.asterisk_fixture import AsteriskSandbox
+from tests.integration.engine.seed import (
+    FAST_RETRIES,
+    SeedContact,
+    fast_settings,
+    rules_toml,
+    seed_campaign,
+    seed_company,
+    seed_contacts,
+    seed_trunk,
+)
+
+pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
+
+
+async def test_a_campaign_runs_to_the_end(database: AsyncEngine, database_url: str,
+                                          asterisk: AsteriskSandbox) -> None:
+    # Last digit = behaviour in [pstn-sim]: 1 busy, 2 no answer, 3 congestion, 4 invalid, 5 machine, 6-9 human.
+    digits = "1234567890" * 3
+    contacts = [SeedContact(f"+7913555{i:03d}{d}", f"sub-{i}", "Asia/Novosibirsk") for i, d in enumerate(digits)]
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=20)
+        campaign = await seed_campaign(
+            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(),
+            max_attempts=2, retry_delays=FAST_RETRIES, settings=fast_settings(), dial_timeout_s=5,
+        )
+        await seed_contacts(conn, campaign, contacts)
+    metrics = DialerMetrics()
+    worker = Worker(database, database_url,
+                    WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2),
+                    metrics=metrics)
+    assert await asyncio.wait_for(worker.run(), 150) == 0
+
+    async with database.connect() as conn:
+        states = dict((await conn.execute(text(
+            "SELECT right(phone, 1) || ':' || state, count(*) FROM contacts GROUP BY 1"))).all())
+        open_attempts = (await conn.execute(text("SELECT count(*) FROM attempts WHERE ended_at IS NULL"))).scalar_one()
+        outcomes = dict((await conn.execute(text(
+            "SELECT right(c.phone, 1) || ':' || a.outcome, count(*)"
+            " FROM attempts a JOIN contacts c ON c.id = a.contact_id GROUP BY 1"))).all())
+        status = (await conn.execute(text("SELECT status FROM campaigns"))).scalar_one()
+        ledger = (await conn.execute(text("SELECT count(*) FROM compliance_ledger"))).scalar_one()
+        cdr = (await conn.execute(text("SELECT count(*) FROM cdr"))).scalar_one()
+        attempts = (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one()
+    assert status == "finished"
+    assert open_attempts == 0
+    assert cdr == attempts
+    # humans done after one attempt; busy / no answer / congestion / machine retried once then failed;
+    # invalid numbers failed at once.
+    for d in "06789":
+        assert states.get(f"{d}:done") == 3, states
+        assert outcomes.get(f"{d}:answered") == 3, outcomes
+    for d, outcome in (("1", "busy"), ("2", "no_answer"), ("3", "congestion"), ("5", "answered")):
+        assert states.get(f"{d}:failed") == 3, states
+        assert outcomes.get(f"{d}:{outcome}") == 6, outcomes
+    assert states.get("4:failed") == 3 and outcomes.get("4:invalid_number") == 3, outcomes
+    assert ledger == 15  # the human answers only (machines are not counted)
