@@ -84,5 +84,13 @@ def resolve_rules(
         stored = StoredRules(f"{FILE_PREFIX}{path.name}"[:_NAME_LENGTH], text)
     else:
         stored = StoredRules(rules.strip())
-    load_rule_set(stored, field_name=field_name)
+    try:
+        load_rule_set(stored, field_name=field_name)
+    except InvalidValueError as exc:
+        if stored.is_file and "extends" in exc.message:
+            # The text is stored in the database and loaded on any host: only presets resolve there.
+            raise InvalidValueError(
+                field_name, f"{exc.message} (a rules file may extend a preset only; inline the other file)"
+            ) from None
+        raise
     return stored

@@ -1,0 +1,50 @@
+"""`explain_next_dial`: when a contact will next be dialed, for each contact state and campaign status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialer.contacts_why import explain_next_dial
+from dialer.db.models import CampaignStatus as S
+from dialer.db.models import ContactState as C
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=3)
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "at", "expected_at", "explanation"),
+    [
+        (C.READY, S.RUNNING, LATER, LATER, "at 2026-03-02T12:00:00+00:00 (Asia/Novosibirsk)"),
+        (C.READY, S.RUNNING, NOW, NOW, "due now: the next free worker dials it (Asia/Novosibirsk)"),
+        (C.READY, S.PAUSED, LATER, LATER, "not before the campaign is resumed (it is paused)"),
+        (C.READY, S.DRAFT, LATER, LATER, "not before the campaign is started (it is draft)"),
+        (C.READY, S.FINISHED, LATER, LATER, "at 2026-03-02T12:00:00+00:00 (Asia/Novosibirsk)"),
+        (C.READY, S.STOPPED, LATER, None, "never: the campaign is stopped"),
+        (C.DIALING, S.RUNNING, NOW, None, "a call is in progress now (worker w1)"),
+        (C.DONE, S.RUNNING, NOW, None, "never: completed (answered)"),
+        (C.FAILED, S.RUNNING, NOW, None, "never: failed (answered)"),
+        (C.EXCLUDED, S.RUNNING, NOW, None, "never: excluded (do-not-call or removed)"),
+    ],
+)
+def test_explain(state: C, status: S, at: datetime, expected_at: datetime | None, explanation: str) -> None:
+    result = explain_next_dial(
+        state=state, campaign_status=status, next_attempt_at=at, last_outcome="answered",
+        lease_owner="w1", timezone="Asia/Novosibirsk", now=NOW,
+    )
+    assert result.explanation == explanation
+    assert result.at == expected_at
+    if expected_at is not None:
+        assert result.at_local is not None and result.at_local.utcoffset() == timedelta(hours=7)
+        assert result.at_local == expected_at
+
+
+def test_unknown_zone_says_so_and_has_no_local_time() -> None:
+    result = explain_next_dial(
+        state=C.READY, campaign_status=S.RUNNING, next_attempt_at=LATER, last_outcome=None,
+        lease_owner=None, timezone=None, now=NOW,
+    )
+    assert "subscriber's time zone unknown" in result.explanation
+    assert result.at_local is None
