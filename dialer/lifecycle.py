@@ -23,6 +23,7 @@ __all__ = [
     "Action",
     "IllegalTransitionError",
     "apply_action",
+    "campaign_dialable",
     "finish_if_exhausted",
     "notify_campaign",
     "reopen_if_finished",
@@ -95,6 +96,20 @@ async def apply_action(session: AsyncSession, campaign_id: int, action: Action) 
     target = transition(CampaignStatus(row.status), action, campaign=row.name)
     await _set_status(session, campaign_id, target)
     return target
+
+
+async def campaign_dialable(session: AsyncSession, campaign_id: int) -> bool:
+    """Whether a new call may be originated for the campaign now; call it in the transaction that
+    records the attempt, before originating.
+
+    FOR KEY SHARE: concurrent originations do not block each other, but a status change (FOR UPDATE
+    in `apply_action`) waits for them, and every origination after it sees the new status. So once
+    `dialer campaigns pause` returns, no worker starts another call, whatever its NOTIFY latency.
+    """
+    status = await session.scalar(
+        select(Campaign.status).where(Campaign.id == campaign_id).with_for_update(read=True, key_share=True)
+    )
+    return status == CampaignStatus.RUNNING.value
 
 
 async def _locked_status(session: AsyncSession, campaign_id: int) -> CampaignStatus | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import psycopg
 import pytest
 from sqlalchemy import text
@@ -9,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.campaigns import change_status, get_campaign
 from dialer.db.models import CampaignStatus
-from dialer.db.session import session_scope
+from dialer.db.session import make_sessionmaker, session_scope
 from dialer.errors import ConflictError, InvalidValueError
-from dialer.lifecycle import NOTIFY_CHANNEL, finish_if_exhausted, reopen_if_finished
+from dialer.lifecycle import NOTIFY_CHANNEL, campaign_dialable, finish_if_exhausted, reopen_if_finished
 from tests.integration.control.helpers import make_campaign, make_trunk
 
 
@@ -80,3 +82,40 @@ async def test_finish_when_exhausted_and_reopen_on_new_contacts(database: AsyncE
     async with session_scope(database) as session:
         assert await reopen_if_finished(session, config.id)
         assert (await get_campaign(session, "c")).status is CampaignStatus.RUNNING
+
+
+async def test_pause_waits_for_an_origination_in_progress_and_blocks_later_ones(database: AsyncEngine) -> None:
+    await make_trunk(database)
+    config = await make_campaign(database, "c")
+    async with session_scope(database) as session:
+        await change_status(session, "c", "start")
+    sessions = make_sessionmaker(database)
+    async with sessions() as origination:
+        await origination.begin()
+        assert await campaign_dialable(origination, config.id)  # holds FOR KEY SHARE until commit
+        async with asyncio.TaskGroup() as tasks:
+            pause = tasks.create_task(_pause(database))
+            await _until_someone_waits_on_a_lock(database)
+            assert not pause.done(), "pause must wait for the origination that already checked the status"
+            await origination.commit()
+    assert pause.result() is CampaignStatus.PAUSED
+    async with session_scope(database) as session:
+        assert not await campaign_dialable(session, config.id)
+
+
+async def _pause(engine: AsyncEngine) -> CampaignStatus:
+    async with session_scope(engine) as session:
+        return await change_status(session, "c", "pause")
+
+
+async def _until_someone_waits_on_a_lock(engine: AsyncEngine) -> None:
+    async with asyncio.timeout(30):
+        while True:
+            async with session_scope(engine) as session:
+                waiting = await session.scalar(
+                    text("SELECT count(*) FROM pg_stat_activity"
+                         " WHERE datname = current_database() AND wait_event_type = 'Lock'")
+                )
+            if waiting:
+                return
+            await asyncio.sleep(0.05)  # pg_stat_activity has no wake-up to await
