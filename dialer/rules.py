@@ -69,7 +69,7 @@ def resolve_rules(
 ) -> StoredRules:
     """Validate user input: a preset name, a path to a `.toml` file, or TOML text (API uploads)."""
     if rules_toml is not None:
-        label = Path(rules).name if rules else "rules.toml"
+        label = Path(rules.removeprefix(FILE_PREFIX)).name if rules else "rules.toml"
         stored = StoredRules(f"{FILE_PREFIX}{label}"[:_NAME_LENGTH], rules_toml)
     elif rules is None or not rules.strip():
         stored = StoredRules.default()

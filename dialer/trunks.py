@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import delete, select
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.db.models import Campaign, CampaignTrunk, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
+from dialer.lifecycle import notify_campaign
 
 __all__ = [
     "MAX_CHANNELS_LIMIT",
@@ -32,6 +34,7 @@ __all__ = [
     "parse_ami_url",
     "parse_cps",
     "remove_trunk",
+    "update_trunk",
     "validate_dial_template",
     "validate_max_channels",
     "validate_trunk_name",
@@ -252,6 +255,40 @@ async def load_trunks(session: AsyncSession, names: Sequence[str], *, field_name
     if len(set(names)) != len(names):
         raise InvalidValueError(field_name, "a trunk is named twice")
     return [found[n] for n in names]
+
+
+_TRUNK_CHANGES = frozenset({"ami", "dial", "cps", "max_channels", "caller_id", "enabled"})
+
+
+async def update_trunk(session: AsyncSession, name: str, changes: Mapping[str, Any]) -> TrunkConfig:
+    """Change a trunk (e.g. its CPS after the carrier raised it); workers of its campaigns reload it."""
+    unknown = sorted(set(changes) - _TRUNK_CHANGES)
+    if unknown:
+        raise InvalidValueError(unknown[0], "cannot be changed (or is not a trunk setting)")
+    row = await session.scalar(select(Trunk).where(Trunk.name == name).with_for_update())
+    if row is None:
+        raise NotFoundError(f"trunk {name!r} does not exist (see `dialer trunks list`)")
+    for key in ("ami", "dial", "cps", "max_channels", "enabled"):
+        if key in changes and changes[key] is None:
+            raise InvalidValueError(key, "cannot be cleared")
+    if "ami" in changes:
+        row.ami_url = parse_ami_url(changes["ami"]).url()
+    if "dial" in changes:
+        row.dial_template = validate_dial_template(changes["dial"])
+    if "cps" in changes:
+        row.cps_limit = parse_cps(changes["cps"])
+    if "max_channels" in changes:
+        row.max_channels = validate_max_channels(changes["max_channels"])
+    if "caller_id" in changes:
+        row.caller_id = changes["caller_id"] or None
+    if "enabled" in changes:
+        row.enabled = bool(changes["enabled"])
+    await session.flush()
+    campaign_ids = await session.scalars(select(CampaignTrunk.campaign_id).where(CampaignTrunk.trunk_id == row.id))
+    for campaign_id in campaign_ids.all():
+        await notify_campaign(session, campaign_id)
+    await session.refresh(row)
+    return trunk_config(row)
 
 
 async def remove_trunk(session: AsyncSession, name: str) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from dialer.api.app import Plane
-from dialer.api.schemas import TrunkIn
-from dialer.trunks import add_trunk, get_trunk, list_trunks, remove_trunk
+from dialer.api.schemas import TrunkIn, TrunkPatch
+from dialer.trunks import add_trunk, get_trunk, list_trunks, remove_trunk, update_trunk
 
 router = APIRouter(prefix="/trunks", tags=["trunks"])
 
@@ -29,6 +29,13 @@ async def trunks_add(body: TrunkIn, plane: Plane) -> dict[str, Any]:
 async def trunks_show(name: str, plane: Plane) -> dict[str, Any]:
     async with plane.tx() as session:
         return (await get_trunk(session, name)).public()
+
+
+@router.patch("/{name}")
+async def trunks_update(name: str, body: TrunkPatch, plane: Plane) -> dict[str, Any]:
+    changes = body.changes()
+    async with plane.tx() as session:
+        return (await update_trunk(session, name, changes)).public()
 
 
 @router.delete("/{name}", status_code=204)

@@ -11,7 +11,7 @@ from dialer.companies import DEFAULT_COMPANY, DEFAULT_TIMEZONE
 from dialer.errors import InvalidValueError
 from dialer.trunks import TrunkSpec
 
-__all__ = ["CampaignIn", "CampaignPatch", "CompanyIn", "TrunkIn"]
+__all__ = ["CampaignIn", "CampaignPatch", "CompanyIn", "TrunkIn", "TrunkPatch"]
 
 
 class _Body(BaseModel):
@@ -28,6 +28,23 @@ class TrunkIn(_Body):
 
     def spec(self) -> TrunkSpec:
         return TrunkSpec(self.name, self.ami, self.dial, str(self.cps), self.max_channels, self.caller_id)
+
+
+class TrunkPatch(_Body):
+    ami: str | None = None
+    dial: str | None = None
+    cps: float | str | None = None
+    max_channels: int | None = None
+    caller_id: str | None = None
+    enabled: bool | None = None
+
+    def changes(self) -> dict[str, Any]:
+        changes = {key: getattr(self, key) for key in self.model_fields_set}
+        if changes.get("cps") is not None:
+            changes["cps"] = str(changes["cps"])
+        if not changes:
+            raise InvalidValueError("body", "give at least one setting to change")
+        return changes
 
 
 def _no_server_paths(rules: str | None, rules_toml: str | None) -> None:

@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cli.common import console
 from dialer.cli.dbrun import run_db
-from dialer.trunks import TrunkConfig, TrunkSpec, add_trunk, get_trunk, list_trunks, remove_trunk
+from dialer.trunks import (
+    TrunkConfig,
+    TrunkSpec,
+    add_trunk,
+    get_trunk,
+    list_trunks,
+    remove_trunk,
+    update_trunk,
+)
 
 app = typer.Typer(help="Trunks: an Asterisk server (AMI) plus a dial string, with CPS and channel limits.",
                   no_args_is_help=True)
@@ -42,6 +50,30 @@ def add(
     trunk = run_db(work, arguments=_ARGS)
     console.print(f"trunk {trunk.name!r} added ({trunk.ami.redacted()}, {trunk.cps_limit} cps, "
                   f"{trunk.max_channels} channels)", highlight=False)
+
+
+@app.command("set")
+def set_(
+    name: Annotated[str, typer.Argument(help="Trunk name.")],
+    ami: Annotated[str | None, typer.Option("--ami", help="ami://user:secret@host:port")] = None,
+    dial: Annotated[str | None, typer.Option("--dial", help="Dial string with {number}.")] = None,
+    cps: Annotated[float | None, typer.Option("--cps", help="Calls per second.")] = None,
+    max_channels: Annotated[int | None, typer.Option("--max-channels", help="Concurrent calls at most.")] = None,
+    caller_id: Annotated[str | None, typer.Option("--caller-id", help="Default caller id ('' clears).")] = None,
+    enabled: Annotated[bool | None, typer.Option("--enabled/--disabled", help="Dial through it or not.")] = None,
+) -> None:
+    """Change a trunk; running workers pick the change up at once."""
+    given = {"ami": ami, "dial": dial, "cps": None if cps is None else str(cps), "max_channels": max_channels,
+             "caller_id": caller_id, "enabled": enabled}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if not changes:
+        raise typer.BadParameter("give at least one setting to change", param_hint="options")
+
+    async def work(session: AsyncSession) -> TrunkConfig:
+        return await update_trunk(session, name, changes)
+
+    trunk = run_db(work, arguments=_ARGS)
+    console.print(f"trunk {trunk.name!r} updated: {', '.join(sorted(changes))}", highlight=False)
 
 
 @app.command("list")

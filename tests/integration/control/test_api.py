@@ -52,6 +52,12 @@ async def test_trunks_crud(client: httpx.AsyncClient) -> None:
     assert bad["field"] == "dial" and "Field required" in str(bad["message"])
     bad = error(await client.post("/trunks", json={"name": "t", "ami": AMI, "dial": DIAL, "cpss": 1}), 422)
     assert bad["field"] == "cpss"
+    patched = await client.patch("/trunks/sim", json={"cps": "7.5", "enabled": False, "caller_id": "+7495"})
+    assert patched.status_code == 200, patched.text
+    assert (patched.json()["cps"], patched.json()["enabled"], patched.json()["caller_id"]) == (7.5, False, "+7495")
+    assert error(await client.patch("/trunks/sim", json={"dial": "Local/x"}), 422)["field"] == "dial"
+    assert error(await client.patch("/trunks/sim", json={"cps": None}), 422)["field"] == "cps"
+    assert error(await client.patch("/trunks/nope", json={"cps": 1}), 404)["type"] == "not_found"
     assert (await client.delete("/trunks/sim")).status_code == 204
     assert error(await client.get("/trunks/sim"), 404)["message"] == (
         "trunk 'sim' does not exist (see `dialer trunks list`)"

@@ -30,6 +30,12 @@ def test_trunks_add_list_show_remove(database_url: str) -> None:
     table = dialer(database_url, "trunks", "list")
     assert "sim" in table.stdout and "dialer:***" in table.stdout and "dialer:dialer" not in table.stdout
     assert json.loads(dialer(database_url, "trunks", "show", "sim", "--json").stdout)["cps"] == 5.0
+    changed = dialer(database_url, "trunks", "set", "sim", "--cps", "3", "--disabled")
+    assert changed.returncode == 0, changed.stderr
+    shown = json.loads(dialer(database_url, "trunks", "show", "sim", "--json").stdout)
+    assert (shown["cps"], shown["enabled"]) == (3.0, False)
+    bad = dialer(database_url, "trunks", "set", "sim", "--ami", "ami://x")
+    assert bad.returncode == 1 and "--ami: 'ami://x': the AMI user is missing" in bad.stderr
     again = dialer(database_url, "trunks", "add", "sim", "--ami", AMI, "--dial", DIAL)
     assert again.returncode == 1 and "trunk 'sim' already exists" in again.stderr
     assert dialer(database_url, "trunks", "remove", "sim").returncode == 0

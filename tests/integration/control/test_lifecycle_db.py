@@ -14,6 +14,7 @@ from dialer.db.models import CampaignStatus
 from dialer.db.session import make_sessionmaker, session_scope
 from dialer.errors import ConflictError, InvalidValueError
 from dialer.lifecycle import NOTIFY_CHANNEL, campaign_dialable, finish_if_exhausted, reopen_if_finished
+from dialer.trunks import update_trunk
 from tests.integration.control.helpers import make_campaign, make_trunk
 
 
@@ -119,3 +120,18 @@ async def _until_someone_waits_on_a_lock(engine: AsyncEngine) -> None:
             if waiting:
                 return
             await asyncio.sleep(0.05)  # pg_stat_activity has no wake-up to await
+
+
+async def test_trunk_change_notifies_the_campaigns_that_use_it(database: AsyncEngine, database_url: str) -> None:
+    await make_trunk(database, "t1")
+    await make_trunk(database, "t2")
+    first = await make_campaign(database, "a", trunks=("t1",))
+    await make_campaign(database, "b", trunks=("t2",))
+    third = await make_campaign(database, "c", trunks=("t2", "t1"))
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        async with session_scope(database) as session:
+            updated = await update_trunk(session, "t1", {"cps": "2", "enabled": False})
+        payloads = sorted([n.payload async for n in listener.notifies(timeout=10, stop_after=2)])
+    assert payloads == sorted([str(first.id), str(third.id)])
+    assert (updated.cps_limit, updated.enabled) == (2, False)
