@@ -1,0 +1,268 @@
+"""`dialer compliance check`: may this number be called at this instant, and if not, why and when.
+
+The registry comes from `--registry`, else the `registry_paths` setting (DIALER_REGISTRY), else the files
+imported with `dialer registry import` (when a database is configured or the embedded one is running).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from compliance import (
+    AnsweredCounts,
+    ComplianceError,
+    Decision,
+    InvalidPhoneError,
+    InvalidTimezoneError,
+    Registry,
+    RuleSet,
+    Subscriber,
+    TzHints,
+    TzResolution,
+    decide,
+    load_rules,
+    normalize_phone,
+    resolve_timezone,
+    zone_info,
+)
+from dialer.cli.common import err_console, fail
+from dialer.errors import DialerError
+
+app = typer.Typer(
+    help="Compliance: subscriber time zones, calling windows (FZ-230, TCPA) and caps.", no_args_is_help=True
+)
+
+
+@app.callback()
+def _group() -> None:
+    """Compliance: subscriber time zones, calling windows (FZ-230, TCPA) and caps."""
+
+
+_PHONE_HEADERS = {"phone", "number", "msisdn", "tel", "телефон", "номер"}
+_TZ_HEADERS = {"timezone", "tz", "time_zone", "часовой пояс"}
+_REGION_HEADERS = {"region", "регион"}
+_ADDRESS_HEADERS = {"address", "адрес"}
+
+
+def _iso_utc(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        instant = datetime.fromisoformat(text.strip())
+    except ValueError:
+        fail(f"--at: {text!r} is not an ISO 8601 instant (e.g. 2026-04-20T14:00:00+03:00)", code=2)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)  # a naive --at is UTC, never the server's zone
+    return instant.astimezone(UTC)
+
+
+def _registry_from_database() -> Registry | None:
+    """Stored registry ranges, when a database is configured or the embedded server already runs."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dialer.cli.registry_cmd import load_registry
+    from dialer.db.embedded import EmbeddedPostgres
+    from dialer.db.session import make_engine, session_scope
+    from dialer.runtime import run
+    from dialer.settings import get_settings
+
+    settings = get_settings()
+    url = settings.database_url
+    if url is None:
+        server = EmbeddedPostgres(settings.pg_dir).running_server()
+        if server is None:
+            return None
+        url = server.url()
+
+    async def read() -> Registry | None:
+        engine = make_engine(url, pool_size=1, max_overflow=0)
+        try:
+            async with session_scope(engine) as session:
+                return await load_registry(session)
+        finally:
+            await engine.dispose()
+
+    try:
+        return run(read())
+    except (SQLAlchemyError, OSError) as exc:
+        err_console.print(f"warning: registry not read from the database: {exc}", highlight=False, soft_wrap=True)
+        return None
+
+
+def _registry(paths: list[Path]) -> Registry | None:
+    if not paths:
+        from dialer.settings import get_settings
+
+        paths = list(get_settings().registry_paths)
+    if paths:
+        return Registry.from_files(paths)
+    return _registry_from_database()
+
+
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    phone: str
+    resolution: TzResolution
+    decision: Decision
+    at: datetime
+    rules: RuleSet
+
+    def as_json(self) -> dict[str, Any]:
+        zone = self.resolution.zone
+        return {
+            "phone": self.phone,
+            "timezone": zone,
+            "tz_source": self.resolution.source.value,
+            "candidates": list(self.resolution.candidates),
+            "local_time": self.at.astimezone(zone_info(zone)).isoformat() if zone else None,
+            "at": _iso_utc(self.at),
+            "rules": self.rules.name,
+            "allowed": self.decision.allowed,
+            "reasons": [{"code": reason.code.value, "message": reason.message} for reason in self.decision.reasons],
+            "next_allowed_at": _iso_utc(self.decision.next_allowed_at) if self.decision.next_allowed_at else None,
+        }
+
+    def sentence(self) -> str:
+        zone = self.resolution.zone
+        source = self.resolution.source.value
+        if zone:
+            where = f"local {self.at.astimezone(zone_info(zone)).strftime('%Y-%m-%d %H:%M:%S')} {zone}, from {source}"
+        elif self.resolution.candidates:
+            where = f"zone unknown, {len(self.resolution.candidates)} candidate zones ({source})"
+        else:
+            where = "zone unknown"
+        head = f"{self.phone} at {_iso_utc(self.at)} ({where}), rules {self.rules.name}:"
+        if self.decision.allowed:
+            return f"{head} allowed."
+        reasons = "; ".join(str(reason) for reason in self.decision.reasons)
+        if self.decision.next_allowed_at is None:
+            return f"{head} not allowed ({reasons}); never allowed under these rules."
+        following = self.decision.next_allowed_at
+        local = f" ({following.astimezone(zone_info(zone)).strftime('%Y-%m-%d %H:%M:%S')} local)" if zone else ""
+        return f"{head} not allowed ({reasons}); next allowed at {_iso_utc(following)}{local}."
+
+
+def _check_one(
+    raw_phone: str, hints: TzHints, at: datetime, counts: AnsweredCounts, rules: RuleSet, registry: Registry | None
+) -> _Checked:
+    phone = normalize_phone(raw_phone)
+    resolution = resolve_timezone(phone, hints, registry)
+    decision = decide(Subscriber.from_resolution(phone, resolution), at, counts, rules)
+    return _Checked(phone, resolution, decision, at, rules)
+
+
+def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], str]:
+    """(line number, {phone, timezone, region, address}) per data row; the header names the columns."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"--file: cannot read {path}: {exc}", code=2)
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = max(",;\t", key=first.count) if first else ","
+    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    columns = {"phone": 0}
+    start = 0
+    if records:
+        header = [cell.strip().lower() for cell in records[0]]
+        if any(cell in _PHONE_HEADERS for cell in header):
+            start = 1
+            for index, cell in enumerate(header):
+                for name, names in (
+                    ("phone", _PHONE_HEADERS),
+                    ("timezone", _TZ_HEADERS),
+                    ("region", _REGION_HEADERS),
+                    ("address", _ADDRESS_HEADERS),
+                ):
+                    if cell in names:
+                        columns[name] = index
+    rows = []
+    for number, record in enumerate(records[start:], start=start + 1):
+        if not any(cell.strip() for cell in record):
+            continue
+        rows.append((number, {name: record[index] if index < len(record) else "" for name, index in columns.items()}))
+    return rows, delimiter
+
+
+def _field(error: ComplianceError, phone: str, timezone: str) -> str:
+    if isinstance(error, InvalidPhoneError):
+        return f"{phone}: "
+    if isinstance(error, InvalidTimezoneError):
+        return f"{timezone}: "
+    return ""
+
+
+@app.command("check")
+def check(
+    phone: Annotated[str | None, typer.Argument(help="Phone number (E.164, or Russian national format).")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="ISO 8601 instant to check (default: now; without offset: UTC).")
+    ] = None,
+    rules: Annotated[str, typer.Option("--rules", help="fz230-twin | fz230-law | tcpa | FILE.toml")] = "fz230-twin",
+    tz: Annotated[
+        str | None, typer.Option("--tz", help="Explicit zone: IANA name or offset (+07:00, UTC+7, MSK+4).")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Explicit region name or address.")] = None,
+    answered_today: Annotated[int, typer.Option("--answered-today", min=0, help="Calls answered today (local).")] = 0,
+    answered_week: Annotated[int, typer.Option("--answered-week", min=0, help="Answered this ISO week (local).")] = 0,
+    answered_month: Annotated[int, typer.Option("--answered-month", min=0, help="Answered this month (local).")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", help="CSV of numbers (column phone; optional timezone, region, address): JSON lines."),
+    ] = None,
+    registry_paths: Annotated[
+        list[Path] | None,
+        typer.Option("--registry", help="Registry CSV file(s) to use instead of settings or the database."),
+    ] = None,
+) -> None:
+    """Check a number (or a file of numbers) against calling windows and caps at an instant."""
+    if (phone is None) == (file is None):
+        fail("give either PHONE or --file numbers.csv", code=2)
+    instant = _parse_at(at)
+    try:
+        rule_set = load_rules(rules)
+        counts = AnsweredCounts(at=instant, day=answered_today, week=answered_week, month=answered_month)
+        registry = _registry(registry_paths or [])
+    except (ComplianceError, DialerError) as exc:
+        fail(str(exc), code=2)
+
+    if phone is not None:
+        try:
+            checked = _check_one(phone, TzHints(timezone=tz, region=region), instant, counts, rule_set, registry)
+        except ComplianceError as exc:
+            fail(f"{_field(exc, 'PHONE', '--tz')}{exc}", code=2)
+        typer.echo(json.dumps(checked.as_json(), ensure_ascii=False) if as_json else checked.sentence())
+        return
+
+    assert file is not None
+    rows, _ = _rows(file)
+    failures = 0
+    for line, row in rows:
+        hints = TzHints(
+            timezone=row.get("timezone") or tz, region=row.get("region") or region, address=row.get("address")
+        )
+        try:
+            checked = _check_one(row["phone"], hints, instant, counts, rule_set, registry)
+        except ComplianceError as exc:
+            failures += 1
+            err_console.print(
+                f"{file}: line {line}: {_field(exc, 'phone', 'timezone')}{exc}", highlight=False, soft_wrap=True
+            )
+            continue
+        typer.echo(json.dumps({"line": line, **checked.as_json()}, ensure_ascii=False))
+    sys.stdout.flush()
+    if failures:
+        raise typer.Exit(2)

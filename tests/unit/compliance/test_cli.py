@@ -1,0 +1,197 @@
+"""`dialer compliance check`: the typer sub-app with CliRunner, and the real console script in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from compliance import RUSSIA_ZONES
+from dialer.cli.compliance_cmd import app
+from dialer.settings import get_settings
+
+DIALER = Path(sys.executable).parent / "dialer"
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No registry setting, no database: only what a test passes counts."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DIALER_REGISTRY", raising=False)
+    monkeypatch.setenv("DIALER_HOME", str(tmp_path / "home"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def check(*args: str, registry: Path | None = None) -> tuple[int, str, str]:
+    extra = ["--registry", str(registry)] if registry is not None else []
+    result = runner.invoke(app, ["check", *args, *extra])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_json_outside_window(def_registry_path: Path) -> None:
+    code, out, _ = check("+79131234567", "--at", "2026-04-20T14:14:00Z", "--json", registry=def_registry_path)
+    assert code == 0
+    assert json.loads(out) == {
+        "phone": "+79131234567",
+        "timezone": "Asia/Novokuznetsk",
+        "tz_source": "registry",
+        "candidates": ["Asia/Novokuznetsk"],
+        "local_time": "2026-04-20T21:14:00+07:00",
+        "at": "2026-04-20T14:14:00Z",
+        "rules": "fz230-twin",
+        "allowed": False,
+        "reasons": [{"code": "outside-window", "message": "local 21:14 Asia/Novokuznetsk, window 09:10-19:50"}],
+        "next_allowed_at": "2026-04-21T02:10:00Z",
+    }
+
+
+def test_json_caps_and_law_rules(def_registry_path: Path) -> None:
+    code, out, _ = check(
+        "8 (913) 123-45-67",
+        "--at",
+        "2026-04-20T12:00:00+07:00",
+        "--rules",
+        "fz230-law",
+        "--answered-today",
+        "0",
+        "--answered-week",
+        "2",
+        "--json",
+        registry=def_registry_path,
+    )
+    assert code == 0
+    result = json.loads(out)
+    assert result["phone"] == "+79131234567"
+    assert result["allowed"] is False
+    assert [reason["code"] for reason in result["reasons"]] == ["cap-week"]
+    assert result["next_allowed_at"] == "2026-04-27T01:00:00Z"  # Monday 08:00 local
+
+
+def test_allowed_sentence_and_explicit_tz() -> None:
+    code, out, _ = check("+79131234567", "--at", "2026-04-20T05:00:00Z", "--tz", "Asia/Omsk")
+    assert code == 0
+    assert out.strip() == (
+        "+79131234567 at 2026-04-20T05:00:00Z (local 2026-04-20 11:00:00 Asia/Omsk, from explicit), "
+        "rules fz230-twin: allowed."
+    )
+
+
+def test_not_allowed_sentence(def_registry_path: Path) -> None:
+    code, out, _ = check("+79003450000", "--at", "2026-04-20T18:00:00Z", "--rules", "tcpa", registry=def_registry_path)
+    assert code == 0
+    assert "local 2026-04-20 20:00:00 Europe/Kaliningrad, from registry" in out
+    assert "not allowed (outside-window: local 20:00 Europe/Kaliningrad, window 08:00-21:00)" not in out
+    assert "rules tcpa: allowed." in out
+    code, out, _ = check("+79003450000", "--at", "2026-04-20T19:00:00Z", "--rules", "tcpa", registry=def_registry_path)
+    assert "not allowed (outside-window: local 21:00 Europe/Kaliningrad, window 08:00-21:00)" in out
+    assert "next allowed at 2026-04-21T06:00:00Z (2026-04-21 08:00:00 local)." in out
+
+
+def test_without_any_registry_a_mobile_has_all_russian_zones() -> None:
+    code, out, _ = check("+79131234567", "--at", "2026-04-20T07:20:00Z", "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert (result["timezone"], result["tz_source"], result["local_time"]) == (None, "candidates", None)
+    assert result["candidates"] == list(RUSSIA_ZONES)
+    assert result["allowed"] is True  # 07:10-07:50 UTC is inside 09:10-19:50 from UTC+2 to UTC+12
+    code, out, _ = check("+79131234567", "--at", "2026-04-20T07:50:00Z", "--json")
+    result = json.loads(out)
+    assert result["allowed"] is False
+    assert result["next_allowed_at"] == "2026-04-21T07:10:00Z"
+
+
+def test_a_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> None:
+    bogus = tmp_path / "numbers.csv"
+    bogus.write_text("phone\n+79131234567\n", encoding="utf-8")
+    code, out, err = check("+79131234567", "--json", registry=bogus)
+    assert code == 2
+    assert out == ""
+    assert "line 1: not a numbering registry header" in " ".join(err.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["123", "--at", "2026-04-20T05:00:00Z"], "PHONE: '123' is not a possible phone number"),
+        (["+79131234567", "--at", "yesterday"], "--at: 'yesterday' is not an ISO 8601 instant"),
+        (["+79131234567", "--tz", "Mars/Base"], "--tz: 'Mars/Base' is neither an IANA time zone"),
+        (["+79131234567", "--rules", "fz999"], "unknown rule set 'fz999'"),
+        (["--at", "2026-04-20T05:00:00Z"], "give either PHONE or --file"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(args: list[str], message: str) -> None:
+    code, out, err = check(*args)
+    assert code == 2
+    assert out == ""
+    assert message in " ".join(err.split())
+
+
+def test_file_gives_one_json_object_per_line(tmp_path: Path, def_registry_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text(
+        "phone;timezone;region\n+79131234567;;\n123;;\n+79001750000;Europe/Moscow;\n89003450000;;Омская обл.\n\n",
+        encoding="utf-8",
+    )
+    code, out, err = check("--file", str(numbers), "--at", "2026-04-20T05:00:00Z", registry=def_registry_path)
+    assert code == 2  # one row was invalid
+    assert f"{numbers}: line 3: phone: '123' is not a possible phone number" in " ".join(err.split())
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(item["line"], item["phone"], item["timezone"], item["tz_source"]) for item in lines] == [
+        (2, "+79131234567", "Asia/Novokuznetsk", "registry"),
+        (4, "+79001750000", "Europe/Moscow", "explicit"),
+        (5, "+79003450000", "Asia/Omsk", "explicit"),
+    ]
+    assert [item["allowed"] for item in lines] == [True, False, True]
+
+
+def test_file_without_header(tmp_path: Path) -> None:
+    numbers = tmp_path / "plain.csv"
+    numbers.write_text("+12125551234\n+4930123456\n", encoding="utf-8")
+    code, out, _ = check("--file", str(numbers), "--at", "2026-06-10T14:00:00Z", "--rules", "tcpa")
+    assert code == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(item["line"], item["timezone"], item["allowed"]) for item in lines] == [
+        (1, "America/New_York", True),
+        (2, "Europe/Berlin", True),
+    ]
+
+
+def run_dialer(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if key not in {"DIALER_REGISTRY", "DATABASE_URL"}}
+    environment.update({"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "250", **env})
+    environment["DIALER_HOME"] = os.environ["DIALER_HOME"]  # the isolated one of `isolated_settings`
+    return subprocess.run(
+        [str(DIALER), *args], env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_real_entry_point_with_registry_setting(def_registry_path: Path) -> None:
+    done = run_dialer(
+        "compliance", "check", "+79001750000", "--at", "2026-04-20T21:00:00Z", "--json",
+        DIALER_REGISTRY=str(def_registry_path),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["timezone"], result["tz_source"], result["local_time"]) == (
+        "Asia/Kamchatka",
+        "registry",
+        "2026-04-21T09:00:00+12:00",
+    )
+    assert result["allowed"] is False
+    assert result["next_allowed_at"] == "2026-04-20T21:10:00Z"
+
+
+def test_real_entry_point_invalid_phone_exits_2() -> None:
+    done = run_dialer("compliance", "check", "not-a-phone", "--at", "2026-04-20T05:00:00Z", "--json")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "PHONE: 'not-a-phone' is not a phone number" in " ".join(done.stderr.split())
