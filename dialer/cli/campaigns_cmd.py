@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.campaign_stats import CampaignStats, campaign_stats
@@ -211,24 +211,28 @@ def show(
     if as_json:
         typer.echo(json.dumps(shown.config.public() | {"stats": shown.stats.public()}, ensure_ascii=False))
         return
-    settings = Table(show_header=False, title=f"campaign {shown.config.name}", title_justify="left")
+    console.print(f"[bold]campaign {shown.config.name}[/]")
+    settings = Table(Column(), Column(overflow="fold"), show_header=False)
     for key, value in shown.config.public().items():
         settings.add_row(key, "-" if value is None else ", ".join(value) if isinstance(value, list) else str(value))
     console.print(settings)
     stats = shown.stats
-    counts = Table("contacts", "n", title="contacts by state", title_justify="left")
+    console.print("[bold]contacts by state[/]")
+    counts = Table("state", "contacts")
     for state, n in stats.contacts.items():
         counts.add_row(state, str(n))
     counts.add_row("ready now", str(stats.ready_now))
     counts.add_row("ready later", str(stats.ready_later))
     counts.add_row("total", str(stats.total_contacts))
     console.print(counts)
-    attempts = Table("outcome", "n", title="attempts by outcome", title_justify="left")
+    console.print("[bold]attempts by outcome[/]")
+    attempts = Table("outcome", "attempts")
     for outcome, n in stats.attempts.items():
         attempts.add_row(outcome, str(n))
     attempts.add_row("total", str(stats.total_attempts))
     console.print(attempts)
-    held = Table("by", "reason", "contacts", title="held back now (latest decision)", title_justify="left")
+    console.print("[bold]held back now (latest decision of each waiting contact)[/]")
+    held = Table("by", "reason", "contacts")
     for kind, n in stats.held_back_by_kind.items():
         held.add_row("kind", kind, str(n))
     for reason, n in stats.held_back.items():

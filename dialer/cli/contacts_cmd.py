@@ -8,7 +8,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cli.common import console
@@ -32,8 +32,8 @@ def _local(value: datetime | None, zone: str | None) -> str:
 
 
 def _print(report: ContactWhy) -> None:
-    head = Table(show_header=False, title=f"{report.phone} in campaign {report.campaign} ({report.campaign_status})",
-                 title_justify="left")
+    console.print(f"[bold]{report.phone} in campaign {report.campaign} ({report.campaign_status})[/]")
+    head = Table(Column(), Column(overflow="fold"), show_header=False)
     zone = report.timezone or "unknown"
     head.add_row("subscriber", report.subscriber_key + (f" ({report.name})" if report.name else ""))
     head.add_row("time zone", f"{zone} (source: {report.tz_source})"
@@ -44,8 +44,9 @@ def _print(report: ContactWhy) -> None:
     at = report.next_dial.at
     head.add_row("next attempt at", f"{_utc(at)} / local {_local(at, report.timezone)}")
     console.print(head)
-    attempts = Table("time (UTC)", "local", "trunk", "worker", "outcome", "hangup cause", "AMD", "billsec",
-                     title="attempts", title_justify="left")
+    console.print("[bold]attempts[/]")
+    attempts = Table(*(Column(h, overflow="fold") for h in (
+        "time (UTC)", "local", "trunk", "worker", "outcome", "hangup cause", "AMD", "billsec")))
     for a in report.attempts:
         cause = "-" if a.hangup_cause is None else f"{a.hangup_cause} {a.hangup_text or ''}".strip()
         amd = "-" if a.amd_status is None else a.amd_status + (f" ({a.amd_cause})" if a.amd_cause else "")
@@ -54,8 +55,9 @@ def _print(report: ContactWhy) -> None:
     if not report.attempts:
         attempts.add_row("never dialed", "", "", "", "", "", "", "")
     console.print(attempts)
-    decisions = Table("time (UTC)", "decision", "why", "next allowed (UTC)", "next allowed (local)", "worker",
-                      title="decisions", title_justify="left")
+    console.print("[bold]decisions (held back or dialed, and why)[/]")
+    decisions = Table(*(Column(h, overflow="fold") for h in (
+        "time (UTC)", "decision", "why", "next allowed (UTC)", "next allowed (local)", "worker")))
     for d in report.decisions:
         why = "; ".join(f"{r.code}: {r.message}" if r.message else r.code for r in d.reasons) or "-"
         decisions.add_row(_utc(d.at), "dialed" if d.allowed else "held back", why, _utc(d.next_allowed_at),

@@ -6,7 +6,7 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cli.common import console
@@ -48,7 +48,7 @@ def add(
         return await add_trunk(session, spec)
 
     trunk = run_db(work, arguments=_ARGS)
-    console.print(f"trunk {trunk.name!r} added ({trunk.ami.redacted()}, {trunk.cps_limit} cps, "
+    console.print(f"trunk {trunk.name!r} added ({trunk.ami.redacted()}, {trunk.cps_limit.normalize():f} cps, "
                   f"{trunk.max_channels} channels)", highlight=False)
 
 
@@ -83,9 +83,10 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array."
     if as_json:
         typer.echo(json.dumps([t.public() for t in trunks], ensure_ascii=False))
         return
-    table = Table("name", "AMI", "dial", "cps", "channels", "caller id", "enabled")
+    table = Table(*(Column(h, overflow="fold") for h in ("name", "AMI", "dial", "cps", "channels", "caller id",
+                                                          "enabled")))
     for t in trunks:
-        table.add_row(t.name, t.ami.redacted(), t.dial_template, str(t.cps_limit), str(t.max_channels),
+        table.add_row(t.name, t.ami.redacted(), t.dial_template, f"{t.cps_limit.normalize():f}", str(t.max_channels),
                       t.caller_id or "", "yes" if t.enabled else "no")
     console.print(table)
 
