@@ -25,6 +25,7 @@ __all__ = [
     "GRAFANA_PARAMETERS",
     "PanelQuery",
     "Period",
+    "Visual",
     "aht_from_cdr",
     "calls_by_duration",
     "calls_by_status",
@@ -99,6 +100,7 @@ class PanelQuery:
     sql: str
     visual: Visual
     unit: str = "short"
+    source: str = ""  # the call that builds it, e.g. cdr.queries.calls_by_status(Period.TODAY)
 
     @property
     def parameters(self) -> frozenset[str]:
@@ -126,7 +128,8 @@ GROUP BY c.outcome
 ORDER BY calls DESC, status
 """
     visual = Visual.BARS if period in (Period.TODAY, Period.YEAR) else Visual.PIE
-    return PanelQuery(f"calls_by_status_{period.key}", f"Calls by status, {period.label}", _clean(sql), visual)
+    return PanelQuery(f"calls_by_status_{period.key}", f"Calls by status, {period.label}", _clean(sql), visual,
+                      source=f"cdr.queries.calls_by_status(Period.{period.name})")
 
 
 def calls_by_duration(period: Period) -> PanelQuery:
@@ -152,7 +155,8 @@ GROUP BY b.ord, b.label
 ORDER BY b.ord
 """
     visual = Visual.BARS if period in (Period.TODAY, Period.YEAR) else Visual.PIE
-    return PanelQuery(f"calls_by_duration_{period.key}", f"Calls by duration, {period.label}", _clean(sql), visual)
+    return PanelQuery(f"calls_by_duration_{period.key}", f"Calls by duration, {period.label}", _clean(sql), visual,
+                      source=f"cdr.queries.calls_by_duration(Period.{period.name})")
 
 
 def contacts_by_state() -> PanelQuery:
@@ -165,7 +169,8 @@ WHERE cp.company_id = :company_id
 GROUP BY ct.state
 ORDER BY contacts DESC, ct.state
 """
-    return PanelQuery("contacts_by_state", "Volume of contacts by state", _clean(sql), Visual.BARS)
+    return PanelQuery("contacts_by_state", "Volume of contacts by state", _clean(sql), Visual.BARS,
+                      source="cdr.queries.contacts_by_state()")
 
 
 def cps_from_cdr(period: Period) -> PanelQuery:
@@ -187,7 +192,7 @@ SELECT trunk, cps FROM rates
 ORDER BY ord, trunk
 """
     return PanelQuery(f"cps_from_cdr_{period.key}", f"CPS from CDR, {period.label}", _clean(sql), Visual.TABLE,
-                      unit="reqps")
+                      unit="reqps", source=f"cdr.queries.cps_from_cdr(Period.{period.name})")
 
 
 def aht_from_cdr(period: Period) -> PanelQuery:
@@ -206,7 +211,7 @@ WHERE c.company_id = :company_id
   AND c.created_at <= :now
 """
     return PanelQuery(f"aht_from_cdr_{period.key}", f"Average handling time from CDR, {period.label}",
-                      _clean(sql), Visual.STAT, unit="s")
+                      _clean(sql), Visual.STAT, unit="s", source=f"cdr.queries.aht_from_cdr(Period.{period.name})")
 
 
 def dashboard_queries() -> tuple[PanelQuery, ...]:
