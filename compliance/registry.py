@@ -140,7 +140,8 @@ class Registry:
             if current.start <= previous.end:
                 raise RegistryError(
                     f"overlapping registry ranges +{previous.start}..+{previous.end} ({previous.region}) "
-                    f"and +{current.start}..+{current.end} ({current.region})"
+                    f"and +{current.start}..+{current.end} ({current.region}); give one file per kind "
+                    "(DEF-9xx, ABC-3xx, ABC-4xx, ABC-8xx)"
                 )
         self._starts = [entry.start for entry in ordered]
         self._ends = [entry.end for entry in ordered]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import timezone as phone_timezones
@@ -54,6 +55,11 @@ _PHONENUMBERS_UNKNOWN = "Etc/Unknown"
 _KAZAKHSTAN_ZONES = frozenset(
     {"Asia/Almaty", "Asia/Aqtobe", "Asia/Aqtau", "Asia/Atyrau", "Asia/Oral", "Asia/Qostanay", "Asia/Qyzylorda"}
 )
+
+
+@lru_cache(maxsize=1024)
+def _registry_resolution(zones: tuple[str, ...]) -> TzResolution:
+    return TzResolution.of(zones, TzSource.REGISTRY)  # shared: registry ranges repeat few zone sets
 
 
 def _explicit(hints: TzHints) -> TzResolution | None:
@@ -115,7 +121,7 @@ def resolve_timezone(phone_e164: str, hints: TzHints | None = None, registry: Re
         if registry is not None:
             entry = registry.lookup(phone_e164)
             if entry is not None and entry.zones:
-                return TzResolution.of(entry.zones, TzSource.REGISTRY)
+                return _registry_resolution(entry.zones)
         russian = _russian(phone_e164)
         if russian is not None:
             return russian

@@ -96,7 +96,7 @@ def scenarios(draw: st.DrawFn) -> tuple[tuple[str, ...], datetime, tuple[datetim
     return zones, now, answered, rules
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_allowed_iff_inside_every_window_and_under_every_cap(
     scenario: tuple[tuple[str, ...], datetime, tuple[datetime, ...], str],
@@ -111,7 +111,7 @@ def test_allowed_iff_inside_every_window_and_under_every_cap(
         assert decision.reasons
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(), st.integers(min_value=1, max_value=400))
 def test_next_allowed_at_is_allowed_and_nothing_earlier_is(
     scenario: tuple[tuple[str, ...], datetime, tuple[datetime, ...], str], phase: int
