@@ -1,0 +1,116 @@
+"""`dialer cdr ...`: reconcile the dialer's CDR with Asterisk's, export CDRs to CSV or Excel."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cdr.errors import CdrError
+from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
+from cdr.reconcile import ReconcileReport, reconcile, summary_lines
+from dialer.cli.common import console, err_console, fail
+from dialer.cli.dbrun import run_db
+from dialer.lists.excel_safety import escape_formula
+
+app = typer.Typer(help="CDRs: reconcile with Asterisk's own CDR, export to CSV/XLSX.", no_args_is_help=True)
+
+_ISO_HELP = "ISO 8601 instant, e.g. 2026-11-25T09:00:00+03:00 (without an offset: UTC)"
+
+
+def parse_instant(option: str, value: str | None) -> datetime | None:
+    """An aware datetime from a CLI value; exits 1 naming the option when it is not ISO 8601."""
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        fail(f"{option} {value!r}: not an ISO 8601 date-time (e.g. 2026-11-25T09:00:00+03:00)")
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+@app.command("reconcile")
+def reconcile_cmd(
+    since: Annotated[str | None, typer.Option("--since", help=f"Calls started from here. {_ISO_HELP}. "
+                                                              "Default: 24 hours ago.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    prefix: Annotated[str, typer.Option("--prefix", help="Only channel ids starting with this.")] = "",
+    repair: Annotated[bool, typer.Option("--repair/--no-repair",
+                                         help="Rebuild missing dialer rows from Asterisk's CDR.")] = True,
+) -> None:
+    """Compare the dialer's CDR with Asterisk's and report mismatches; rebuild rows Asterisk reported.
+
+    Exits 0 whatever the mismatches (they are the report); 1 only on an error.
+    """
+    now = datetime.now(UTC)
+    start = parse_instant("--since", since) or now - timedelta(hours=24)
+    if start >= now:
+        fail(f"--since {start.isoformat()} is not in the past")
+
+    async def work(session: AsyncSession) -> ReconcileReport:
+        return await reconcile(await session.connection(), since=start, now=now, repair=repair,
+                               channel_prefix=prefix)
+
+    try:
+        report = run_db(work)
+    except CdrError as exc:
+        fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    for line in summary_lines(report):
+        console.print(line, highlight=False)
+    for mismatch in report.mismatches[:50]:
+        m = mismatch.as_dict()
+        console.print(
+            f"  {m['kind']:<20} {m['channel_id']}  dialer billsec={m['dialer_billsec']} "
+            f"disposition={m['dialer_disposition']}  asterisk billsec={m['asterisk_billsec']} "
+            f"disposition={m['asterisk_disposition']}" + ("  (repaired)" if m["repaired"] else ""),
+            highlight=False,
+        )
+    if len(report.mismatches) > 50:
+        console.print(f"  ... {len(report.mismatches) - 50} more (use --json for all)", highlight=False)
+
+
+@app.command("export")
+def export_cmd(
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or xlsx.", case_sensitive=False)],
+    campaign: Annotated[str | None, typer.Option("--campaign", help="Only this campaign (by name).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help=f"Calls started from here. {_ISO_HELP}.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help=f"Calls started before this. {_ISO_HELP}.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (CSV: default stdout).",
+                                                dir_okay=False)] = None,
+) -> None:
+    """Export CDRs (times in each company's time zone; formula-looking text made inert)."""
+    if fmt is ExportFormat.XLSX and output is None:
+        fail("--output FILE is required with --format xlsx")
+    try:
+        flt = ExportFilter(campaign=campaign, since=parse_instant("--since", since),
+                           until=parse_instant("--until", until))
+    except CdrError as exc:
+        fail(str(exc))
+
+    async def work(session: AsyncSession) -> int:
+        conn = await session.connection()
+        if fmt is ExportFormat.XLSX:
+            assert output is not None
+            return await export_xlsx(conn, flt, output, escape=escape_formula)
+        if output is None:
+            return await export_csv(conn, flt, sys.stdout, escape=escape_formula)
+        try:
+            # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
+            with output.open("w", encoding="utf-8-sig", newline="") as handle:
+                return await export_csv(conn, flt, handle, escape=escape_formula)
+        except OSError as exc:
+            raise CdrError(f"--output {output}: cannot write ({exc.strerror or exc})") from exc
+
+    try:
+        rows = run_db(work)
+    except CdrError as exc:
+        fail(str(exc))
+    err_console.print(f"exported {rows} CDR rows" + (f" to {output}" if output else ""), highlight=False)

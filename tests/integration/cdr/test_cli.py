@@ -1,0 +1,128 @@
+"""`dialer cdr export` and `dialer cdr reconcile` as a user runs them (the console script, real PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from cdr import CdrRecord, CdrWriter
+from cdr.export import COLUMNS
+from tests.integration.cdr.factories import tenant
+
+DIALER = str(Path(sys.executable).with_name("dialer"))
+T0 = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)  # 09:30 in Moscow
+
+
+async def dialer(database_url: str, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "DATABASE_URL": database_url, "DIALER_LOG_LEVEL": "WARNING"}
+    proc = await asyncio.create_subprocess_exec(DIALER, *args, env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode("utf-8-sig"), err.decode()
+
+
+async def seed(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        spring = await tenant(conn, company="Рога и копыта", campaign="spring", timezone="Europe/Moscow")
+        other = await tenant(conn, company="other", campaign="autumn", timezone="Asia/Vladivostok")
+    writer = CdrWriter(engine)
+    for i in range(5):
+        writer.submit(CdrRecord(
+            channel_id=f"s-{i}", phone=f"+7900000000{i}", created_at=T0 + timedelta(hours=i), outcome="answered",
+            campaign_id=spring.campaign_id, company_id=spring.company_id, trunk="sbx", billsec=30 + i,
+            answered_at=T0 + timedelta(hours=i, seconds=5), ended_at=T0 + timedelta(hours=i, seconds=35 + i),
+            subscriber_key="=HYPERLINK(\"http://evil\",\"x\")" if i == 0 else f"sub-{i}", disposition="ANSWERED",
+        ))
+    writer.submit(CdrRecord(channel_id="o-1", phone="+79110000001", created_at=T0, outcome="busy",
+                            campaign_id=other.campaign_id, company_id=other.company_id))
+    await writer.aclose()
+
+
+async def test_export_csv_filters_escapes_and_uses_the_company_zone(
+    database: AsyncEngine, database_url: str
+) -> None:
+    await seed(database)
+    code, out, err = await dialer(database_url, "cdr", "export", "--campaign", "spring", "--format", "csv",
+                                  "--since", "2026-11-20T08:00:00+03:00", "--until", "2026-11-20T07:30:00Z")
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == [name for name, _ in COLUMNS]
+    data = [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+    assert [d["channel_id"] for d in data] == ["s-0"]  # 06:30Z in, 07:30Z excluded (until is exclusive)
+    first = data[0]
+    assert first["created_at"] == "2026-11-20T09:30:00+03:00"
+    assert first["timezone"] == "Europe/Moscow"
+    assert first["company"] == "Рога и копыта"
+    assert first["subscriber_key"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert first["phone"] == "'+79000000000"  # a leading + starts a formula in Excel: escaped too
+    assert first["billsec"] == "30"
+    assert "exported 1 CDR rows" in err
+
+
+async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, tmp_path: Path) -> None:
+    await seed(database)
+    target = tmp_path / "cdr.xlsx"
+    code, _, err = await dialer(database_url, "cdr", "export", "--format", "xlsx", "--output", str(target))
+    assert code == 0, err
+    sheet = CalamineWorkbook.from_path(str(target)).get_sheet_by_name("cdr").to_python()
+    header, *rows = sheet
+    assert header == [name for name, _ in COLUMNS]
+    by_channel = {r[header.index("channel_id")]: dict(zip(header, r, strict=True)) for r in rows}
+    assert set(by_channel) == {"s-0", "s-1", "s-2", "s-3", "s-4", "o-1"}
+    assert by_channel["s-0"]["created_at"] == datetime(2026, 11, 20, 9, 30)  # Moscow wall clock
+    assert by_channel["o-1"]["created_at"] == datetime(2026, 11, 20, 16, 30)  # Vladivostok wall clock
+    assert by_channel["o-1"]["timezone"] == "Asia/Vladivostok"
+    assert by_channel["s-0"]["subscriber_key"].startswith("'=HYPERLINK")
+    assert by_channel["s-4"]["billsec"] == 34
+
+
+async def test_export_errors_name_the_option(database: AsyncEngine, database_url: str) -> None:
+    await seed(database)
+    cases = [
+        (["--format", "csv", "--campaign", "nope"], "--campaign 'nope': no such campaign"),
+        (["--format", "csv", "--since", "yesterday"], "--since 'yesterday': not an ISO 8601"),
+        (["--format", "csv", "--since", "2026-11-21", "--until", "2026-11-20"], "is not before --until"),
+        (["--format", "xlsx"], "--output FILE is required with --format xlsx"),
+    ]
+    for args, message in cases:
+        code, _, err = await dialer(database_url, "cdr", "export", *args)
+        assert code != 0, args
+        assert message in " ".join(err.split()), (args, err)
+
+
+async def test_reconcile_reports_as_json_and_rebuilds(database: AsyncEngine, database_url: str) -> None:
+    await seed(database)
+    recent = datetime.now(UTC) - timedelta(minutes=10)
+    async with database.begin() as conn:
+        await conn.execute(text(
+            "INSERT INTO asterisk_cdr (unique_id, disposition, start_at, answer_at, end_at, duration, billsec, raw) "
+            "VALUES ('cli-lost-1', 'ANSWERED', :s, :s, :e, 7, 7, '{\"Channel\": \"Local/79001234560@pstn-sim-1;1\"}')"
+        ), {"s": recent, "e": recent + timedelta(seconds=7)})
+    code, out, err = await dialer(database_url, "cdr", "reconcile", "--since",
+                                  (recent - timedelta(minutes=1)).isoformat(), "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["mismatches"]["missing_in_dialer"] == 1
+    assert report["repaired"] == 1
+    assert report["items"][0]["channel_id"] == "cli-lost-1"
+    async with database.connect() as conn:
+        row = (await conn.execute(text("SELECT phone, outcome, billsec, source FROM cdr WHERE channel_id = "
+                                       "'cli-lost-1'"))).one()
+    assert tuple(row) == ("79001234560", "answered", 7, "asterisk")
+    code, out, err = await dialer(database_url, "cdr", "reconcile")
+    assert code == 0, err
+    assert "missing_in_dialer: 0" in out
+    code, _, err = await dialer(database_url, "cdr", "reconcile", "--since", "soon")
+    assert code == 1
+    assert "--since 'soon'" in err
