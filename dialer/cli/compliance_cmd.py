@@ -73,9 +73,9 @@ def _registry_from_database() -> Registry | None:
     """Stored registry ranges, when a database is configured or the embedded server already runs."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from dialer.cli.registry_cmd import load_registry
     from dialer.db.embedded import EmbeddedPostgres
     from dialer.db.session import make_engine, session_scope
+    from dialer.registry_store import load_registry
     from dialer.runtime import run
     from dialer.settings import get_settings
 
