@@ -1,0 +1,117 @@
+"""Rows to chunks: bounded batches of contact candidates (with their COPY lines) and rejects.
+
+Runs in a worker thread, ahead of the database: while PostgreSQL stores chunk N, chunk N+1 is read,
+normalized and formatted. A number repeated inside a chunk is held back here (the database sees each
+number once per chunk) and gets its first occurrence's verdict: on DNC if that one is, else duplicate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+
+from dialer.lists.columns import ColumnPlan, plan_columns
+from dialer.lists.copy_format import ContactLines
+from dialer.lists.errors import EmptyFileError, MissingColumnError
+from dialer.lists.model import ContactRow, Reject
+from dialer.lists.rows import RowInterpreter
+from dialer.lists.sources import RowSource
+
+HEADER_SEARCH_ROWS = 10
+_MAX_CHUNK_CHARS = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class Chunk:
+    contacts: list[ContactRow] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)  # COPY line of each contact, same order
+    repeats: list[tuple[int, ContactRow]] = field(default_factory=list)  # (index of first, repeat)
+    rejects: list[Reject] = field(default_factory=list)
+    total: int = 0  # phone values in this chunk
+    rows: int = 0  # data rows read so far (whole file)
+    position: int = 0  # of the source's size, after this chunk
+
+    def keys(self) -> bytes:
+        """`index<TAB>phone` lines for the staging table."""
+        return "".join(f"{i}\t{c.phone}\n" for i, c in enumerate(self.contacts)).encode()
+
+
+def _quoted(cells: list[str]) -> str:
+    shown = [repr(cell.strip()) for cell in cells if cell.strip()][:30]
+    return ", ".join(shown) or "(blank)"
+
+
+def find_header(
+    rows: Iterator[tuple[int, list[str]]], where: str, subscriber_column: str, subscriber_explicit: bool
+) -> ColumnPlan:
+    """The header row (the first of the first few non-blank rows that names a phone column)."""
+    first: tuple[int, list[str]] | None = None
+    seen = 0
+    for number, cells in rows:
+        if not any(cell.strip() for cell in cells):
+            continue
+        first = first or (number, cells)
+        plan = plan_columns(cells, number, subscriber_column)
+        if plan is not None:
+            if subscriber_explicit and plan.subscriber is None:
+                raise MissingColumnError(
+                    f"{where}: row {number}: no subscriber column {subscriber_column!r}; "
+                    f"headers found: {_quoted(cells)}"
+                )
+            return plan
+        seen += 1
+        if seen >= HEADER_SEARCH_ROWS:
+            break
+    if first is None:
+        raise EmptyFileError(f"{where}: the file has no rows")
+    raise MissingColumnError(
+        f"{where}: no phone column (a header named phone, телефон, номер, number or msisdn); "
+        f"headers found in row {first[0]}: {_quoted(first[1])}"
+    )
+
+
+def read_chunks(
+    source: RowSource,
+    rows: Iterator[tuple[int, list[str]]],
+    interpreter: RowInterpreter,
+    lines: ContactLines,
+    chunk_size: int,
+    where: str,
+) -> Generator[Chunk, None, None]:
+    """Chunks of at most `chunk_size` candidates (and about 16 MB of COPY text)."""
+    chunk = Chunk()
+    first_index: dict[str, int] = {}
+    chars = 0
+    data_rows = 0
+    staged: list[ContactRow] = []
+    format_line = lines.line
+    interpret = interpreter.interpret
+    for number, cells in rows:
+        counted = interpret(number, cells, source.bad_bytes_seen, staged, chunk.rejects)
+        if not counted:
+            continue
+        data_rows += 1
+        chunk.total += counted
+        for contact in staged:
+            first = first_index.get(contact.phone)
+            if first is not None:
+                chunk.repeats.append((first, contact))
+                continue
+            first_index[contact.phone] = len(chunk.contacts)
+            chunk.contacts.append(contact)
+            line = format_line(contact)
+            chunk.lines.append(line)
+            chars += len(line)
+        staged.clear()
+        if len(chunk.contacts) >= chunk_size or len(chunk.rejects) >= chunk_size or chars >= _MAX_CHUNK_CHARS:
+            chunk.rows = data_rows
+            chunk.position = source.position()
+            yield chunk
+            chunk = Chunk()
+            first_index.clear()
+            chars = 0
+    if data_rows == 0:
+        raise EmptyFileError(f"{where}: no data rows under the header (row {interpreter.plan.header_row})")
+    chunk.rows = data_rows
+    chunk.position = source.position()
+    yield chunk

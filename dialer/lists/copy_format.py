@@ -1,0 +1,64 @@
+"""Contact rows in PostgreSQL's COPY text format (tab-separated, backslash escapes, `\\N` for NULL)."""
+
+from __future__ import annotations
+
+import re
+
+from dialer.lists.model import ContactRow
+
+CONTACT_COLUMNS = (
+    "campaign_id",
+    "call_list_id",
+    "phone",
+    "subscriber_key",
+    "name",
+    "extra",
+    "timezone",
+    "tz_source",
+    "tz_candidates",
+)
+NULL = "\\N"
+
+# PostgreSQL text cannot hold NUL; the other four would break the COPY text format.
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x00]").search
+
+
+def copy_text(value: str) -> str:
+    """A user string as one COPY text field."""
+    return value.translate(_ESCAPES) if _NEEDS_ESCAPE(value) else value
+
+
+def copy_array(values: tuple[str, ...]) -> str:
+    """A text[] literal of zone names (which hold no quotes, backslashes or braces)."""
+    return "{" + ",".join(f'"{value}"' for value in values) + "}"
+
+
+class ContactLines:
+    """Formats contacts of one call list as COPY lines for `CONTACT_COLUMNS`."""
+
+    def __init__(self, campaign_id: int, call_list_id: int) -> None:
+        self._prefix = f"{campaign_id}\t{call_list_id}\t"
+
+    def line(self, contact: ContactRow) -> str:
+        name = contact.name
+        return "".join(
+            (
+                self._prefix,
+                contact.phone,
+                "\t",
+                copy_text(contact.subscriber_key),
+                "\t",
+                NULL if name is None else copy_text(name),
+                "\t",
+                # JSON escapes control characters itself; only its backslashes need doubling.
+                contact.extra_json.replace("\\", "\\\\"),
+                "\t",
+                contact.timezone or NULL,
+                "\t",
+                contact.tz_source,
+                "\t",
+                copy_array(contact.tz_candidates),
+                "\n",
+            )
+        )

@@ -1,0 +1,41 @@
+"""Errors that fail a whole call list (or do-not-call) file; single bad rows are rejects, not errors."""
+
+from __future__ import annotations
+
+from dialer.errors import DialerError, NotFoundError
+
+
+class CallListError(DialerError):
+    """Base of errors that reject a whole file: nothing of it is stored."""
+
+
+class EmptyFileError(CallListError):
+    """The file has no data rows."""
+
+
+class UnreadableEncodingError(CallListError):
+    """The text is neither UTF-8 (with or without BOM), UTF-16 with BOM nor Windows-1251."""
+
+
+class CorruptWorkbookError(CallListError):
+    """An XLSX/XLS/ODS file that cannot be opened or read."""
+
+
+class SheetNotFoundError(CallListError):
+    """`--sheet` names a sheet the workbook does not have."""
+
+
+class MissingColumnError(CallListError):
+    """A required column (the phone column, or an explicitly named subscriber column) is absent."""
+
+
+class UnknownCampaignError(CallListError, NotFoundError):
+    """The campaign named for the import does not exist."""
+
+
+class UnknownCompanyError(CallListError, NotFoundError):
+    """The company named for a do-not-call change does not exist."""
+
+
+class ConcurrentImportError(CallListError):
+    """Contacts of the campaign were written by someone else during the import; nothing was stored."""

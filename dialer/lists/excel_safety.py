@@ -1,0 +1,26 @@
+"""Formula injection guard for values written back to spreadsheets (CSV opened in Excel, XLSX exports).
+
+Call-list cells are stored exactly as uploaded; a value such as `=HYPERLINK(...)` or `+7 913...` is
+only data. When such a value goes back out to a file a spreadsheet will open, `escape_formula` makes it
+inert. OWASP "CSV Injection": a leading `=`, `+`, `-`, `@`, tab or carriage return starts a formula.
+"""
+
+from __future__ import annotations
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: str) -> bool:
+    """True when a spreadsheet could read `value` as a formula."""
+    return value.startswith(FORMULA_PREFIXES)
+
+
+def escape_formula(value: str) -> str:
+    """`value` made inert for a spreadsheet: a leading apostrophe when it looks like a formula.
+
+    Excel shows a leading `'` as a text marker; other readers show it literally, which is the safe side.
+    With xlsxwriter also write such cells with `write_string` (never `write`, which may parse formulas).
+    """
+    if value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value

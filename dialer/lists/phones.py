@@ -1,0 +1,88 @@
+"""Phone cells to E.164: a fast path for Russian mobile formats, libphonenumber for everything else.
+
+Accepted without a `+`: `8 (913) 123-45-67`, `8-913-123-45-67`, `79131234567`, `9131234567` (national
+formats of the default region, RU). Any number with a leading `+` (or an international prefix such as
+`810`/`00`) is parsed for its own country. A number must be valid for its country (libphonenumber
+metadata), not merely of a plausible length.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+DEFAULT_REGION = "RU"
+
+# Separators people type inside a number; stripping them leaves bare digits in the common case.
+_SEPARATORS = str.maketrans("", "", " -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/")
+_MULTI_SPLIT = re.compile(r"[;,\n]")
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneError:
+    """Why a phone value is not a valid number, for the reject report."""
+
+    message: str
+
+
+_PARSE_MESSAGES = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+
+
+def split_cell(value: str) -> list[str]:
+    """The numbers of one cell: several may be separated by `;`, `,` or line breaks."""
+    if ";" in value or "," in value or "\n" in value:
+        return [part.strip() for part in _MULTI_SPLIT.split(value) if part.strip()]
+    value = value.strip()
+    return [value] if value else []
+
+
+def _fast_russian_mobile(digits: str, plus: bool) -> str | None:
+    """E.164 for the common Russian mobile spellings, or None to take the slow path.
+
+    Russian mobile numbers are 9XX XXX-XX-XX. libphonenumber's RU mobile pattern accepts every
+    9[0-24-9]XXXXXXXX; the 93X block has holes, so it goes the slow path.
+    """
+    n = len(digits)
+    if n == 11:
+        if digits[1] != "9" or digits[2] == "3":
+            return None
+        if plus:
+            return "+" + digits if digits[0] == "7" else None
+        # Trunk prefix 8 (or the country code 7 typed without +).
+        return "+7" + digits[1:] if digits[0] in "78" else None
+    if n == 10 and not plus and digits[0] == "9" and digits[1] != "3":
+        return "+7" + digits
+    return None
+
+
+def normalize(value: str, region: str = DEFAULT_REGION) -> str | PhoneError:
+    """The E.164 form of one phone value, or why it is not a valid number."""
+    stripped = value.strip()
+    plus = stripped.startswith("+")
+    digits = (stripped[1:] if plus else stripped).translate(_SEPARATORS)
+    if digits.isascii() and digits.isdigit():
+        fast = _fast_russian_mobile(digits, plus)
+        if fast is not None:
+            return fast
+    return _slow(stripped, region)
+
+
+def _slow(value: str, region: str) -> str | PhoneError:
+    try:
+        number = phonenumbers.parse(value, region)
+    except NumberParseException as exc:
+        return PhoneError(_PARSE_MESSAGES.get(exc.error_type, "not a phone number"))
+    if not phonenumbers.is_valid_number(number):
+        if not phonenumbers.is_possible_number(number):
+            return PhoneError(f"wrong length for a number of country code +{number.country_code}")
+        return PhoneError(f"not a valid number of country code +{number.country_code}")
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164)

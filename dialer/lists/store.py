@@ -1,0 +1,140 @@
+"""The database side of an import, on the caller's psycopg connection inside one transaction.
+
+Per chunk: the chunk's numbers go to a TEMP staging table with COPY; one query tells which are on the
+company's do-not-call list or already contacts of the campaign (earlier chunks of this file included);
+the others go to `contacts` with COPY. Imports into one campaign are serialized by an advisory lock,
+and DNC changes of the company wait for running imports (and the reverse), so what the query saw
+still holds at commit. Killing the process rolls everything back: nothing partial is ever visible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from dialer.lists.copy_format import CONTACT_COLUMNS
+from dialer.lists.errors import ConcurrentImportError, UnknownCampaignError
+from dialer.lists.model import RejectReason
+
+# Advisory lock classes (pg_advisory_xact_lock(class, id)): imports share the company lock, DNC changes
+# take it exclusively; imports into one campaign exclude each other.
+LOCK_COMPANY_DNC = 60_601
+LOCK_CAMPAIGN_IMPORT = 60_602
+
+_CLASSIFY = """
+SELECT k.idx,
+       CASE WHEN d.hit THEN 'dnc'
+            WHEN c.call_list_id = %(list)s THEN 'duplicate-in-file'
+            ELSE 'duplicate-existing' END
+FROM import_keys k
+LEFT JOIN LATERAL (
+    SELECT true AS hit FROM dnc
+    WHERE {dnc_filter} dnc.company_id = %(company)s AND dnc.phone = k.phone LIMIT 1
+) d ON true
+LEFT JOIN LATERAL (
+    SELECT c.call_list_id, true AS found FROM contacts c
+    WHERE c.campaign_id = %(campaign)s AND c.phone = k.phone LIMIT 1
+) c ON true
+WHERE d.hit OR c.found
+"""
+_CLASSIFY_WITH_DNC = _CLASSIFY.format(dnc_filter="")
+_CLASSIFY_WITHOUT_DNC = _CLASSIFY.format(dnc_filter="false AND")
+_COPY_CONTACTS = f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN"
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTarget:
+    id: int
+    company_id: int
+    name: str
+    subscriber_column: str
+
+
+async def find_campaign(conn: psycopg.AsyncConnection[tuple[object, ...]], name: str) -> CampaignTarget:
+    cur = await conn.execute(
+        "SELECT id, company_id, name, subscriber_column FROM campaigns WHERE name = %s", (name,)
+    )
+    row = await cur.fetchone()
+    if row is None:
+        cur = await conn.execute("SELECT name FROM campaigns ORDER BY name LIMIT 20")
+        known = [str(r[0]) for r in await cur.fetchall()]
+        hint = f"; campaigns: {', '.join(known)}" if known else "; there are no campaigns yet"
+        raise UnknownCampaignError(f"unknown campaign {name!r}{hint}")
+    return CampaignTarget(int(row[0]), int(row[1]), str(row[2]), str(row[3]))  # type: ignore[call-overload]
+
+
+class ImportSession:
+    """Statements of one import inside the caller's open transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[tuple[object, ...]], target: CampaignTarget) -> None:
+        self._conn = conn
+        self.target = target
+        self.call_list_id = 0
+        self._classify = _CLASSIFY_WITH_DNC
+
+    async def begin(self, filename: str, sha256: str) -> int:
+        """Lock, create the staging table and the call list row; return the call list id."""
+        conn, target = self._conn, self.target
+        await conn.execute("SET LOCAL client_encoding = 'UTF8'")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s, %s), pg_advisory_xact_lock(%s, %s)",
+            (LOCK_COMPANY_DNC, target.company_id, LOCK_CAMPAIGN_IMPORT, target.id),
+        )
+        await conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_keys (idx integer NOT NULL, phone text NOT NULL) "
+            "ON COMMIT DROP"
+        )
+        cur = await conn.execute(
+            "SELECT EXISTS (SELECT 1 FROM dnc WHERE company_id = %s)", (target.company_id,)
+        )
+        row = await cur.fetchone()
+        self._classify = _CLASSIFY_WITH_DNC if row and row[0] else _CLASSIFY_WITHOUT_DNC
+        cur = await conn.execute(
+            "INSERT INTO call_lists (campaign_id, filename, sha256) VALUES (%s, %s, %s) RETURNING id",
+            (target.id, filename, sha256),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        self.call_list_id = int(row[0])  # type: ignore[call-overload]
+        return self.call_list_id
+
+    async def classify(self, keys: bytes) -> list[tuple[int, RejectReason]]:
+        """Stage `idx<TAB>phone` lines; return the ones on DNC or already contacts, with why."""
+        conn = self._conn
+        await conn.execute("TRUNCATE import_keys")
+        async with conn.cursor().copy("COPY import_keys (idx, phone) FROM STDIN") as copy:
+            await copy.write(keys)
+        cur = await conn.execute(
+            self._classify,
+            {"list": self.call_list_id, "company": self.target.company_id, "campaign": self.target.id},
+        )
+        return [(int(idx), RejectReason(reason)) for idx, reason in await cur.fetchall()]  # type: ignore[call-overload]
+
+    async def store(self, lines: bytes) -> None:
+        """COPY contact lines (see copy_format) into `contacts`."""
+        try:
+            async with self._conn.cursor().copy(_COPY_CONTACTS) as copy:
+                await copy.write(lines)
+        except psycopg.errors.UniqueViolation as exc:
+            raise ConcurrentImportError(
+                f"contacts of campaign {self.target.name!r} were added by another writer during the "
+                "import; nothing was stored, run the import again"
+            ) from exc
+
+    async def finish(
+        self,
+        *,
+        total: int,
+        imported: int,
+        duplicates: int,
+        invalid: int,
+        dnc: int,
+        timezone_unknown: int,
+        reject_report: str,
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE call_lists SET total = %s, imported = %s, duplicates = %s, invalid = %s, dnc = %s, "
+            "timezone_unknown = %s, reject_report = %s WHERE id = %s",
+            (total, imported, duplicates, invalid, dnc, timezone_unknown, reject_report, self.call_list_id),
+        )

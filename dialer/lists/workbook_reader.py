@@ -1,0 +1,81 @@
+"""Rows of an XLSX/XLS/ODS sheet as lists of strings, via python-calamine's row iterator.
+
+Cells come back typed; they are turned into the text a person sees: a phone number stored as a
+number (79131234567.0) becomes `79131234567`, dates become ISO 8601.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError, WorksheetNotFound
+
+from dialer.lists.errors import CorruptWorkbookError, SheetNotFoundError
+
+Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
+
+
+def cell_text(value: Cell) -> str:
+    """The text of a cell as a person reads it, never a float artefact like `79131234567.0`."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+class WorkbookRows:
+    """The rows of one sheet (the first unless named), numbered as the spreadsheet shows them."""
+
+    def __init__(self, stream: BinaryIO, where: str, sheet: str | None) -> None:
+        stream.seek(0)
+        try:
+            workbook = CalamineWorkbook.from_filelike(stream)
+        except PasswordError as exc:
+            raise CorruptWorkbookError(f"{where}: the workbook is password-protected") from exc
+        except CalamineError as exc:
+            raise CorruptWorkbookError(f"{where}: not a readable XLSX/XLS workbook ({exc})") from exc
+        except Exception as exc:  # calamine surfaces zip/xml failures as various exception types
+            raise CorruptWorkbookError(f"{where}: not a readable XLSX/XLS workbook ({exc})") from exc
+        names = workbook.sheet_names
+        if not names:
+            raise CorruptWorkbookError(f"{where}: the workbook has no sheets")
+        try:
+            self._sheet = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
+        except WorksheetNotFound as exc:
+            raise SheetNotFoundError(
+                f"{where}: no sheet named {sheet!r}; sheets: {', '.join(repr(n) for n in names)}"
+            ) from exc
+        except Exception as exc:
+            raise CorruptWorkbookError(f"{where}: sheet {sheet or names[0]!r} cannot be read ({exc})") from exc
+        self.sheet_name = sheet or names[0]
+        start = self._sheet.start
+        self._first_row = (start[0] + 1) if start else 1
+        self.size = self._sheet.height
+        self.bad_bytes_seen = False
+        self._done = 0
+
+    @property
+    def description(self) -> str:
+        return f"workbook, sheet {self.sheet_name!r}"
+
+    def position(self) -> int:
+        """Rows consumed so far (for progress)."""
+        return self._done
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        number = self._first_row
+        for row in self._sheet.iter_rows():
+            self._done += 1
+            yield number, [cell_text(value) for value in row]
+            number += 1
