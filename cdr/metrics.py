@@ -80,7 +80,11 @@ class DialerMetrics:
         self, *, campaign: str, trunk: str, outcome: str, answered: bool, billsec: float,
         ring_seconds: float | None,
     ) -> None:
-        """A call started with `call_started` ended. Billsec is observed for answered calls only (AHT)."""
+        """A call started with `call_started` ended.
+
+        Billsec is observed for answered calls only (`answered`: outcome answered), the same calls the
+        CDR panels count for AHT (cdr.queries.aht_from_cdr), so Prometheus and the CDR agree.
+        """
         self.active_calls.labels(trunk).dec()
         self.calls_total.labels(campaign, trunk, outcome).inc()
         if ring_seconds is not None:

@@ -133,7 +133,7 @@ ORDER BY calls DESC, status
 
 
 def calls_by_duration(period: Period) -> PanelQuery:
-    """Answered calls started in the period by billed duration, every bucket present (zero included)."""
+    """Answered calls (outcome answered) started in the period by billed duration, every bucket present."""
     buckets = ",\n    ".join(
         f"({i}, '{label}', {lo}, {'NULL::int' if hi is None else hi})"
         for i, (label, lo, hi) in enumerate(DURATION_RANGES, start=1)
@@ -145,7 +145,7 @@ buckets (ord, label, lo, hi) AS (VALUES
 answered AS (
     SELECT c.billsec FROM cdr AS c, co
     WHERE c.company_id = :company_id
-      AND c.answered_at IS NOT NULL
+      AND c.outcome = 'answered'
       AND c.created_at >= {period.start_sql}
       AND c.created_at <= :now)
 SELECT b.label AS duration, count(a.billsec) AS calls
@@ -196,14 +196,14 @@ ORDER BY ord, trunk
 
 
 def aht_from_cdr(period: Period) -> PanelQuery:
-    """Average handling time: mean billsec of answered calls that ended in the period (NULL if none)."""
+    """Average handling time: mean billsec of answered calls (outcome answered) that ended in the period."""
     sql = f"""
 WITH {_COMPANY},
 w AS (SELECT {period.start_sql} AS since FROM co)
 SELECT avg(c.billsec)::float8 AS aht_seconds, count(*) AS answered_calls
 FROM cdr AS c, w
 WHERE c.company_id = :company_id
-  AND c.answered_at IS NOT NULL
+  AND c.outcome = 'answered'
   AND c.ended_at > w.since
   AND c.ended_at <= :now
   -- no call lasts a day: lets ix_cdr_company_created bound the scan

@@ -111,7 +111,7 @@ def expect_status(w: World, period: Period) -> list[dict[str, Any]]:
 def expect_duration(w: World, period: Period) -> list[dict[str, Any]]:
     out = []
     for label, lo, hi in DURATION_RANGES:
-        n = sum(1 for r in w.records if r.answered_at is not None and in_period(r.created_at, period)
+        n = sum(1 for r in w.records if r.outcome == "answered" and in_period(r.created_at, period)
                 and r.billsec >= lo and (hi is None or r.billsec < hi))
         out.append({"duration": label, "calls": n})
     return out
@@ -131,7 +131,7 @@ def expect_cps(w: World, period: Period) -> list[dict[str, Any]]:
 
 
 def expect_aht(w: World, period: Period) -> list[dict[str, Any]]:
-    billsecs = [r.billsec for r in w.records if r.answered_at is not None
+    billsecs = [r.billsec for r in w.records if r.outcome == "answered"
                 and in_period(r.ended_at, period, open_start=True)]
     return [{"aht_seconds": sum(billsecs) / len(billsecs) if billsecs else None, "answered_calls": len(billsecs)}]
 
