@@ -127,13 +127,15 @@ async def scalar(engine: AsyncEngine, sql: str, **params: object) -> int:
         return int((await conn.execute(text(sql), params)).scalar_one() or 0)
 
 
-async def settled(engine: AsyncEngine) -> bool:
-    """Nothing in flight and nothing due now: what is left waits for a later instant (window, caps, retry)."""
+async def settled(engine: AsyncEngine, horizon_s: float = 120) -> bool:
+    """Nothing in flight and nothing due soon: what is left waits for a window or a cap period
+    (hours away), not for a retry delay of a few seconds."""
     return await scalar(
         engine,
         """SELECT (SELECT count(*) FROM contacts WHERE state = 'dialing'
-                     OR (state = 'ready' AND next_attempt_at <= now()))
+                     OR (state = 'ready' AND next_attempt_at <= now() + make_interval(secs => :horizon)))
                 + (SELECT count(*) FROM attempts WHERE ended_at IS NULL)""",
+        horizon=horizon_s,
     ) == 0
 
 
