@@ -11,17 +11,19 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from sqlalchemy import exists, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from dialer.db.models import Campaign, CampaignStatus, Contact, ContactState
 from dialer.errors import ConflictError, NotFoundError
 
 __all__ = [
+    "CONTACTS_CHANNEL",
     "NOTIFY_CHANNEL",
     "TRANSITIONS",
     "USER_ACTIONS",
     "Action",
     "IllegalTransitionError",
+    "after_contacts_added",
     "apply_action",
     "campaign_dialable",
     "finish_if_exhausted",
@@ -30,9 +32,14 @@ __all__ = [
     "transition",
 ]
 
+# Every function takes the caller's session or connection, in the caller's transaction.
+Db = AsyncSession | AsyncConnection
+
 # Workers LISTEN on this channel; the payload is the campaign id. Sent inside the transaction that
 # changes the status, so PostgreSQL delivers it only when the change is committed.
 NOTIFY_CHANNEL = "dialer_campaigns"
+# Workers also LISTEN here for "contacts became ready" (payload: campaign id), see dialer.leasing.
+CONTACTS_CHANNEL = "dialer_contacts"
 
 
 class Action(enum.StrEnum):
@@ -78,13 +85,13 @@ def transition(status: CampaignStatus, action: Action, *, campaign: str = "?") -
     return target
 
 
-async def notify_campaign(session: AsyncSession, campaign_id: int) -> None:
+async def notify_campaign(session: Db, campaign_id: int) -> None:
     await session.execute(
         text("SELECT pg_notify(:channel, :payload)"), {"channel": NOTIFY_CHANNEL, "payload": str(campaign_id)}
     )
 
 
-async def apply_action(session: AsyncSession, campaign_id: int, action: Action) -> CampaignStatus:
+async def apply_action(session: Db, campaign_id: int, action: Action) -> CampaignStatus:
     """Change the status under a row lock (concurrent changes serialize) and notify the workers."""
     row = (
         await session.execute(
@@ -98,7 +105,7 @@ async def apply_action(session: AsyncSession, campaign_id: int, action: Action) 
     return target
 
 
-async def campaign_dialable(session: AsyncSession, campaign_id: int) -> bool:
+async def campaign_dialable(session: Db, campaign_id: int) -> bool:
     """Whether a new call may be originated for the campaign now; call it in the transaction that
     records the attempt, before originating.
 
@@ -112,12 +119,12 @@ async def campaign_dialable(session: AsyncSession, campaign_id: int) -> bool:
     return status == CampaignStatus.RUNNING.value
 
 
-async def _locked_status(session: AsyncSession, campaign_id: int) -> CampaignStatus | None:
+async def _locked_status(session: Db, campaign_id: int) -> CampaignStatus | None:
     status = await session.scalar(select(Campaign.status).where(Campaign.id == campaign_id).with_for_update())
     return None if status is None else CampaignStatus(status)
 
 
-async def _has_open_contacts(session: AsyncSession, campaign_id: int) -> bool:
+async def _has_open_contacts(session: Db, campaign_id: int) -> bool:
     # A separate statement after the row lock: under READ COMMITTED it sees every contact committed
     # by whoever held the lock before us (a list import that reopened, a worker that finished).
     query = select(
@@ -129,12 +136,12 @@ async def _has_open_contacts(session: AsyncSession, campaign_id: int) -> bool:
     return bool(await session.scalar(query))
 
 
-async def _set_status(session: AsyncSession, campaign_id: int, status: CampaignStatus) -> None:
+async def _set_status(session: Db, campaign_id: int, status: CampaignStatus) -> None:
     await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(status=status.value))
     await notify_campaign(session, campaign_id)
 
 
-async def finish_if_exhausted(session: AsyncSession, campaign_id: int) -> bool:
+async def finish_if_exhausted(session: Db, campaign_id: int) -> bool:
     """running -> finished when no contact is ready or dialing; True if it finished now (workers call it)."""
     if await _locked_status(session, campaign_id) is not CampaignStatus.RUNNING:
         return False
@@ -144,7 +151,7 @@ async def finish_if_exhausted(session: AsyncSession, campaign_id: int) -> bool:
     return True
 
 
-async def reopen_if_finished(session: AsyncSession, campaign_id: int) -> bool:
+async def reopen_if_finished(session: Db, campaign_id: int) -> bool:
     """finished -> running when it has ready contacts again; True if it reopened.
 
     A list import calls it after inserting its contacts, in the same transaction, just before commit:
@@ -157,3 +164,16 @@ async def reopen_if_finished(session: AsyncSession, campaign_id: int) -> bool:
         return False
     await _set_status(session, campaign_id, CampaignStatus.RUNNING)
     return True
+
+
+async def after_contacts_added(session: Db, campaign_id: int) -> bool:
+    """After new contacts were committed (a list import): reopen a finished campaign, wake workers.
+
+    Call it after the import's commit (or at the end of its transaction): either order against a
+    worker's `finish_if_exhausted` ends with the campaign running. True if it reopened.
+    """
+    reopened = await reopen_if_finished(session, campaign_id)
+    await session.execute(
+        text("SELECT pg_notify(:channel, :payload)"), {"channel": CONTACTS_CHANNEL, "payload": str(campaign_id)}
+    )
+    return reopened

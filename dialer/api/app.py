@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from compliance import Registry
 from dialer.api.errors import install_error_handlers
 from dialer.db.session import make_sessionmaker
+from dialer.settings import get_settings
 
 __all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
 
@@ -26,10 +30,31 @@ def utc_now() -> datetime:
 class ControlPlane:
     """What the routes share: the session factory over the caller's engine, and the clock."""
 
-    def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        registry_paths: Sequence[Path] | None,
+        reports_dir: Path | None,
+    ) -> None:
         self.engine = engine
+        self.reports_dir = reports_dir
         self.clock = clock
         self._sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
+        self._registry_paths = registry_paths
+        self._registry: Registry | None = None
+        self._registry_lock = asyncio.Lock()
+
+    async def registry(self) -> Registry | None:
+        """The numbering registry for call-list imports, loaded once per process (it is large)."""
+        async with self._registry_lock:
+            if self._registry is None:
+                paths = self._registry_paths
+                if paths is None:
+                    paths = get_settings().registry_paths
+                if paths:
+                    self._registry = await asyncio.to_thread(Registry.from_files, paths)
+            return self._registry
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncSession]:
@@ -52,18 +77,23 @@ def create_app(
     clock: Clock = utc_now,
     extra_routers: Sequence[APIRouter] = (),
     lifespan: Lifespan | None = None,
+    registry_paths: Sequence[Path] | None = None,
+    reports_dir: Path | None = None,
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
-    `lifespan` is the server's (e.g. to dispose the engine the caller created)."""
-    from dialer.api import routes_campaigns, routes_companies, routes_contacts, routes_trunks
+    `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`
+    (default: settings) are the numbering registry files call-list uploads resolve zones with;
+    `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports."""
+    from dialer.api import routes_campaigns, routes_companies, routes_contacts, routes_lists, routes_trunks
 
     app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan)
-    app.state.control_plane = ControlPlane(engine, clock)
+    app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir)
     install_error_handlers(app)
     for router in (
         routes_trunks.router,
         routes_companies.router,
         routes_campaigns.router,
+        routes_lists.router,
         routes_contacts.router,
         *extra_routers,
     ):

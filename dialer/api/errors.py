@@ -21,6 +21,12 @@ def error_body(kind: str, message: str, field: str | None = None) -> dict[str, A
 
 
 def _status(exc: DialerError) -> tuple[int, str]:
+    from dialer.lists import CallListError, ConcurrentImportError
+
+    if isinstance(exc, ConcurrentImportError):
+        return 409, "conflict"
+    if isinstance(exc, CallListError) and not isinstance(exc, NotFoundError):
+        return 422, "invalid_file"  # the file as a whole cannot be imported; nothing was stored
     if isinstance(exc, InvalidValueError):
         return 422, "invalid"
     if isinstance(exc, NotFoundError):
@@ -33,7 +39,7 @@ def _status(exc: DialerError) -> tuple[int, str]:
 async def _dialer_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DialerError)
     status, kind = _status(exc)
-    field = exc.field if isinstance(exc, InvalidValueError) else None
+    field = exc.field if isinstance(exc, InvalidValueError) else "file" if kind == "invalid_file" else None
     message = exc.message if isinstance(exc, InvalidValueError) else str(exc)
     return JSONResponse(error_body(kind, message, field), status_code=status)
 

@@ -1,0 +1,85 @@
+"""/campaigns/{name}/lists: upload a call list (the same `import_call_list` as `dialer lists import`),
+list the imports, download a reject report."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import FileResponse
+from sqlalchemy import select
+
+from dialer.api.app import Plane
+from dialer.campaigns import campaign_id_by_name
+from dialer.db.models import CallList
+from dialer.errors import NotFoundError
+from dialer.lifecycle import after_contacts_added
+from dialer.lists import ImportOptions, import_call_list
+
+router = APIRouter(prefix="/campaigns", tags=["call lists"])
+
+
+def _call_list(row: CallList) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "filename": row.filename,
+        "sha256": row.sha256,
+        "imported_at": row.imported_at.isoformat(),
+        "total": row.total,
+        "imported": row.imported,
+        "duplicates": row.duplicates,
+        "invalid": row.invalid,
+        "dnc": row.dnc,
+        "timezone_unknown": row.timezone_unknown,
+        "reject_report": row.reject_report,
+    }
+
+
+@router.post("/{name}/lists", status_code=201)
+async def lists_upload(
+    name: str,
+    plane: Plane,
+    file: Annotated[UploadFile, File(description="CSV, TSV, XLSX or XLS")],
+    subscriber_column: Annotated[str | None, Form()] = None,
+    sheet: Annotated[str | None, Form()] = None,
+) -> dict[str, Any]:
+    """Import a call list into the campaign. Nothing is stored if the file fails as a whole."""
+    options = ImportOptions(
+        subscriber_column=subscriber_column or None,
+        sheet=sheet or None,
+        filename=Path(file.filename).name if file.filename else None,
+        registry=await plane.registry(),
+        reports_dir=plane.reports_dir,
+    )
+    # The upload is spooled to disk by Starlette; the importer streams it (constant memory).
+    summary = await import_call_list(plane.engine, file.file, name, options)
+    async with plane.tx() as session:
+        await after_contacts_added(session, await campaign_id_by_name(session, summary.campaign))
+    return summary.as_json() | {"call_list_id": summary.call_list_id, "campaign": summary.campaign,
+                                "filename": summary.filename}
+
+
+@router.get("/{name}/lists")
+async def lists_list(name: str, plane: Plane) -> list[dict[str, Any]]:
+    async with plane.tx() as session:
+        campaign_id = await campaign_id_by_name(session, name)
+        rows = await session.scalars(
+            select(CallList).where(CallList.campaign_id == campaign_id).order_by(CallList.id)
+        )
+        return [_call_list(row) for row in rows]
+
+
+@router.get("/{name}/lists/{call_list_id}/rejects")
+async def lists_rejects(name: str, call_list_id: int, plane: Plane) -> FileResponse:
+    """The reject report (CSV: row, column, value, reason) of one import."""
+    async with plane.tx() as session:
+        campaign_id = await campaign_id_by_name(session, name)
+        report = await session.scalar(
+            select(CallList.reject_report).where(CallList.id == call_list_id, CallList.campaign_id == campaign_id)
+        )
+    if report is None or not await asyncio.to_thread(os.path.isfile, report):
+        raise NotFoundError(f"no reject report for call list {call_list_id} of campaign {name!r}")
+    return FileResponse(report, media_type="text/csv", filename=Path(report).name)
