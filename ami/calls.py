@@ -393,12 +393,11 @@ class CallTracker:
         index = message.index
         name = message.name
         if name == "OriginateResponse":
+            # Our ActionID, never the Uniqueid: another client that re-used a ChannelId gets its own
+            # refusal (Reason 0) with the same Uniqueid, and every session sees it.
             action_id = index.get("actionid")
             call = self._by_action.get(action_id) if action_id is not None else None
-            if call is None:
-                entry = self._by_uniqueid.get(index.get("uniqueid", ""))
-                call = entry[0] if entry is not None else None
-            if call is not None:
+            if call is not None and call.reason is None:
                 self._on_originate_response(call, message)
             return
         uniqueid = index.get("uniqueid")
@@ -609,15 +608,18 @@ class CallTracker:
             cause, cause_txt = call.other_cause, None
         if cause is not None and not cause_txt:
             cause_txt = cause_text(cause)
-        outcome = Outcome.ANSWERED if call.answered_at is not None else classify(call.reason, cause)
+        # The OriginateResponse decides; an Up state decides only when it was missed. (An Up seen
+        # under our ChannelId while Asterisk refused our Originate belongs to someone else's call.)
+        answered_at = call.answered_at if call.reason in (None, 4) else None
+        outcome = Outcome.ANSWERED if call.reason == 4 or answered_at is not None else classify(call.reason, cause)
         end = call.ended_at
-        until = call.answered_at or end
+        until = answered_at or end
         ring = round((until - call.started_at).total_seconds(), 3) if until is not None else None
         if ring is not None and ring < 0:
             ring = 0.0
         billsec = call.billsec
-        if billsec is None:
-            billsec = int((end - call.answered_at).total_seconds()) if end and call.answered_at else 0
+        if billsec is None or answered_at is None:
+            billsec = int((end - answered_at).total_seconds()) if end and answered_at else 0
         return CallResult(
             outcome=outcome,
             hangup_cause=cause,
@@ -625,7 +627,7 @@ class CallTracker:
             channel_id=call.channel_id,
             linked_id=call.linked_id,
             started_at=call.started_at,
-            answered_at=call.answered_at,
+            answered_at=answered_at,
             ended_at=end,
             ring_seconds=ring,
             billsec=max(0, billsec),

@@ -39,6 +39,7 @@ class LoopbackProxy:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.accepted = asyncio.Condition()
+        self.received = asyncio.Condition()
 
     async def __aenter__(self) -> Self:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -75,6 +76,11 @@ class LoopbackProxy:
             await self.accepted.wait_for(lambda: len(self.connections) >= count)
         return self.connections[count - 1]
 
+    async def wait_upstream(self, connection: ProxiedConnection, *needles: bytes) -> None:
+        """Wait until the client has sent every one of `needles` on `connection`."""
+        async with self.received:
+            await self.received.wait_for(lambda: all(n in connection.upstream for n in needles))
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.refuse:
             writer.transport.abort()
@@ -99,6 +105,8 @@ class LoopbackProxy:
             while data := await source.read(65536):
                 if record is not None:
                     record += data
+                    async with self.received:
+                        self.received.notify_all()
                 await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ami import AmiClient, CallResult, Message, Outcome, OriginateRequest
+from ami import AmiClient, CallResult, Message, OriginateRequest, Outcome
 
 pytestmark = pytest.mark.asterisk
 

@@ -84,6 +84,7 @@ async def test_other_calls_in_the_stream_are_ignored() -> None:
     channel_id, events = capture("answered_human")
     calls = tracker(FakeClock())
     handle = calls.track(request("0"), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
     for event in events:
         calls.on_event(event)
     assert (await handle.result()).amd_status == "HUMAN"
@@ -94,6 +95,7 @@ async def test_missing_cdr_resolves_after_the_grace() -> None:
     clock = FakeClock()
     calls = tracker(clock)
     handle = calls.track(request("5"), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
     for event in events:
         if event.name != "Cdr":
             calls.on_event(event)
@@ -111,6 +113,7 @@ async def test_amd_from_cdr_when_the_user_event_is_missed() -> None:
     channel_id, events = capture("answered_human")
     calls = tracker(FakeClock())
     handle = calls.track(request("0"), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
     for event in events:
         if event.name != "UserEvent":
             calls.on_event(event)
@@ -122,6 +125,7 @@ async def test_failed_originate_waits_for_the_hangup_cause() -> None:
     clock = FakeClock()
     calls = tracker(clock)
     handle = calls.track(request("4"), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
     originate = next(e for e in events if e.name == "OriginateResponse")
     calls.on_event(originate)
     assert not handle.done()  # Reason 0 alone does not tell: wait for the cause
@@ -164,6 +168,7 @@ async def test_answered_call_never_expires_while_up() -> None:
     clock = FakeClock()
     calls = tracker(clock)
     handle = calls.track(request("0", timeout_s=30), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
     for event in events:
         calls.on_event(event)
         if event.name == "OriginateResponse" and event["Uniqueid"] == channel_id:
@@ -181,6 +186,7 @@ async def test_resync_keeps_live_calls_and_settles_gone_ones() -> None:
     unknown = calls.track(request("1"), "c-unknown", "c-unknown-2", epoch=1)
     live = calls.track(request("0"), live_id, f"{live_id}-2", epoch=1)
     gone = calls.track(request("5"), gone_answered_id, f"{gone_answered_id}-2", epoch=1)
+    calls.sent(gone_answered_id, "originate-1")
     for event in machine:  # the machine call got answered, then the link dropped
         calls.on_event(event)
         if event.name == "OriginateResponse":
@@ -194,6 +200,7 @@ async def test_resync_keeps_live_calls_and_settles_gone_ones() -> None:
     assert answered.outcome is Outcome.ANSWERED and not answered.complete and answered.ended_at is None
     assert answered.amd_status is None
     assert not live.done() and not newer.done()
+    calls.sent(live_id, "originate-1")  # (both captures used this ActionID)
     for event in human:  # the live call's later events arrive on the new session
         calls.on_event(event)
     assert (await live.result()).complete
@@ -275,3 +282,37 @@ def test_result_as_dict_is_json_ready() -> None:
                         datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC), 1.0, 0, None, None, 5)
     data = json.loads(json.dumps(result.as_dict()))
     assert data["outcome"] == "busy" and data["hangup_cause"] == 17 and data["channel_id"] == "c-1"
+
+
+async def test_another_sessions_originate_response_never_touches_our_call() -> None:
+    channel_id, events = capture("answered_human")
+    calls = tracker(FakeClock())
+    handle = calls.track(request("0"), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "ours-1")
+    calls.on_event(Message.build([("Event", "OriginateResponse"), ("ActionID", "theirs-7"), ("Response", "Failure"),
+                                  ("Uniqueid", channel_id), ("Reason", "0")]))
+    for event in events:
+        if event.name == "OriginateResponse" and event.get("Uniqueid") == channel_id:
+            event = Message.build([(k, "ours-1" if k == "ActionID" else v) for k, v in event.fields])
+        calls.on_event(event)
+    result = await handle.result()
+    assert result.outcome is Outcome.ANSWERED and result.originate_reason == 4
+
+
+async def test_refused_duplicate_is_not_answered_by_the_other_calls_events() -> None:
+    # Another client's live call holds our ChannelId: Asterisk refuses ours with Reason 0, while the
+    # Up/Hangup events of that other call carry the same Uniqueid.
+    channel_id, events = capture("answered_human")
+    clock = FakeClock()
+    calls = tracker(clock)
+    handle = calls.track(request("0"), channel_id, None, epoch=1)
+    calls.sent(channel_id, "ours-1")
+    for event in events:
+        if event.name == "Newstate" and event.get("Uniqueid") == channel_id:
+            calls.on_event(event)
+    calls.on_event(Message.build([("Event", "OriginateResponse"), ("ActionID", "ours-1"), ("Response", "Failure"),
+                                  ("Uniqueid", "<null>"), ("Reason", "0")]))
+    clock.advance(GRACE + 0.1)
+    calls.expire()
+    result = await handle.result()
+    assert result.outcome is Outcome.FAILED and result.answered_at is None and result.billsec == 0
