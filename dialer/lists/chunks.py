@@ -15,9 +15,13 @@ from dialer.lists.copy_format import ContactLines
 from dialer.lists.errors import EmptyFileError, MissingColumnError
 from dialer.lists.model import ContactRow, Reject
 from dialer.lists.rows import RowInterpreter
+from dialer.lists.seen import SeenNumbers
 from dialer.lists.sources import RowSource
+from dialer.lists.store import KeyChecks
 
 HEADER_SEARCH_ROWS = 10
+# The database waits for the first chunk; a small one gets it working sooner.
+_FIRST_CHUNK = 5_000
 _MAX_CHUNK_CHARS = 16 * 1024 * 1024
 
 
@@ -26,14 +30,23 @@ class Chunk:
     contacts: list[ContactRow] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # COPY line of each contact, same order
     repeats: list[tuple[int, ContactRow]] = field(default_factory=list)  # (index of first, repeat)
+    keys: bytes = b""  # staging lines `index<TAB>probe<TAB>phone` of the numbers to check
     rejects: list[Reject] = field(default_factory=list)
     total: int = 0  # phone values in this chunk
     rows: int = 0  # data rows read so far (whole file)
     position: int = 0  # of the source's size, after this chunk
 
-    def keys(self) -> bytes:
-        """`index<TAB>phone` lines for the staging table."""
-        return "".join(f"{i}\t{c.phone}\n" for i, c in enumerate(self.contacts)).encode()
+    def stage(self, checks: KeyChecks, maybe_seen: list[int]) -> None:
+        """Fill `keys` with the numbers the database must check (see KeyChecks)."""
+        contacts = self.contacts
+        if checks.probe_all:
+            text = "".join([f"{i}\tt\t{c.phone}\n" for i, c in enumerate(contacts)])
+        elif checks.stage_all:
+            recheck = set(maybe_seen)
+            text = "".join([f"{i}\t{'t' if i in recheck else 'f'}\t{c.phone}\n" for i, c in enumerate(contacts)])
+        else:
+            text = "".join([f"{i}\tt\t{contacts[i].phone}\n" for i in maybe_seen])
+        self.keys = text.encode()
 
 
 def _quoted(cells: list[str]) -> str:
@@ -75,14 +88,19 @@ def read_chunks(
     rows: Iterator[tuple[int, list[str]]],
     interpreter: RowInterpreter,
     lines: ContactLines,
+    checks: KeyChecks,
     chunk_size: int,
     where: str,
 ) -> Generator[Chunk, None, None]:
     """Chunks of at most `chunk_size` candidates (and about 16 MB of COPY text)."""
     chunk = Chunk()
     first_index: dict[str, int] = {}
+    seen = SeenNumbers()
+    maybe_seen: list[int] = []
+    seen_before = None if checks.probe_all else seen.check_and_add
     chars = 0
     data_rows = 0
+    limit = min(chunk_size, _FIRST_CHUNK)
     staged: list[ContactRow] = []
     format_line = lines.line
     interpret = interpreter.interpret
@@ -97,21 +115,27 @@ def read_chunks(
             if first is not None:
                 chunk.repeats.append((first, contact))
                 continue
-            first_index[contact.phone] = len(chunk.contacts)
+            index = first_index[contact.phone] = len(chunk.contacts)
+            if seen_before is not None and seen_before(contact.phone):
+                maybe_seen.append(index)
             chunk.contacts.append(contact)
             line = format_line(contact)
             chunk.lines.append(line)
             chars += len(line)
         staged.clear()
-        if len(chunk.contacts) >= chunk_size or len(chunk.rejects) >= chunk_size or chars >= _MAX_CHUNK_CHARS:
+        if len(chunk.contacts) >= limit or len(chunk.rejects) >= limit or chars >= _MAX_CHUNK_CHARS:
             chunk.rows = data_rows
             chunk.position = source.position()
+            chunk.stage(checks, maybe_seen)
             yield chunk
+            limit = chunk_size
             chunk = Chunk()
             first_index.clear()
+            maybe_seen.clear()
             chars = 0
     if data_rows == 0:
         raise EmptyFileError(f"{where}: no data rows under the header (row {interpreter.plan.header_row})")
     chunk.rows = data_rows
     chunk.position = source.position()
+    chunk.stage(checks, maybe_seen)
     yield chunk

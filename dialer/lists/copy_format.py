@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from compliance import TzResolution
 from dialer.lists.model import ContactRow
 
 CONTACT_COLUMNS = (
@@ -34,14 +35,26 @@ def copy_array(values: tuple[str, ...]) -> str:
     return "{" + ",".join(f'"{value}"' for value in values) + "}"
 
 
+def zone_fields(zone: TzResolution) -> str:
+    """The `timezone`, `tz_source` and `tz_candidates` fields and the line end."""
+    return f"{zone.zone or NULL}\t{zone.source.value}\t{copy_array(zone.candidates)}\n"
+
+
 class ContactLines:
     """Formats contacts of one call list as COPY lines for `CONTACT_COLUMNS`."""
 
     def __init__(self, campaign_id: int, call_list_id: int) -> None:
         self._prefix = f"{campaign_id}\t{call_list_id}\t"
+        # A list has few distinct zone resolutions: format each once.
+        self._zones: dict[tuple[str | None, str, tuple[str, ...]], str] = {}
 
     def line(self, contact: ContactRow) -> str:
         name = contact.name
+        zone = contact.zone
+        key = (zone.zone, zone.source, zone.candidates)
+        tail = self._zones.get(key)
+        if tail is None:
+            tail = self._zones[key] = zone_fields(zone)
         return "".join(
             (
                 self._prefix,
@@ -54,11 +67,6 @@ class ContactLines:
                 # JSON escapes control characters itself; only its backslashes need doubling.
                 contact.extra_json.replace("\\", "\\\\"),
                 "\t",
-                contact.timezone or NULL,
-                "\t",
-                contact.tz_source,
-                "\t",
-                copy_array(contact.tz_candidates),
-                "\n",
+                tail,
             )
         )

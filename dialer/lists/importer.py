@@ -126,7 +126,13 @@ async def _import(
                 list_id = await session.begin(file.name, file.sha256)
                 interpreter = RowInterpreter(plan, ZoneResolver(registry))
                 chunks = read_chunks(
-                    rows, row_iter, interpreter, ContactLines(target.id, list_id), options.chunk_rows, file.name
+                    rows,
+                    row_iter,
+                    interpreter,
+                    ContactLines(target.id, list_id),
+                    session.checks,
+                    options.chunk_rows,
+                    file.name,
                 )
                 counts = _Counts()
                 await _store_chunks(session, chunks, counts, report, rows.size, worker, progress)
@@ -215,8 +221,8 @@ async def _store_chunks(
 
 async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, report: RejectReport) -> None:
     verdicts: dict[int, RejectReason] = {}
-    if chunk.contacts:
-        verdicts = dict(await session.classify(chunk.keys()))
+    if chunk.keys:
+        verdicts = dict(await session.classify(chunk.keys))
     contacts, lines = chunk.contacts, chunk.lines
     rejects = chunk.rejects
     if verdicts:
@@ -237,7 +243,7 @@ async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, re
     counts.rows = chunk.rows
     counts.total += chunk.total
     counts.imported += len(accepted)
-    counts.timezone_unknown += sum(1 for contact in accepted if contact.timezone is None)
+    counts.timezone_unknown += sum(1 for contact in accepted if contact.zone.zone is None)
     counts.add_rejects(rejects)
     if rejects:
         rejects.sort(key=lambda reject: reject.row)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from compliance import Registry
+    from compliance import Registry, TzResolution
 
 
 class RejectReason(StrEnum):
@@ -64,9 +64,7 @@ class ContactRow:
     subscriber_key: str
     name: str | None
     extra_json: str  # the row's other columns, JSON text
-    timezone: str | None
-    tz_source: str
-    tz_candidates: tuple[str, ...]
+    zone: TzResolution
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +83,7 @@ class ImportOptions:
     reports_dir: Path | None = None  # None: $DIALER_HOME/reports
     registry: Registry | None = None
     filename: str | None = None
-    chunk_rows: int = 50_000
+    chunk_rows: int = 20_000
 
 
 @dataclass(frozen=True, slots=True)

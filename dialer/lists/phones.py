@@ -48,18 +48,18 @@ def split_cell(value: str) -> list[str]:
 def _fast_russian_mobile(digits: str, plus: bool) -> str | None:
     """E.164 for the common Russian mobile spellings, or None to take the slow path.
 
-    Russian mobile numbers are 9XX XXX-XX-XX. libphonenumber's RU mobile pattern accepts every
-    9[0-24-9]XXXXXXXX; the 93X block has holes, so it goes the slow path.
+    Russian mobile numbers are 9XX XXX-XX-XX. libphonenumber's RU mobile pattern accepts every such
+    number except in the 930 block, which has holes: 930 goes the slow path.
     """
     n = len(digits)
     if n == 11:
-        if digits[1] != "9" or digits[2] == "3":
+        if digits[1] != "9" or digits.startswith("30", 2):
             return None
         if plus:
             return "+" + digits if digits[0] == "7" else None
         # Trunk prefix 8 (or the country code 7 typed without +).
         return "+7" + digits[1:] if digits[0] in "78" else None
-    if n == 10 and not plus and digits[0] == "9" and digits[1] != "3":
+    if n == 10 and not plus and digits[0] == "9" and not digits.startswith("30", 1):
         return "+7" + digits
     return None
 

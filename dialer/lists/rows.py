@@ -2,11 +2,12 @@
 
 Every phone value found counts once: a valid one becomes a contact candidate, an invalid one a reject.
 A row with cells but no phone value is one `empty-phone` reject; a row of blank cells is skipped.
+This runs once per row of million-row files, hence the precomputed JSON keys and inlined lookups.
 """
 
 from __future__ import annotations
 
-import json
+from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder of json
 
 from compliance import InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
@@ -15,7 +16,14 @@ from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.phones import PhoneError, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def extra_json(pairs: list[tuple[str, str]]) -> str:
+    """A JSON object of string values, as json.dumps(ensure_ascii=False) writes it, minus NULs."""
+    text = "{" + ",".join(encode_basestring(key) + ":" + encode_basestring(value) for key, value in pairs) + "}"
+    if "\\u0000" in text:
+        # PostgreSQL text and jsonb cannot hold NUL.
+        return extra_json([(key, value.replace("\x00", "")) for key, value in pairs])
+    return text
 
 
 class RowInterpreter:
@@ -23,11 +31,14 @@ class RowInterpreter:
 
     def __init__(self, plan: ColumnPlan, zones: ZoneResolver) -> None:
         self.plan = plan
-        self._zones = zones
+        self._resolve = zones.resolve
         self._width = plan.width
         self._phones = [(index, plan.header(index)) for index in plan.phones]
-        self._extra = plan.extra
-        self._has_hints = any(i is not None for i in (plan.timezone, plan.region, plan.address))
+        self._extra = [(encode_basestring(key) + ":", index) for key, index in plan.extra]
+        self._hint_columns = (plan.timezone, plan.region, plan.address)
+        self._has_hints = any(i is not None for i in self._hint_columns)
+        self._subscriber = plan.subscriber
+        self._name = plan.name
 
     def interpret(
         self, row: int, cells: list[str], check_bytes: bool, contacts: list[ContactRow], rejects: list[Reject]
@@ -37,7 +48,15 @@ class RowInterpreter:
             if not any(cells):
                 return 0
             cells = cells + [""] * (self._width - len(cells))
-        values = [(column, part) for index, column in self._phones for part in split_cell(cells[index])]
+        values: list[tuple[str, str]] = []
+        for index, column in self._phones:
+            cell = cells[index]
+            if ";" in cell or "," in cell or "\n" in cell:
+                values.extend((column, part) for part in split_cell(cell))
+            else:
+                cell = cell.strip()
+                if cell:
+                    values.append((column, cell))
         if not values:
             if not any(cell.strip() for cell in cells):
                 return 0
@@ -51,61 +70,48 @@ class RowInterpreter:
                     Reject(row, column, raw, RejectReason.BAD_ENCODING, "bytes not valid in the file's encoding")
                 )
             return len(values)
-        extra_json: str | None = None
+        extra: str | None = None
+        subscriber: str | None = None
+        name: str | None = None
+        hints: TzHints | None = None
+        if self._has_hints:
+            hints = self._hints(cells)
         for column, raw in values:
             phone = normalize(raw)
             if isinstance(phone, PhoneError):
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, phone.message))
                 continue
             try:
-                zone = self._zones.resolve(phone, self._hints(cells) if self._has_hints else None)
+                zone = self._resolve(phone, hints)
             except InvalidTimezoneError as exc:
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_TIMEZONE, str(exc)))
                 continue
-            if extra_json is None:
-                extra_json = self._extra_json(cells)
+            if extra is None:
+                extra = self._extra_json(cells)
+                if self._subscriber is not None:
+                    subscriber = cells[self._subscriber].strip() or None
+                if self._name is not None:
+                    name = cells[self._name].strip() or None
             contacts.append(
-                ContactRow(
-                    row,
-                    column,
-                    raw,
-                    phone,
-                    self._subscriber(cells) or phone,
-                    self._name(cells),
-                    extra_json,
-                    zone.zone,
-                    zone.source.value,
-                    zone.candidates,
-                )
+                ContactRow(row, column, raw, phone, subscriber or phone, name, extra, zone)
             )
         return len(values)
 
     def _hints(self, cells: list[str]) -> TzHints | None:
-        plan = self.plan
-        timezone = cells[plan.timezone].strip() or None if plan.timezone is not None else None
-        region = cells[plan.region].strip() or None if plan.region is not None else None
-        address = cells[plan.address].strip() or None if plan.address is not None else None
+        timezone, region, address = (
+            (cells[index].strip() or None) if index is not None else None for index in self._hint_columns
+        )
         if timezone is None and region is None and address is None:
             return None
         return TzHints(timezone, region, address)
 
-    def _subscriber(self, cells: list[str]) -> str | None:
-        index = self.plan.subscriber
-        return cells[index].strip() or None if index is not None else None
-
-    def _name(self, cells: list[str]) -> str | None:
-        index = self.plan.name
-        return cells[index].strip() or None if index is not None else None
-
     def _extra_json(self, cells: list[str]) -> str:
-        extra = {key: cells[index] for key, index in self._extra}
-        if len(cells) > self._width:
+        text = "{" + ",".join([key + encode_basestring(cells[index]) for key, index in self._extra]) + "}"
+        if len(cells) > self._width or "\\u0000" in text:
+            pairs = [(key, cells[index]) for key, index in self.plan.extra]
             # Cells past the header still belong to the row: keep the non-empty ones.
-            for index in range(self._width, len(cells)):
-                if cells[index]:
-                    extra[f"column{index + 1}"] = cells[index]
-        text = _dumps(extra)
-        if "\\u0000" in text:
-            # PostgreSQL text and jsonb cannot hold NUL.
-            text = _dumps({key: value.replace("\x00", "") for key, value in extra.items()})
+            pairs.extend(
+                (f"column{index + 1}", cells[index]) for index in range(self._width, len(cells)) if cells[index]
+            )
+            return extra_json(pairs)
         return text

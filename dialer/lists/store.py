@@ -34,13 +34,26 @@ LEFT JOIN LATERAL (
 ) d ON true
 LEFT JOIN LATERAL (
     SELECT c.call_list_id, true AS found FROM contacts c
-    WHERE c.campaign_id = %(campaign)s AND c.phone = k.phone LIMIT 1
+    WHERE k.probe AND c.campaign_id = %(campaign)s AND c.phone = k.phone LIMIT 1
 ) c ON true
 WHERE d.hit OR c.found
 """
 _CLASSIFY_WITH_DNC = _CLASSIFY.format(dnc_filter="")
 _CLASSIFY_WITHOUT_DNC = _CLASSIFY.format(dnc_filter="false AND")
 _COPY_CONTACTS = f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChecks:
+    """Which numbers of a chunk the database must check, known once the import holds its locks.
+
+    `stage_all`: every number (the company has a do-not-call list); `probe_all`: every number is
+    looked up among the campaign's contacts (it had some before). Otherwise only numbers that may
+    repeat an earlier chunk of the file are looked up.
+    """
+
+    stage_all: bool
+    probe_all: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +85,7 @@ class ImportSession:
         self.target = target
         self.call_list_id = 0
         self._classify = _CLASSIFY_WITH_DNC
+        self.checks = KeyChecks(stage_all=True, probe_all=True)
 
     async def begin(self, filename: str, sha256: str) -> int:
         """Lock, create the staging table and the call list row; return the call list id."""
@@ -82,14 +96,19 @@ class ImportSession:
             (LOCK_COMPANY_DNC, target.company_id, LOCK_CAMPAIGN_IMPORT, target.id),
         )
         await conn.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS import_keys (idx integer NOT NULL, phone text NOT NULL) "
-            "ON COMMIT DROP"
+            "CREATE TEMP TABLE IF NOT EXISTS import_keys "
+            "(idx integer NOT NULL, phone text NOT NULL, probe boolean NOT NULL) ON COMMIT DROP"
         )
         cur = await conn.execute(
-            "SELECT EXISTS (SELECT 1 FROM dnc WHERE company_id = %s)", (target.company_id,)
+            "SELECT EXISTS (SELECT 1 FROM dnc WHERE company_id = %s), "
+            "EXISTS (SELECT 1 FROM contacts WHERE campaign_id = %s)",
+            (target.company_id, target.id),
         )
         row = await cur.fetchone()
-        self._classify = _CLASSIFY_WITH_DNC if row and row[0] else _CLASSIFY_WITHOUT_DNC
+        assert row is not None
+        has_dnc, had_contacts = bool(row[0]), bool(row[1])
+        self._classify = _CLASSIFY_WITH_DNC if has_dnc else _CLASSIFY_WITHOUT_DNC
+        self.checks = KeyChecks(stage_all=has_dnc or had_contacts, probe_all=had_contacts)
         cur = await conn.execute(
             "INSERT INTO call_lists (campaign_id, filename, sha256) VALUES (%s, %s, %s) RETURNING id",
             (target.id, filename, sha256),
@@ -100,10 +119,10 @@ class ImportSession:
         return self.call_list_id
 
     async def classify(self, keys: bytes) -> list[tuple[int, RejectReason]]:
-        """Stage `idx<TAB>phone` lines; return the ones on DNC or already contacts, with why."""
+        """Stage `idx<TAB>probe<TAB>phone` lines; return the ones on DNC or already contacts, with why."""
         conn = self._conn
         await conn.execute("TRUNCATE import_keys")
-        async with conn.cursor().copy("COPY import_keys (idx, phone) FROM STDIN") as copy:
+        async with conn.cursor().copy("COPY import_keys (idx, probe, phone) FROM STDIN") as copy:
             await copy.write(keys)
         cur = await conn.execute(
             self._classify,
