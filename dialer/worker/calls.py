@@ -43,6 +43,7 @@ from dialer.pacing import ChannelLimiter
 from dialer.reservations import Admitted, ClosedAttempt, close_attempt, undo_attempt
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
+from dialer.worker.reconcile import asterisk_cdr_row, merge_with_asterisk_cdr
 
 __all__ = ["CallPlan", "call_variables", "failed_result", "originate_request", "run_call"]
 
@@ -148,6 +149,8 @@ async def run_call(ctx: WorkerContext, plan: CallPlan, on_closed: Callable[[Clos
                 ctx.metrics.call_started(campaign=campaign, trunk=trunk)
                 ctx.live_handles[channel_id] = handle
                 result = await handle.result()
+                if not result.complete:
+                    result = await _complete_from_asterisk_cdr(ctx, result)
     except Exception:
         # A bug must not lose the call: the attempt stays open and the reconciler settles it.
         log.exception("call %s failed in the worker; left to reconciliation", channel_id)
@@ -160,6 +163,26 @@ async def run_call(ctx: WorkerContext, plan: CallPlan, on_closed: Callable[[Clos
         if started and result is None:  # cancelled mid-call
             ctx.metrics.active_calls.labels(trunk).dec()
     await _finish(ctx, plan, result, counted=started, on_closed=on_closed)
+
+
+async def _complete_from_asterisk_cdr(ctx: WorkerContext, result: CallResult) -> CallResult:
+    """The AMI link dropped before this call's end was seen (the AMI layer says `lost`, or answered
+    without billsec). Asterisk's CDR, ingested by any worker connected meanwhile, may know: look for
+    it a little while before settling for what the AMI layer saw."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.options.reconcile_grace_seconds
+    while True:
+        try:
+            async with ctx.engine.connect() as conn:
+                row = await asterisk_cdr_row(conn, result.channel_id)
+        except DBAPIError:
+            row = None
+        if row is not None:
+            log.info("call %s completed from Asterisk's CDR after the AMI link dropped", result.channel_id)
+            return merge_with_asterisk_cdr(result, row)
+        if loop.time() >= deadline or ctx.stopping.is_set():
+            return result
+        await asyncio.sleep(0.5)
 
 
 async def _undo(ctx: WorkerContext, plan: CallPlan) -> None:

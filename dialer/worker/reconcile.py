@@ -19,6 +19,7 @@ reconciling the same attempt, or a stalled worker waking up and reporting its ca
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import socket
 from collections.abc import Collection, Mapping, Sequence
@@ -42,7 +43,16 @@ from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import AmiPool
 from dialer.worker.registry import dead_workers
 
-__all__ = ["OpenAttempt", "Reconciler", "lost_result", "open_attempts", "result_from_asterisk_cdr"]
+__all__ = [
+    "AsteriskCdrRow",
+    "OpenAttempt",
+    "Reconciler",
+    "asterisk_cdr_row",
+    "lost_result",
+    "merge_with_asterisk_cdr",
+    "open_attempts",
+    "result_from_asterisk_cdr",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +122,33 @@ def result_from_asterisk_cdr(attempt: OpenAttempt, row: AsteriskCdrRow) -> CallR
         ring_seconds=None if ring is None else max(0.0, ring), billsec=row.billsec or 0,
         amd_status=_amd_status(row.raw), amd_cause=None, originate_reason=None, complete=True,
     )
+
+
+def merge_with_asterisk_cdr(result: CallResult, row: AsteriskCdrRow) -> CallResult:
+    """An incomplete AMI result (the link dropped before the call's end was seen) completed by
+    Asterisk's CDR: disposition, answer instant and billsec from the CDR; what the AMI layer saw
+    (hangup cause, AMD verdict, linked id) is kept where the CDR has nothing."""
+    outcome = Outcome(outcome_for_disposition(row.disposition))
+    answered = row.answer_at if outcome is Outcome.ANSWERED else None
+    return dataclasses.replace(
+        result,
+        outcome=outcome,
+        answered_at=answered or (result.answered_at if outcome is Outcome.ANSWERED else None),
+        ended_at=row.end_at or result.ended_at,
+        billsec=row.billsec if row.billsec is not None else result.billsec,
+        amd_status=_amd_status(row.raw) or result.amd_status,
+        complete=True,
+    )
+
+
+async def asterisk_cdr_row(conn: AsyncConnection, channel_id: str) -> AsteriskCdrRow | None:
+    row = (
+        await conn.execute(
+            text("SELECT disposition, answer_at, end_at, billsec, raw FROM asterisk_cdr WHERE unique_id = :id"),
+            {"id": channel_id},
+        )
+    ).one_or_none()
+    return None if row is None else AsteriskCdrRow(*row)
 
 
 def lost_result(attempt: OpenAttempt, now: datetime) -> CallResult:
@@ -188,15 +225,9 @@ class Reconciler:
             self._gone_since.pop(attempt.id, None)
             return False
         async with self.ctx.engine.connect() as conn:
-            row = (
-                await conn.execute(
-                    text("""SELECT disposition, answer_at, end_at, billsec, raw FROM asterisk_cdr
-                             WHERE unique_id = :id"""),
-                    {"id": attempt.channel_id},
-                )
-            ).one_or_none()
+            row = await asterisk_cdr_row(conn, attempt.channel_id)
         if row is not None:
-            result = result_from_asterisk_cdr(attempt, AsteriskCdrRow(*row))
+            result = result_from_asterisk_cdr(attempt, row)
         else:
             first = self._gone_since.setdefault(attempt.id, self.ctx.clock.monotonic())
             if self.ctx.clock.monotonic() - first < self.ctx.options.reconcile_grace_seconds:
