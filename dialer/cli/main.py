@@ -26,6 +26,7 @@ app.add_typer(db_cmd.app, name="db")
 _SUBAPPS: list[tuple[str, str]] = [
     ("compliance_cmd", "compliance"),
     ("registry_cmd", "registry"),
+    ("companies_cmd", "companies"),
     ("lists_cmd", "lists"),
     ("dnc_cmd", "dnc"),
     ("trunks_cmd", "trunks"),
