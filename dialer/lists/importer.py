@@ -170,7 +170,13 @@ async def _import(
         reject_report=saved,
         seconds=time.monotonic() - started,
     )
-    log.info("call list imported", extra={"summary": summary.as_json(), "call_list_id": list_id})
+    log.info(
+        "call list %s imported into campaign %s (call list #%d): %s",
+        file.name,
+        target.name,
+        list_id,
+        summary.as_json(),
+    )
     return summary
 
 

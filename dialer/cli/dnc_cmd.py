@@ -1,0 +1,83 @@
+"""`dialer dnc add PHONE...` and `dialer dnc import FILE`: a company's do-not-call list."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import psycopg
+import typer
+from sqlalchemy.exc import OperationalError
+
+from dialer.cli.common import console, db_url, fail
+from dialer.db.session import make_engine
+from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file
+from dialer.errors import DialerError
+from dialer.lists.connection import Database
+from dialer.runtime import run
+
+app = typer.Typer(help="Do-not-call lists: numbers never imported into a company's campaigns.", no_args_is_help=True)
+
+_COMPANY_HELP = "Company whose list to change (default: `default`, created on first use)."
+
+
+def _run(work: Callable[[Database], Awaitable[DncSummary]]) -> DncSummary:
+    async def main() -> DncSummary:
+        engine = make_engine(db_url(), pool_size=1, max_overflow=0)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        return run(main())
+    except DialerError as exc:
+        fail(str(exc))
+    except (OperationalError, psycopg.OperationalError) as exc:
+        fail(f"database unreachable (DATABASE_URL): {getattr(exc, 'orig', None) or exc}")
+
+
+def _report(summary: DncSummary, json_output: bool) -> None:
+    console.print(
+        f"do-not-call list of company {summary.company!r}: {summary.added:,} added, "
+        f"{summary.already:,} already listed, {summary.invalid:,} invalid; "
+        f"{summary.contacts_excluded:,} waiting contacts excluded",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for reject in summary.invalid_examples:
+        console.print(f"  row {reject.row}: {reject.value!r}: {reject.message}", highlight=False, soft_wrap=True)
+    if json_output:
+        sys.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+@app.command("add")
+def add(
+    phones: list[str] = typer.Argument(..., help="Numbers in any usual spelling (+7..., 8 (913) ...)."),
+    company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
+    json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
+) -> None:
+    """Add numbers to a company's do-not-call list (nothing is added if one of them is invalid)."""
+    from dialer.lists.phones import PhoneError, normalize
+
+    bad = [(raw, result) for raw in phones if isinstance(result := normalize(raw), PhoneError)]
+    if bad:
+        listed = "; ".join(f"{raw!r}: {error.message}" for raw, error in bad)
+        fail(f"invalid phone number(s), nothing added: {listed}", code=2)
+    _report(_run(lambda db: add_dnc_numbers(db, phones, company)), json_output)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV/XLSX with a phone column, or one number per line."
+    ),
+    company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
+    sheet: str | None = typer.Option(None, "--sheet", help="Workbook sheet to read (default: the first)."),
+    json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
+) -> None:
+    """Add every number of a file to a company's do-not-call list; invalid rows are listed, not fatal."""
+    _report(_run(lambda db: import_dnc_file(db, file, company, sheet=sheet)), json_output)

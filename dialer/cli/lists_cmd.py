@@ -1,0 +1,113 @@
+"""`dialer lists import FILE --campaign NAME`: import a call list (CSV/TSV/XLSX/XLS) into a campaign."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError
+
+from compliance import ComplianceError
+from dialer.cli.common import console, db_url, fail, settings
+from dialer.db.session import make_engine
+from dialer.errors import DialerError
+from dialer.lists import ImportOptions, ImportProgress, ImportSummary, ProgressCallback, import_call_list
+from dialer.runtime import run
+
+app = typer.Typer(help="Call lists: import CSV/XLSX files into a campaign.", no_args_is_help=True)
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr when it is a terminal; nothing otherwise (logs, pipes, CI)."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("[bold]importing"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TextColumn("{task.fields[rows]:,} rows, {task.fields[numbers]:,} numbers"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=None, rows=0, numbers=0)
+
+        def update(step: ImportProgress) -> None:
+            bar.update(task, total=step.size, completed=step.position, rows=step.rows, numbers=step.numbers)
+
+        yield update
+
+
+async def _run_import(
+    file: Path, campaign: str, options: ImportOptions, progress: ProgressCallback | None
+) -> ImportSummary:
+    engine = make_engine(db_url(), pool_size=1, max_overflow=0)
+    try:
+        return await import_call_list(engine, file, campaign, options, progress)
+    finally:
+        await engine.dispose()
+
+
+def _print_summary(summary: ImportSummary) -> None:
+    lines = [
+        f"Imported {summary.filename} ({summary.source_format}) into campaign {summary.campaign!r}, "
+        f"call list #{summary.call_list_id}, in {summary.seconds:.1f} s",
+        f"  numbers found      {summary.total:>10,}  ({summary.rows:,} data rows)",
+        f"  imported           {summary.imported:>10,}",
+        f"  duplicates         {summary.duplicates:>10,}  ({summary.duplicates_in_file:,} in the file, "
+        f"{summary.duplicates_existing:,} already in the campaign)",
+        f"  invalid            {summary.invalid:>10,}",
+        f"  do-not-call        {summary.dnc:>10,}",
+        f"  time zone unknown  {summary.timezone_unknown:>10,}",
+        f"  reject report      {summary.reject_report}",
+    ]
+    console.print("\n".join(lines), highlight=False, soft_wrap=True)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV/TSV (UTF-8 or Windows-1251), XLSX or XLS."
+    ),
+    campaign: str = typer.Option(..., "--campaign", "-c", help="Campaign to add the contacts to."),
+    subscriber_column: str | None = typer.Option(
+        None, "--subscriber-column", help="Column keying the caps (default: the campaign's, `additional`)."
+    ),
+    sheet: str | None = typer.Option(None, "--sheet", help="Workbook sheet to read (default: the first)."),
+    reject_report: Path | None = typer.Option(
+        None, "--reject-report", help="Where to write rejected rows (default: $DIALER_HOME/reports/...)."
+    ),
+    json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
+) -> None:
+    """Import a call list: numbers normalized to E.164, time zones resolved, duplicates and DNC skipped.
+
+    Nothing is stored when the file cannot be imported as a whole (no phone column, empty, unreadable
+    encoding, corrupt workbook, unknown campaign); single bad rows go to the reject report.
+    """
+    options = ImportOptions(
+        subscriber_column=subscriber_column,
+        sheet=sheet,
+        reject_report=reject_report,
+        reports_dir=settings().home / "reports",
+    )
+    try:
+        with _progress_bar(sys.stderr.isatty()) as progress:
+            summary = run(_run_import(file, campaign, options, progress))
+    except (DialerError, ComplianceError) as exc:
+        fail(str(exc))
+    except (OperationalError, psycopg.OperationalError) as exc:
+        fail(f"database unreachable (DATABASE_URL): {getattr(exc, 'orig', None) or exc}")
+    _print_summary(summary)
+    if json_output:
+        # Plain write, not rich: the contract is one JSON object on the last line, never wrapped.
+        sys.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()

@@ -1,0 +1,220 @@
+"""The do-not-call list of a company: add numbers, import a file of numbers, look companies up.
+
+A number added to the list is excluded from every later import of the company's campaigns (counted
+as `dnc`), and contacts already waiting to be dialed (`ready`) in its campaigns become `excluded`.
+DNC changes take the company's advisory lock exclusively, so they never interleave with an import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import psycopg
+
+from dialer.companies import DEFAULT_COMPANY
+from dialer.lists.columns import ColumnPlan, plan_columns
+from dialer.lists.connection import Database, transaction
+from dialer.lists.errors import EmptyFileError, MissingColumnError, UnknownCompanyError
+from dialer.lists.model import Reject, RejectReason
+from dialer.lists.phones import PhoneError, normalize, split_cell
+from dialer.lists.sources import open_source, row_source
+from dialer.lists.store import LOCK_COMPANY_DNC
+
+_CHUNK = 50_000
+_SHOWN_INVALID = 20
+
+
+@dataclass(frozen=True, slots=True)
+class DncSummary:
+    """`total` phone values given; `added` new entries; `already` listed before or repeated."""
+
+    company: str
+    total: int
+    added: int
+    already: int
+    invalid: int
+    contacts_excluded: int
+    invalid_examples: tuple[Reject, ...]  # the first few, for the message
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "company": self.company,
+            "total": self.total,
+            "added": self.added,
+            "already": self.already,
+            "invalid": self.invalid,
+            "contacts_excluded": self.contacts_excluded,
+        }
+
+
+async def resolve_company(conn: psycopg.AsyncConnection[Any], name: str | None) -> tuple[int, str]:
+    """(id, name) of the named company; with no name, the company `default`, created on demand."""
+    if name is None:
+        await conn.execute(
+            "INSERT INTO companies (name) VALUES (%s) ON CONFLICT (name) DO NOTHING", (DEFAULT_COMPANY,)
+        )
+        name = DEFAULT_COMPANY
+    cur = await conn.execute("SELECT id, name FROM companies WHERE name = %s", (name,))
+    row = await cur.fetchone()
+    if row is None:
+        cur = await conn.execute("SELECT name FROM companies ORDER BY name LIMIT 20")
+        known = ", ".join(str(r[0]) for r in await cur.fetchall()) or "none yet"
+        raise UnknownCompanyError(f"unknown company {name!r}; companies: {known}")
+    return int(row[0]), str(row[1])
+
+
+async def _store(
+    conn: psycopg.AsyncConnection[Any], company_id: int, source: str, batches: AsyncIterator[list[str]]
+) -> tuple[int, int]:
+    """Stage numbers, add the new ones, exclude waiting contacts; return (added, contacts excluded)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_COMPANY_DNC, company_id))
+    await conn.execute("CREATE TEMP TABLE IF NOT EXISTS dnc_keys (phone text NOT NULL) ON COMMIT DROP")
+    await conn.execute("TRUNCATE dnc_keys")
+    async for batch in batches:
+        async with conn.cursor().copy("COPY dnc_keys (phone) FROM STDIN") as copy:
+            await copy.write("".join(f"{phone}\n" for phone in batch).encode())
+    cur = await conn.execute(
+        "INSERT INTO dnc (company_id, phone, source) SELECT DISTINCT %s, phone, %s FROM dnc_keys "
+        "ON CONFLICT (company_id, phone) DO NOTHING",
+        (company_id, source),
+    )
+    added = cur.rowcount
+    cur = await conn.execute(
+        "UPDATE contacts c SET state = 'excluded', updated_at = now() "
+        "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'ready' "
+        "AND c.phone IN (SELECT phone FROM dnc_keys)",
+        (company_id,),
+    )
+    return added, cur.rowcount
+
+
+async def add_dnc_numbers(
+    db: Database, phones: Iterable[str], company: str | None = None, *, source: str = "cli"
+) -> DncSummary:
+    """Add numbers (any spelling `normalize` accepts) to a company's list; invalid ones are reported."""
+    valid: list[str] = []
+    invalid: list[Reject] = []
+    for position, raw in enumerate(phones, start=1):
+        phone = normalize(raw)
+        if isinstance(phone, PhoneError):
+            invalid.append(Reject(position, "argument", raw, RejectReason.INVALID_NUMBER, phone.message))
+        else:
+            valid.append(phone)
+    async with transaction(db) as conn:
+        company_id, company_name = await resolve_company(conn, company)
+        added, excluded = await _store(conn, company_id, source, _one(valid))
+    return DncSummary(
+        company_name,
+        len(valid) + len(invalid),
+        added,
+        len(valid) - added,
+        len(invalid),
+        excluded,
+        tuple(invalid[:_SHOWN_INVALID]),
+    )
+
+
+async def _one(batch: list[str]) -> AsyncIterator[list[str]]:
+    yield batch
+
+
+async def _in_thread(batches: Iterator[list[str]]) -> AsyncIterator[list[str]]:
+    """Read the file in a worker thread, one batch at a time (constant memory)."""
+    while (batch := await asyncio.to_thread(next, batches, None)) is not None:
+        yield batch
+
+
+def _dnc_plan(rows: Iterator[tuple[int, list[str]]], where: str) -> tuple[ColumnPlan, list[str] | None]:
+    """The phone column(s); a file without a header whose first row is a number is a plain list."""
+    for number, cells in rows:
+        if not any(cell.strip() for cell in cells):
+            continue
+        plan = plan_columns(cells, number, subscriber_column="")
+        if plan is not None:
+            return plan, None
+        if len(cells) == 1 and not isinstance(normalize(cells[0]), PhoneError):
+            return plan_columns(["phone"], 0, subscriber_column="") or _never(), cells
+        raise MissingColumnError(
+            f"{where}: no phone column (a header named phone, телефон, номер, number or msisdn, or one "
+            f"number per line); row {number} has: {', '.join(repr(c) for c in cells[:20])}"
+        )
+    raise EmptyFileError(f"{where}: the file has no rows")
+
+
+def _never() -> ColumnPlan:  # pragma: no cover - plan_columns always accepts a "phone" header
+    raise AssertionError("a 'phone' header is a phone column")
+
+
+class _DncFileReader:
+    """Batches of valid numbers from a file; counts and keeps the invalid ones."""
+
+    def __init__(self, rows: Iterator[tuple[int, list[str]]], plan: ColumnPlan, first: list[str] | None) -> None:
+        self._rows = rows
+        self._plan = plan
+        self._first = first
+        self.total = 0
+        self.valid = 0
+        self.invalid: list[Reject] = []
+        self.invalid_count = 0
+
+    def _all_rows(self) -> Iterator[tuple[int, list[str]]]:
+        if self._first is not None:
+            yield self._plan.header_row or 1, self._first
+        yield from self._rows
+
+    def batches(self) -> Iterator[list[str]]:
+        batch: list[str] = []
+        for number, cells in self._all_rows():
+            for index in self._plan.phones:
+                if index >= len(cells):
+                    continue
+                for raw in split_cell(cells[index]):
+                    self.total += 1
+                    phone = normalize(raw)
+                    if isinstance(phone, PhoneError):
+                        self.invalid_count += 1
+                        if len(self.invalid) < _SHOWN_INVALID:
+                            column = self._plan.header(index)
+                            self.invalid.append(
+                                Reject(number, column, raw, RejectReason.INVALID_NUMBER, phone.message)
+                            )
+                        continue
+                    self.valid += 1
+                    batch.append(phone)
+            if len(batch) >= _CHUNK:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+async def import_dnc_file(
+    db: Database,
+    source: Path | BinaryIO,
+    company: str | None = None,
+    *,
+    sheet: str | None = None,
+    filename: str | None = None,
+) -> DncSummary:
+    """Add every number of a CSV/XLSX file (a phone column, or one number per line) to the list."""
+    with open_source(source, filename) as file:
+        rows = await asyncio.to_thread(row_source, file, sheet)
+        row_iter = iter(rows)
+        plan, first = await asyncio.to_thread(_dnc_plan, row_iter, file.name)
+        reader = _DncFileReader(row_iter, plan, first)
+        async with transaction(db) as conn:
+            company_id, company_name = await resolve_company(conn, company)
+            added, excluded = await _store(conn, company_id, f"file:{file.name}", _in_thread(reader.batches()))
+    return DncSummary(
+        company_name,
+        reader.total,
+        added,
+        reader.valid - added,
+        reader.invalid_count,
+        excluded,
+        tuple(reader.invalid),
+    )
