@@ -365,3 +365,5 @@ class Worker(Base):
     # What the worker serves: pacing budgets are shared among the live workers serving a trunk/campaign.
     campaign_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
     trunk_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
+    # The limits this worker gives itself now ({"trunk:<id>": {"channels": n, "cps": x}, "campaign:<id>": ...}).
+    shares: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))

@@ -128,6 +128,9 @@ def upgrade() -> None:
         sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("campaign_ids", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
         sa.Column("trunk_ids", postgresql.ARRAY(sa.Integer()), server_default="{}", nullable=False),
+        sa.Column(
+            "shares", postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
     )
     op.create_table(
