@@ -46,7 +46,7 @@ def sniff_delimiter(sample: str) -> str:
     chosen = ","
     for priority, delimiter in enumerate(reversed(DELIMITERS)):
         records: list[list[str]] = []
-        for record in csv.reader(io.StringIO(sample), delimiter=delimiter, strict=False):
+        for record in csv.reader(io.StringIO(sample, newline=None), delimiter=delimiter, strict=False):
             if any(record):
                 records.append(record)
                 if len(records) >= _SNIFF_RECORDS:
@@ -90,6 +90,8 @@ class CsvRows:
     def _lines(self) -> Iterator[str]:
         decoder = codecs.getincrementaldecoder(self.encoding.codec)("surrogateescape")
         newline = self._newline
+        # The csv module wants each line to end with "\n" (or "\r\n"); a lone CR line end becomes LF.
+        ending = "\n"
         pending: list[str] = []
         read = self._stream.read
         while True:
@@ -106,7 +108,7 @@ class CsvRows:
                         lines[0] = "".join(pending)
                         pending.clear()
                     for line in lines:
-                        yield line + newline
+                        yield line + ending
                 if last:
                     pending.append(last)
             if not block:

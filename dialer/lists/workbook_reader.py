@@ -59,9 +59,9 @@ class WorkbookRows:
         except Exception as exc:
             raise CorruptWorkbookError(f"{where}: sheet {sheet or names[0]!r} cannot be read ({exc})") from exc
         self.sheet_name = sheet or names[0]
-        start = self._sheet.start
-        self._first_row = (start[0] + 1) if start else 1
-        self.size = self._sheet.height
+        end = self._sheet.end
+        # iter_rows starts at the sheet's first row (A1) even when the data starts lower.
+        self.size = end[0] + 1 if end else 0
         self.bad_bytes_seen = False
         self._done = 0
 
@@ -74,7 +74,7 @@ class WorkbookRows:
         return self._done
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        number = self._first_row
+        number = 1
         for row in self._sheet.iter_rows():
             self._done += 1
             yield number, [cell_text(value) for value in row]

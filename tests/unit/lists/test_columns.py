@@ -1,0 +1,46 @@
+"""Header mapping: aliases in Russian and English, several phone columns, subscriber and extra columns."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.lists.columns import header_key, is_phone_header, plan_columns
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["phone", "Phone", " PHONE ", "Телефон", "ТЕЛЕФОН", "номер", "Номер телефона", "number", "MSISDN",
+     "phone2", "Phone 2", "phone_3", "Телефон 2", "телефон №2", "mobile", "Мобильный телефон", "tel"],
+)  # fmt: skip
+def test_phone_headers(header: str) -> None:
+    assert is_phone_header(header)
+
+
+@pytest.mark.parametrize("header", ["phone company", "номер договора", "telephone operator", "", "additional"])
+def test_not_phone_headers(header: str) -> None:
+    assert not is_phone_header(header)
+
+
+def test_header_key_normalizes_case_yo_and_separators() -> None:
+    assert header_key("  Часовой_пояс ") == "часовой пояс"
+    assert header_key("ФИО клиента") == "фио клиента"
+    assert header_key("Ёмкость") == "емкость"
+
+
+def test_plan_assigns_roles_and_keeps_everything_else_as_extra() -> None:
+    header = ["Телефон", "ФИО", "Additional", "Часовой пояс", "Регион", "Адрес", "Сумма", "", "Сумма", "phone2"]
+    plan = plan_columns(header, 1, "additional")
+    assert plan is not None
+    assert plan.phones == (0, 9)
+    assert (plan.name, plan.subscriber, plan.timezone, plan.region, plan.address) == (1, 2, 3, 4, 5)
+    assert plan.extra == (("Additional", 2), ("Сумма", 6), ("column8", 7), ("Сумма (2)", 8))
+
+
+def test_subscriber_column_is_configurable() -> None:
+    plan = plan_columns(["phone", "debtor_id", "additional"], 1, "Debtor ID")
+    assert plan is not None
+    assert plan.subscriber == 1
+
+
+def test_no_phone_column() -> None:
+    assert plan_columns(["name", "sum"], 1, "additional") is None

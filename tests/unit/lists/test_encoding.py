@@ -1,0 +1,63 @@
+"""Encoding detection: UTF-8 with or without BOM, UTF-16 with BOM, Windows-1251; binary and empty fail."""
+
+from __future__ import annotations
+
+import codecs
+import io
+
+import pytest
+
+from dialer.lists.encoding import CP1251, UTF8, UTF8_BOM, UTF16_BE, UTF16_LE, detect_encoding
+from dialer.lists.errors import EmptyFileError, UnreadableEncodingError
+
+TEXT = "телефон;ФИО\n8 (913) 123-45-67;Иванов Иван\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (TEXT.encode("utf-8"), UTF8),
+        (codecs.BOM_UTF8 + TEXT.encode("utf-8"), UTF8_BOM),
+        (TEXT.encode("cp1251"), CP1251),
+        (codecs.BOM_UTF16_LE + TEXT.encode("utf-16-le"), UTF16_LE),
+        (codecs.BOM_UTF16_BE + TEXT.encode("utf-16-be"), UTF16_BE),
+        (b"phone\n+79131234567\n", UTF8),
+    ],
+    ids=["utf8", "utf8-bom", "cp1251", "utf16le", "utf16be", "ascii"],
+)
+def test_detects(data: bytes, expected: object) -> None:
+    stream = io.BytesIO(data)
+    assert detect_encoding(stream, "f.csv") == expected
+    assert stream.tell() == 0
+
+
+def test_decides_on_the_first_non_ascii_bytes_even_far_into_the_file() -> None:
+    ascii_rows = "phone,n\n" + "89131234567,x\n" * 200_000  # 2.8 MB of ASCII first
+    data = ascii_rows.encode() + "89131234567,Иванов\n".encode("cp1251")
+    assert detect_encoding(io.BytesIO(data), "f.csv") == CP1251
+
+
+def test_a_stray_bad_byte_in_utf8_text_keeps_utf8() -> None:
+    data = ("phone,name\n" + "89131234567,Иванов\n" * 100).encode() + b"89131234568,\xff\n"
+    assert detect_encoding(io.BytesIO(data), "f.csv") == UTF8
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n\n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\r\n"])
+def test_empty(data: bytes) -> None:
+    with pytest.raises(EmptyFileError, match=r"f\.csv: the file is empty"):
+        detect_encoding(io.BytesIO(data), "f.csv")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        bytes(range(256)) * 10,  # binary, with NUL bytes
+        "phone\n8913".encode("utf-16-le"),  # UTF-16 without a BOM
+        b"phone\n" + bytes([0x98, 0x98, 0x98, 0xC0]) * 400,  # 0x98 is not Windows-1251 and not UTF-8
+        b"\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f" * 100 + "я".encode("cp1251"),  # control bytes
+    ],
+    ids=["binary", "utf16-no-bom", "not-cp1251", "controls"],
+)
+def test_unreadable(data: bytes) -> None:
+    with pytest.raises(UnreadableEncodingError, match=r"^f\.csv: "):
+        detect_encoding(io.BytesIO(data), "f.csv")

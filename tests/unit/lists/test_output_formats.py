@@ -1,0 +1,90 @@
+"""COPY text escaping, formula escaping, the reject report file, the Bloom filter of seen numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from compliance import TzResolution, TzSource
+from dialer.lists.copy_format import ContactLines, copy_array, copy_text
+from dialer.lists.excel_safety import escape_formula, looks_like_formula
+from dialer.lists.model import ContactRow, Reject, RejectReason
+from dialer.lists.report import HEADER, RejectReport, default_report_path
+from dialer.lists.seen import SeenNumbers
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [("plain", "plain"), ("a\tb", "a\\tb"), ("a\nb\r", "a\\nb\\r"), ("c:\\x", "c:\\\\x"), ("n\x00ul", "nul")],
+)
+def test_copy_text(value: str, escaped: str) -> None:
+    assert copy_text(value) == escaped
+
+
+def test_copy_array() -> None:
+    assert copy_array(("Asia/Omsk", "Etc/GMT-7")) == '{"Asia/Omsk","Etc/GMT-7"}'
+    assert copy_array(()) == "{}"
+
+
+def test_contact_line() -> None:
+    zone = TzResolution("Asia/Omsk", TzSource.REGISTRY, ("Asia/Omsk",))
+    contact = ContactRow(2, "phone", "8913", "+79131234567", "D\t1", None, '{"k":"a\\"b"}', zone)
+    line = ContactLines(5, 7).line(contact)
+    assert line == '5\t7\t+79131234567\tD\\t1\t\\N\t{"k":"a\\\\"b"}\tAsia/Omsk\tregistry\t{"Asia/Omsk"}\n'
+    unknown = TzResolution(None, TzSource.CANDIDATES, ("Europe/Moscow", "Asia/Omsk"))
+    line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+7", "k", "Имя", "{}", unknown))
+    assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\n')
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ("+79131234567", "'+79131234567"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("Иванов", "Иванов"),
+        ("", ""),
+    ],
+)
+def test_escape_formula(value: str, escaped: str) -> None:
+    assert escape_formula(value) == escaped
+    assert looks_like_formula(value) == (escaped != value)
+
+
+def test_reject_report_is_utf8_bom_csv_with_escaped_values(tmp_path: Path) -> None:
+    with RejectReport() as report:
+        report.add([
+            Reject(3, "Телефон", "=cmd|' /C calc'!A0", RejectReason.INVALID_NUMBER, "not a phone number"),
+            Reject(4, "Телефон", "+7 913 000-00-01", RejectReason.DNC, "on the list"),
+            Reject(5, "Телефон", "89\udc98", RejectReason.BAD_ENCODING, "bad bytes"),
+        ])
+        path = report.save(tmp_path / "reports" / "r.csv")
+    data = path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == list(HEADER)
+    assert rows[1] == ["3", "Телефон", "'=cmd|' /C calc'!A0", "invalid-number", "not a phone number"]
+    assert rows[2][2:4] == ["'+7 913 000-00-01", "dnc"]
+    assert rows[3][2] == "89\\udc98"
+    assert not (tmp_path / "reports" / "r.csv.partial").exists()
+
+
+def test_default_report_path_never_collides(tmp_path: Path) -> None:
+    first = default_report_path(tmp_path, "Весна / 2024")
+    assert first.parent == tmp_path and first.name.endswith("-rejects.csv")
+    assert "/" not in first.name.removesuffix("-rejects.csv")
+    first.write_text("x")
+    second = default_report_path(tmp_path, "Весна / 2024")
+    assert second != first
+
+
+def test_seen_numbers_never_forgets() -> None:
+    seen = SeenNumbers()
+    numbers = [f"+7913{i:07d}" for i in range(50_000)]
+    assert sum(seen.check_and_add(n) for n in numbers) < 50  # few false "maybe"
+    assert all(seen.check_and_add(n) for n in numbers)  # never a false "no"

@@ -1,0 +1,81 @@
+"""Phone normalization: the fast path for Russian mobiles agrees with libphonenumber; the rest is parsed."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dialer.lists.phones import PhoneError, _fast_russian_mobile, _slow, normalize, split_cell
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "8 (913) 123-45-67",
+        "8-913-123-45-67",
+        "89131234567",
+        "79131234567",
+        "+79131234567",
+        "+7 913 123 45 67",
+        "+7 (913) 123-45-67",
+        "9131234567",
+        "913 123 45 67",
+        " 8\u00a0913\u00a0123\u00a045\u00a067 ",
+    ],
+)
+def test_russian_mobile_spellings(raw: str) -> None:
+    assert normalize(raw) == "+79131234567"
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("+1 212 555 0100", "+12125550100"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+380 50 123 4567", "+380501234567"),
+        ("8 (495) 123-45-67", "+74951234567"),  # Moscow fixed line
+        ("8 800 555-35-35", "+78005553535"),
+        ("810 380 50 123 4567", "+380501234567"),  # Russian international prefix
+        ("+7 701 123 4567", "+77011234567"),  # Kazakhstan shares +7
+        ("89371234567", "+79371234567"),  # 93X block
+    ],
+)
+def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
+    assert normalize(raw) == e164
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["", "abc", "12", "8913123456", "891312345678", "+7 913 123", "+999 1234567", "=HYPERLINK(1)", "+79300001234"],
+)
+def test_invalid_values_say_why(raw: str) -> None:
+    result = normalize(raw)
+    assert isinstance(result, PhoneError), result
+    assert result.message
+
+
+@given(st.integers(min_value=9_000_000_000, max_value=9_999_999_999), st.sampled_from(["8", "7", "+7", ""]))
+def test_fast_path_agrees_with_libphonenumber(national: int, prefix: str) -> None:
+    digits = f"{prefix.lstrip('+')}{national}"
+    fast = _fast_russian_mobile(digits, prefix.startswith("+"))
+    if fast is not None:
+        number = phonenumbers.parse(prefix + str(national), "RU")
+        assert phonenumbers.is_valid_number(number)
+        assert fast == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        assert fast == _slow(prefix + str(national), "RU")
+
+
+@pytest.mark.parametrize(
+    ("cell", "parts"),
+    [
+        ("89131234567", ["89131234567"]),
+        ("  ", []),
+        ("89131234567; 89141234567", ["89131234567", "89141234567"]),
+        ("+79131234567,+79141234567,", ["+79131234567", "+79141234567"]),
+        ("8 (913) 123-45-67\n8 (914) 123-45-67", ["8 (913) 123-45-67", "8 (914) 123-45-67"]),
+    ],
+)
+def test_split_cell(cell: str, parts: list[str]) -> None:
+    assert split_cell(cell) == parts

@@ -1,0 +1,105 @@
+"""Rows to contacts and rejects with the real numbering registry: zones, subscriber keys, extra JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from compliance import Registry
+from dialer.lists.columns import plan_columns
+from dialer.lists.model import ContactRow, Reject, RejectReason
+from dialer.lists.rows import RowInterpreter, extra_json
+from dialer.lists.timezones import ZoneResolver
+
+HEADER = ["Телефон", "ФИО", "additional", "Сумма", "Часовой пояс", "Телефон 2"]
+
+
+def interpret(registry: Registry, cells: list[str], header: list[str] = HEADER, check_bytes: bool = False):
+    plan = plan_columns(header, 1, "additional")
+    assert plan is not None
+    contacts: list[ContactRow] = []
+    rejects: list[Reject] = []
+    total = RowInterpreter(plan, ZoneResolver(registry)).interpret(2, cells, check_bytes, contacts, rejects)
+    return total, contacts, rejects
+
+
+def test_one_number(registry: Registry) -> None:
+    total, contacts, rejects = interpret(registry, ["8 (913) 012-34-56", " Иванов ", "D-1", "=1+2", "", ""])
+    assert (total, rejects) == (1, [])
+    [c] = contacts
+    assert (c.phone, c.subscriber_key, c.name) == ("+79130123456", "D-1", "Иванов")
+    assert (c.row, c.column, c.raw) == (2, "Телефон", "8 (913) 012-34-56")
+    assert (c.zone.zone, c.zone.source.value) == ("Asia/Novosibirsk", "registry")
+    # Extra keeps raw strings, formula-looking ones included, and the subscriber column too.
+    assert json.loads(c.extra_json) == {"additional": "D-1", "Сумма": "=1+2"}
+
+
+def test_several_numbers_in_cells_and_columns_are_one_subscriber(registry: Registry) -> None:
+    total, contacts, rejects = interpret(
+        registry, ["89130123456; +7 914 123-45-67, bad", "Петров", "D-2", "", "", "9151234567"]
+    )
+    assert total == 4
+    assert [c.phone for c in contacts] == ["+79130123456", "+79141234567", "+79151234567"]
+    assert {c.subscriber_key for c in contacts} == {"D-2"}
+    assert [c.column for c in contacts] == ["Телефон", "Телефон", "Телефон 2"]
+    assert [(r.value, r.reason) for r in rejects] == [("bad", RejectReason.INVALID_NUMBER)]
+
+
+def test_subscriber_defaults_to_the_number(registry: Registry) -> None:
+    _, contacts, _ = interpret(registry, ["89130123456", "", "", "", "", "89130123457"])
+    assert [c.subscriber_key for c in contacts] == ["+79130123456", "+79130123457"]
+    assert contacts[0].name is None
+
+
+def test_explicit_zone_and_region_text_in_the_zone_column(registry: Registry) -> None:
+    _, contacts, _ = interpret(registry, ["89130123456", "", "", "", "Asia/Omsk", ""])
+    assert (contacts[0].zone.zone, contacts[0].zone.source.value) == ("Asia/Omsk", "explicit")
+    _, contacts, _ = interpret(registry, ["89130123456", "", "", "", "Новосибирская обл.", ""])
+    assert (contacts[0].zone.zone, contacts[0].zone.source.value) == ("Asia/Novosibirsk", "explicit")
+    total, contacts, rejects = interpret(registry, ["89130123456", "", "", "", "Mars/Olympus", ""])
+    assert (total, contacts) == (1, [])
+    assert rejects[0].reason is RejectReason.INVALID_TIMEZONE
+
+
+def test_unallocated_russian_mobile_gets_every_russian_zone_as_candidates(registry: Registry) -> None:
+    assert registry.lookup("+79400000000") is None
+    _, contacts, _ = interpret(registry, ["+7 940 000 00 00", "", "", "", "", ""])
+    zone = contacts[0].zone
+    assert (zone.zone, zone.source.value, len(zone.candidates)) == (None, "candidates", 11)
+
+
+def test_empty_phone_and_blank_rows(registry: Registry) -> None:
+    assert interpret(registry, ["", "", "", "", "", ""]) == (0, [], [])
+    assert interpret(registry, ["", ""]) == (0, [], [])  # short blank row
+    total, contacts, rejects = interpret(registry, ["", "Иванов", "D-9", "", "", ""])
+    assert (total, contacts) == (1, [])
+    assert (rejects[0].reason, rejects[0].column, rejects[0].row) == (RejectReason.EMPTY_PHONE, "Телефон", 2)
+
+
+def test_short_and_long_rows(registry: Registry) -> None:
+    total, contacts, _ = interpret(registry, ["89130123456", "Иванов"])
+    assert total == 1 and json.loads(contacts[0].extra_json) == {"additional": "", "Сумма": ""}
+    _, contacts, _ = interpret(registry, ["89130123456", "Иванов", "D", "1", "", "", "", "overflow"])
+    assert json.loads(contacts[0].extra_json) == {"additional": "D", "Сумма": "1", "column8": "overflow"}
+
+
+def test_undecodable_bytes_reject_the_row(registry: Registry) -> None:
+    total, contacts, rejects = interpret(
+        registry, ["89130123456", "Ив\udc98нов", "", "", "", "89130123457"], check_bytes=True
+    )
+    assert (total, contacts) == (2, [])
+    assert {r.reason for r in rejects} == {RejectReason.BAD_ENCODING}
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [("a", 'quote " and \\ backslash'), ("б", "tab\tnewline\n")],
+        [("nul", "a\x00b"), ("ctl", "\x01\x1f")],
+        [],
+    ],
+)
+def test_extra_json_is_valid_json_without_nul(pairs: list[tuple[str, str]]) -> None:
+    text = extra_json(pairs)
+    assert json.loads(text) == {key: value.replace("\x00", "") for key, value in pairs}
