@@ -142,7 +142,7 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
         zone = _zone(row["timezone"])
         cells: list[str] = []
         for name, kind in COLUMNS:
-            value = row[name] if name != "timezone" else _zone_name(row)
+            value: Any = _zone_name(row) if name == "timezone" else row[name]
             if value is None:
                 cells.append("")
             elif kind == "instant":
@@ -184,7 +184,7 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, e
                 sheet_row = 1
             zone = _zone(row["timezone"])
             for col, (name, kind) in enumerate(COLUMNS):
-                value = row[name] if name != "timezone" else _zone_name(row)
+                value: Any = _zone_name(row) if name == "timezone" else row[name]
                 if value is None:
                     continue
                 if kind == "instant":
