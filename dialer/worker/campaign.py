@@ -73,9 +73,9 @@ class CampaignRunner:
         cps = None if config.cps_limit is None else float(config.cps_limit)
         self.bucket = TokenBucket(cps, ctx.clock) if cps else None
         self.cps_share = cps
-        self.channels = (
-            ChannelLimiter(config.max_channels, ctx.capacity) if config.max_channels is not None else None
-        )
+        # No own limits until the next heartbeat computes this worker's share (dialer.worker.shares).
+        self.share_paused = self.bucket is not None
+        self.channels = ChannelLimiter(0, ctx.capacity) if config.max_channels is not None else None
         for lane in self.lanes:
             ctx.metrics.init_labels(campaign=config.name, trunk=lane.name)
 
@@ -101,21 +101,27 @@ class CampaignRunner:
         self.lanes = list(lanes)
         if config.cps_limit is None:
             self.bucket = None
+            self.share_paused = False
         elif self.bucket is None:
             self.bucket = TokenBucket(float(config.cps_limit), self.ctx.clock)
+            self.share_paused = True  # until the next heartbeat
         if config.max_channels is None:
             self.channels = None
         elif self.channels is None:
-            self.channels = ChannelLimiter(config.max_channels, self.ctx.capacity)
+            self.channels = ChannelLimiter(0, self.ctx.capacity)
         self.wake.fire()
         self.ctx.capacity.fire()
 
     def apply_share(self, cps: float | None, channels: int | None) -> None:
+        """This worker's part of the campaign's limits (dialer.worker.shares); CPS 0 pauses dialing."""
         if self.bucket is not None and cps is not None:
-            self.cps_share = cps
-            self.bucket.set_rate(cps)
+            self.share_paused = cps <= 0
+            if cps > 0:
+                self.cps_share = cps
+                self.bucket.set_rate(cps)
         if self.channels is not None and channels is not None:
             self.channels.set_limit(channels)
+        self.ctx.capacity.fire()
 
     def stop(self) -> None:
         self._stopped = True
@@ -213,29 +219,27 @@ class CampaignRunner:
                 self._queue_low.fire()
                 await self._queue_changed.wait(self.ctx.options.idle_recheck_seconds)
                 continue
-            lane = await self._acquire_channel()
-            if lane is None:
+            held = await self._acquire_channel()
+            if held is None:
                 continue
-            await self._dial_next(lane)
+            await self._dial_next(*held)
 
-    async def _acquire_channel(self) -> TrunkLane | None:
-        """A channel on the campaign's share and on the first usable trunk (priority order)."""
+    async def _acquire_channel(self) -> tuple[TrunkLane, tuple[ChannelLimiter, ...]] | None:
+        """A channel on the campaign's share and on the first usable trunk (priority order), with the
+        limiters to release when the call is over."""
         while self.active and self.queue:
-            if self.channels is None or self.channels.available > 0:
+            campaign = self.channels
+            if not self.share_paused and (campaign is None or campaign.available > 0):
                 for lane in self.lanes:
                     if lane.usable and lane.channels.try_acquire():
-                        if self.channels is not None:
-                            self.channels.try_acquire()
-                        return lane
+                        if campaign is None:
+                            return lane, (lane.channels,)
+                        campaign.try_acquire()
+                        return lane, (lane.channels, campaign)
             await self.ctx.capacity.wait(self.ctx.options.idle_recheck_seconds)
         return None
 
-    def _release_channel(self, lane: TrunkLane) -> None:
-        lane.channels.release()
-        if self.channels is not None:
-            self.channels.release()
-
-    async def _dial_next(self, lane: TrunkLane) -> None:
+    async def _dial_next(self, lane: TrunkLane, limiters: tuple[ChannelLimiter, ...]) -> None:
         clock = self.ctx.clock
         campaign_slot = self.bucket.reserve() if self.bucket is not None else None
         if campaign_slot is not None and campaign_slot > clock.monotonic():
@@ -250,9 +254,13 @@ class CampaignRunner:
             if self.bucket is not None and campaign_slot is not None:
                 self.bucket.refund(campaign_slot)
 
+        def release() -> None:
+            for limiter in limiters:
+                limiter.release()
+
         if not self.active or not self.queue or not lane.usable:
             refund()
-            self._release_channel(lane)
+            release()
             return
         contact = self.queue.popleft()
         if len(self.queue) <= self.capacity // 2:
@@ -268,19 +276,18 @@ class CampaignRunner:
         except BaseException:
             self.ctx.live_contacts.discard(contact.id)
             refund()
-            self._release_channel(lane)
+            release()
             self.queue.appendleft(contact)
             raise
         if isinstance(gate, Admitted):
             self.stats.admitted += 1
             self.in_flight += 1
-            limiters = (lane.channels,) if self.channels is None else (lane.channels, self.channels)
             plan = CallPlan(self.config, self.variables, lane, contact, gate, limiters)
             self.ctx.spawn_call(run_call(self.ctx, plan, self._on_closed))
             return
         self.ctx.live_contacts.discard(contact.id)
         refund()
-        self._release_channel(lane)
+        release()
         if isinstance(gate, HeldBack):
             self._count_hold_back(gate)
         else:

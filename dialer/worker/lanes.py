@@ -46,9 +46,11 @@ class TrunkLane:
         self._metrics = metrics
         self.cps_share = float(config.cps_limit)
         self.bucket = TokenBucket(self.cps_share, clock)
-        self.channels = ChannelLimiter(config.max_channels, capacity)
+        # Nothing until the first heartbeat gives this worker its share (dialer.worker.shares).
+        self.channels = ChannelLimiter(0, capacity)
         self.congestion = CongestionControl(self.cps_share, clock)
         self.client: AmiClient | None = None
+        self.share_paused = True  # this worker's CPS share is zero for now (or not computed yet)
         metrics.trunk_cps_limit.labels(config.name).set(float(config.cps_limit))
 
     @property
@@ -57,17 +59,25 @@ class TrunkLane:
 
     @property
     def usable(self) -> bool:
-        return self.config.enabled and self.client is not None and self.client.connected
+        return (
+            self.config.enabled and not self.share_paused and self.client is not None and self.client.connected
+        )
 
     def update(self, config: TrunkConfig) -> None:
         self.config = config
         self._metrics.trunk_cps_limit.labels(config.name).set(float(config.cps_limit))
 
     def apply_share(self, cps: float, channels: int) -> None:
-        if abs(cps - self.cps_share) > 1e-9:
+        """This worker's part of the trunk (dialer.worker.shares); a CPS of 0 pauses the lane."""
+        self.share_paused = cps <= 0
+        if not self.share_paused and abs(cps - self.cps_share) > 1e-9:
             self.cps_share = cps
             self.congestion.set_ceiling(cps)
         self.channels.set_limit(channels)
+
+    @property
+    def cps_allowed(self) -> float:
+        return 0.0 if self.share_paused else self.cps_share
 
     def sync_rate(self) -> float:
         """The bucket follows the congestion controller (which recovers with time)."""

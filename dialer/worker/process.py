@@ -13,8 +13,8 @@ their queued contacts; calls in progress get `shutdown_grace_seconds` to end; an
 open for reconciliation; CDRs are flushed; the AMI links close; the worker row is marked stopped.
 
 Shares: each heartbeat counts the live workers serving each trunk and campaign (`workers`), and
-sets this worker's token-bucket rate and channel limit to its part. A worker that joins waits one
-heartbeat before dialling when peers serve the same trunks, so they have lowered their shares.
+sets this worker's token-bucket rate and channel limit to its part, never more than what the others'
+published shares and open calls leave (dialer.worker.shares): limits hold while workers come and go.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from dialer.db.models import CampaignStatus
 from dialer.db.session import make_sessionmaker
 from dialer.errors import DialerError, NotFoundError
 from dialer.leasing import renew_leases
-from dialer.pacing import LoopClock, PacingClock, channel_share_of, share_of
+from dialer.pacing import LoopClock, PacingClock
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
 from dialer.worker.context import WorkerContext
@@ -48,7 +48,17 @@ from dialer.worker.lanes import AmiPool, TrunkLane
 from dialer.worker.listener import Notifications
 from dialer.worker.options import WorkerOptions
 from dialer.worker.reconcile import Reconciler
-from dialer.worker.registry import LiveWorker, heartbeat, live_workers, make_worker_id, mark_stopped, register_worker
+from dialer.worker.registry import (
+    LiveWorker,
+    heartbeat,
+    live_workers,
+    lock_shares,
+    make_worker_id,
+    mark_stopped,
+    open_calls,
+    register_worker,
+)
+from dialer.worker.shares import Allowance, PublishedShare, allowance, parse_shares, share_key
 from dialer.worker.supervisor import supervise
 
 __all__ = ["Worker"]
@@ -97,6 +107,7 @@ class Worker:
         self._runners_tg: asyncio.TaskGroup | None = None
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._beats = 0
+        self._applied: dict[str, Allowance] = {}
 
     # Control
 
@@ -157,7 +168,7 @@ class Worker:
                         self._runners_tg = runners
                         await self._sync_campaigns()
                         await self._beat()
-                        await self._settle()
+                        self.ctx.may_dial.set()
                         self.started.set()
                         if self.options.until_done:
                             self._check_done()
@@ -342,48 +353,55 @@ class Worker:
                 log.exception("reconciliation round failed")
 
     async def _beat(self) -> None:
+        """Renew the heartbeat and leases; compute, publish and apply this worker's shares."""
         campaign_ids = sorted(self.runners)
         trunk_ids = sorted(self.lanes)
         async with self.ctx.engine.begin() as conn:
-            await heartbeat(conn, worker_id=self.worker_id, campaign_ids=campaign_ids, trunk_ids=trunk_ids)
-            await renew_leases(conn, worker_id=self.worker_id, lease_seconds=self.options.lease_seconds)
+            await lock_shares(conn)
             peers = await live_workers(conn, stale_after_s=self.options.lease_seconds)
-        self._apply_shares(peers)
+            usage = await open_calls(conn, trunk_ids=trunk_ids, campaign_ids=campaign_ids)
+            targets = self._allowances(peers, usage)
+            # Lower limits apply before they are published, higher ones after (dialer.worker.shares).
+            self._apply_allowances({k: a.lower(self._applied.get(k, a)) for k, a in targets.items()})
+            await heartbeat(conn, worker_id=self.worker_id, campaign_ids=campaign_ids, trunk_ids=trunk_ids,
+                            shares={k: PublishedShare(a.channels, a.cps).as_json() for k, a in targets.items()})
+            await renew_leases(conn, worker_id=self.worker_id, lease_seconds=self.options.lease_seconds)
+        self._apply_allowances(targets)
         self._beats += 1
         if self._beats % 5 == 1:
             await self._update_ready_gauges()
 
-    def _apply_shares(self, peers: list[LiveWorker]) -> None:
-        for trunk_id, lane in self.lanes.items():
-            serving = [w.id for w in peers if trunk_id in w.trunk_ids and w.id != self.worker_id]
-            serving.append(self.worker_id)
-            lane.apply_share(share_of(float(lane.config.cps_limit), len(serving)),
-                             channel_share_of(lane.config.max_channels, serving, self.worker_id))
-        for campaign_id, runner in self.runners.items():
-            serving = [w.id for w in peers if campaign_id in w.campaign_ids and w.id != self.worker_id]
-            serving.append(self.worker_id)
-            config = runner.config
-            runner.apply_share(
-                None if config.cps_limit is None else share_of(float(config.cps_limit), len(serving)),
-                None if config.max_channels is None else channel_share_of(config.max_channels, serving,
-                                                                          self.worker_id),
+    def _allowances(self, peers: list[LiveWorker], usage: Mapping[str, Mapping[str, int]]) -> dict[str, Allowance]:
+        published = {w.id: parse_shares(w.shares) for w in peers if w.id != self.worker_id}
+        out: dict[str, Allowance] = {}
+
+        def compute(key: str, serving: list[str], channels: int | None, cps: float | None) -> Allowance:
+            return allowance(
+                me=self.worker_id, channel_limit=channels, cps_limit=cps, serving=serving,
+                published={w: shares[key] for w, shares in published.items() if key in shares},
+                open_calls=usage.get(key, {}),
             )
 
-    async def _settle(self) -> None:
-        """Join quietly: when peers serve our trunks or campaigns, give them one heartbeat to see us."""
-        async with self.ctx.engine.connect() as conn:
-            peers = await live_workers(conn, stale_after_s=self.options.lease_seconds)
-        mine_trunks, mine_campaigns = set(self.lanes), set(self.runners)
-        shared = any(
-            w.id != self.worker_id and (mine_trunks & set(w.trunk_ids) or mine_campaigns & set(w.campaign_ids))
-            for w in peers
-        )
-        if shared:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.options.heartbeat_seconds * 1.5):
-                    await self.ctx.stopping.wait()
-            await self._beat()
-        self.ctx.may_dial.set()
+        for trunk_id, lane in self.lanes.items():
+            key = share_key("trunk", trunk_id)
+            serving = [w.id for w in peers if trunk_id in w.trunk_ids]
+            out[key] = compute(key, serving, lane.config.max_channels, float(lane.config.cps_limit))
+        for campaign_id, runner in self.runners.items():
+            key = share_key("campaign", campaign_id)
+            serving = [w.id for w in peers if campaign_id in w.campaign_ids]
+            config = runner.config
+            out[key] = compute(key, serving, config.max_channels,
+                               None if config.cps_limit is None else float(config.cps_limit))
+        return out
+
+    def _apply_allowances(self, allowances: Mapping[str, Allowance]) -> None:
+        for key, a in allowances.items():
+            kind, _, ident = key.partition(":")
+            if kind == "trunk" and (lane := self.lanes.get(int(ident))) is not None:
+                lane.apply_share(a.cps or 0.0, a.channels)
+            elif kind == "campaign" and (runner := self.runners.get(int(ident))) is not None:
+                runner.apply_share(a.cps, a.channels if runner.config.max_channels is not None else None)
+            self._applied[key] = a
 
     async def _update_ready_gauges(self) -> None:
         if not self.runners:

@@ -7,11 +7,13 @@ wait for the lease to expire). Pacing shares count the live workers serving a tr
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,8 +23,10 @@ __all__ = [
     "dead_workers",
     "heartbeat",
     "live_workers",
+    "lock_shares",
     "make_worker_id",
     "mark_stopped",
+    "open_calls",
     "pid_alive",
     "register_worker",
 ]
@@ -49,6 +53,7 @@ class LiveWorker:
     id: str
     campaign_ids: tuple[int, ...]
     trunk_ids: tuple[int, ...]
+    shares: dict[str, Any] = field(default_factory=dict)
 
 
 async def register_worker(
@@ -65,15 +70,45 @@ async def register_worker(
 
 
 async def heartbeat(
-    conn: AsyncConnection, *, worker_id: str, campaign_ids: Sequence[int], trunk_ids: Sequence[int]
+    conn: AsyncConnection, *, worker_id: str, campaign_ids: Sequence[int], trunk_ids: Sequence[int],
+    shares: Mapping[str, Any] | None = None,
 ) -> None:
     await conn.execute(
         text(
-            """UPDATE workers SET heartbeat_at = now(), campaign_ids = :campaigns, trunk_ids = :trunks
+            """UPDATE workers SET heartbeat_at = now(), campaign_ids = :campaigns, trunk_ids = :trunks,
+                      shares = CAST(:shares AS jsonb)
                 WHERE id = :id"""
         ),
-        {"id": worker_id, "campaigns": list(campaign_ids), "trunks": list(trunk_ids)},
+        {"id": worker_id, "campaigns": list(campaign_ids), "trunks": list(trunk_ids),
+         "shares": json.dumps(dict(shares or {}))},
     )
+
+
+async def lock_shares(conn: AsyncConnection) -> None:
+    """Heartbeats compute and publish shares one at a time (see dialer.worker.shares)."""
+    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended('dialer-worker-shares', 0))"))
+
+
+async def open_calls(
+    conn: AsyncConnection, *, trunk_ids: Sequence[int], campaign_ids: Sequence[int]
+) -> dict[str, dict[str, int]]:
+    """Open attempts per trunk and per campaign, by worker: `{"trunk:3": {"w1": 4}, "campaign:7": ...}`."""
+    rows = (
+        await conn.execute(
+            text(
+                """SELECT worker_id, trunk_id, campaign_id, count(*) AS n FROM attempts
+                    WHERE ended_at IS NULL AND (trunk_id = ANY(:trunks) OR campaign_id = ANY(:campaigns))
+                    GROUP BY worker_id, trunk_id, campaign_id"""
+            ),
+            {"trunks": list(trunk_ids), "campaigns": list(campaign_ids)},
+        )
+    ).all()
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        for key in (f"trunk:{r.trunk_id}", f"campaign:{r.campaign_id}"):
+            per_worker = out.setdefault(key, {})
+            per_worker[r.worker_id] = per_worker.get(r.worker_id, 0) + r.n
+    return out
 
 
 async def mark_stopped(conn: AsyncConnection, *, worker_id: str) -> None:
@@ -84,14 +119,15 @@ async def live_workers(conn: AsyncConnection, *, stale_after_s: float) -> list[L
     rows = (
         await conn.execute(
             text(
-                """SELECT id, campaign_ids, trunk_ids FROM workers
+                """SELECT id, campaign_ids, trunk_ids, shares FROM workers
                     WHERE stopped_at IS NULL AND heartbeat_at > now() - make_interval(secs => :stale)
                     ORDER BY id"""
             ),
             {"stale": stale_after_s},
         )
     ).all()
-    return [LiveWorker(r.id, tuple(r.campaign_ids or ()), tuple(r.trunk_ids or ())) for r in rows]
+    return [LiveWorker(r.id, tuple(r.campaign_ids or ()), tuple(r.trunk_ids or ()), dict(r.shares or {}))
+            for r in rows]
 
 
 async def dead_workers(
