@@ -33,30 +33,31 @@ def has_bad_bytes(cells: list[str]) -> bool:
 
 
 def sniff_delimiter(sample: str) -> str:
-    """The delimiter among `;`, `,` and tab that splits the sample most consistently.
+    """The delimiter among `;`, `,` and tab that splits the sample into the most consistent table.
 
-    Scored on whole records (quotes respected): the share of data records having the header's field
-    count first, then the header's field count. A one-column file gets a delimiter absent from it.
+    For each candidate, records are parsed (quotes respected) and the most common field count is the
+    table's width. A width above one wins, then the share of records having it, then the width: so a
+    title line above the header does not matter, and a one-column file whose cells hold `a,b` number
+    lists gets a delimiter that leaves those cells whole.
     """
     # The sample may end inside a record: drop its last line when there is more than one.
     cut = max(sample.rfind("\n"), sample.rfind("\r"))
     if cut > 0:
         sample = sample[:cut]
-    best: tuple[float, int, int] | None = None
+    best: tuple[bool, float, int, int] | None = None
     chosen = ","
     for priority, delimiter in enumerate(reversed(DELIMITERS)):
-        records: list[list[str]] = []
+        widths: list[int] = []
         for record in csv.reader(io.StringIO(sample, newline=None), delimiter=delimiter, strict=False):
             if any(record):
-                records.append(record)
-                if len(records) >= _SNIFF_RECORDS:
+                widths.append(len(record))
+                if len(widths) >= _SNIFF_RECORDS:
                     break
-        if not records:
+        if not widths:
             continue
-        width = len(records[0])
-        data = records[1:]
-        consistency = sum(1 for r in data if len(r) == width) / len(data) if data else 1.0
-        score = (consistency, width, priority)
+        width = max(set(widths), key=lambda w: (widths.count(w), w))
+        consistency = round(widths.count(width) / len(widths), 1)
+        score = (width > 1, consistency, width, priority)
         if best is None or score > best:
             best, chosen = score, delimiter
     return chosen

@@ -21,6 +21,9 @@ def rows(data: bytes) -> list[tuple[int, list[str]]]:
         ("phone\tname\n89131234567\tИванов, Иван; мл.\n", "\t"),
         ('"phone";"name, full"\n"89131234567";"a,b"\n', ";"),
         ("phone\n89131234567,89141234567\n89151234567\n", ";"),  # one column, a comma inside a cell
+        ("phone\n89131234567;89141234567\n89151234567\n", ","),  # one column, a semicolon inside
+        ("Выгрузка на 01.04\n\nТелефон;ФИО\n89131234567;Иванов, мл.\n89141234567;Петров\n", ";"),
+        ("phone,name\n89131234567,Иванов; мл.\n89141234567,Петров; ст.\n", ","),
     ],
 )
 def test_sniff_delimiter(sample: str, delimiter: str) -> None:
