@@ -29,6 +29,7 @@ from cdr.records import Disposition, disposition_for_outcome, outcome_for_dispos
 
 __all__ = [
     "BILLSEC_TOLERANCE_S",
+    "DEFAULT_GRACE",
     "Mismatch",
     "MismatchKind",
     "ReconcileReport",
@@ -43,9 +44,10 @@ log = structlog.stdlib.get_logger(__name__)
 # Asterisk floors billsec to whole seconds from its own answer/end instants; ours come from AMI
 # event timestamps: a difference of 1 s is rounding, more is a disagreement.
 BILLSEC_TOLERANCE_S = 1
-# Asterisk posts the Cdr event right after the hangup; a dialer row younger than this may still
-# be waiting for it.
-ASTERISK_GRACE = timedelta(seconds=60)
+# How long a call's two records may legitimately be apart: Asterisk posts its Cdr event right after
+# the hangup and the worker flushes its CDR batch within a second or two, so a call that ended less
+# than this ago and is missing on one side is not reported yet (the other side is on its way).
+DEFAULT_GRACE = timedelta(seconds=30)
 
 
 class MismatchKind(enum.StrEnum):
@@ -130,11 +132,18 @@ def classify(
     asterisk: Side | None,
     *,
     dialer_settled: bool = True,
+    asterisk_settled: bool = True,
 ) -> list[Mismatch]:
-    """The mismatches of one channel id (pure; `dialer_settled` False = too young to miss Asterisk's row)."""
+    """The mismatches of one channel id (pure).
+
+    `dialer_settled`/`asterisk_settled` False: that side's call ended within the grace, so the other
+    side's row may still be on its way and its absence is not a mismatch yet.
+    """
     if dialer is None and asterisk is None:
         return []
     if dialer is None:
+        if not asterisk_settled:
+            return []
         return [Mismatch(MismatchKind.MISSING_IN_DIALER, channel_id, None, asterisk)]
     if asterisk is None:
         if not dialer_settled:
@@ -176,7 +185,8 @@ WITH ids AS (
 SELECT ids.id,
        c.channel_id IS NOT NULL AS has_dialer, c.billsec, c.disposition, c.outcome,
        coalesce(c.ended_at, c.created_at) < :settled AS settled,
-       a.unique_id IS NOT NULL AS has_asterisk, a.billsec, a.disposition
+       a.unique_id IS NOT NULL AS has_asterisk, a.billsec, a.disposition,
+       coalesce(a.end_at, a.start_at, a.received_at) < :settled AS a_settled
 FROM ids
 LEFT JOIN cdr c ON c.channel_id = ids.id
 LEFT JOIN asterisk_cdr a ON a.unique_id = ids.id
@@ -235,26 +245,29 @@ async def reconcile(
     now: datetime,
     repair: bool = True,
     channel_prefix: str = "",
+    grace: timedelta = DEFAULT_GRACE,
     metrics: DialerMetrics | None = None,
 ) -> ReconcileReport:
     """Compare both CDRs for calls started in [since, now); rebuild/complete dialer rows when `repair`.
 
-    Runs in the caller's transaction (the caller commits). Counts every mismatch found in
-    `dialer_cdr_mismatch_total` when `metrics` is given.
+    Runs in the caller's transaction (the caller commits). A call missing on one side is reported
+    once the other side's record is older than `grace` (0 after a crash: nothing is on its way).
+    Counts every mismatch found in `dialer_cdr_mismatch_total` when `metrics` is given.
     """
     if since.tzinfo is None or now.tzinfo is None:
         raise ValueError("reconcile: since and now must be timezone-aware")
     params: dict[str, Any] = {
-        "since": since, "until": now, "settled": now - ASTERISK_GRACE, "prefix": _like_prefix(channel_prefix),
+        "since": since, "until": now, "settled": now - grace, "prefix": _like_prefix(channel_prefix),
     }
     dialer_rows, asterisk_rows = (await conn.execute(text(_COUNTS), params)).one()
     mismatches: list[Mismatch] = []
     matched = 0
     for row in (await conn.execute(text(_PAIRS), params)).all():
-        channel_id, has_dialer, d_bill, d_disp, d_outcome, settled, has_asterisk, a_bill, a_disp = row
+        channel_id, has_dialer, d_bill, d_disp, d_outcome, settled, has_asterisk, a_bill, a_disp, a_settled = row
         dialer = Side(d_bill, d_disp) if has_dialer else None
         asterisk = Side(a_bill, a_disp) if has_asterisk else None
-        found = classify(channel_id, dialer, d_outcome, asterisk, dialer_settled=bool(settled))
+        found = classify(channel_id, dialer, d_outcome, asterisk, dialer_settled=bool(settled),
+                         asterisk_settled=bool(a_settled))
         if not found and dialer is not None and asterisk is not None:
             matched += 1
         mismatches.extend(found)
@@ -299,6 +312,7 @@ class Reconciler:
         interval: float = 60.0,
         lookback: timedelta = timedelta(hours=2),
         channel_prefix: str = "",
+        grace: timedelta = DEFAULT_GRACE,
         remember: int = 100_000,
     ) -> None:
         self._engine = engine
@@ -306,6 +320,7 @@ class Reconciler:
         self._interval = interval
         self._lookback = lookback
         self._prefix = channel_prefix
+        self._grace = grace
         self._remember = remember
         self._counted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.last_report: ReconcileReport | None = None
@@ -313,7 +328,8 @@ class Reconciler:
     async def run_once(self, now: datetime) -> ReconcileReport:
         async with self._engine.begin() as conn:
             report = await reconcile(
-                conn, since=now - self._lookback, now=now, channel_prefix=self._prefix, metrics=None
+                conn, since=now - self._lookback, now=now, channel_prefix=self._prefix, grace=self._grace,
+                metrics=None,
             )
         fresh = 0
         for mismatch in report.mismatches:

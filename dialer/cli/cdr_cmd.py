@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cdr.errors import CdrError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
-from cdr.reconcile import ReconcileReport, reconcile, summary_lines
+from cdr.reconcile import DEFAULT_GRACE, ReconcileReport, reconcile, summary_lines
 from dialer.cli.common import console, err_console, fail
 from dialer.cli.dbrun import run_db
 from dialer.lists.excel_safety import escape_formula
@@ -42,6 +42,9 @@ def reconcile_cmd(
     prefix: Annotated[str, typer.Option("--prefix", help="Only channel ids starting with this.")] = "",
     repair: Annotated[bool, typer.Option("--repair/--no-repair",
                                          help="Rebuild missing dialer rows from Asterisk's CDR.")] = True,
+    grace: Annotated[float, typer.Option(
+        "--grace", min=0, help="Seconds a call's other record may still be on its way (0 after a crash)."
+    )] = DEFAULT_GRACE.total_seconds(),
 ) -> None:
     """Compare the dialer's CDR with Asterisk's and report mismatches; rebuild rows Asterisk reported.
 
@@ -54,7 +57,7 @@ def reconcile_cmd(
 
     async def work(session: AsyncSession) -> ReconcileReport:
         return await reconcile(await session.connection(), since=start, now=now, repair=repair,
-                               channel_prefix=prefix)
+                               channel_prefix=prefix, grace=timedelta(seconds=grace))
 
     try:
         report = run_db(work)

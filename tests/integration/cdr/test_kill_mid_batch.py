@@ -135,8 +135,10 @@ async def test_sigkill_mid_batch_loses_nothing_asterisk_reported(
 
     env = {**os.environ, "DATABASE_URL": database_url, "DIALER_LOG_LEVEL": "WARNING"}
     since = (killed_at - timedelta(hours=1)).isoformat()
-    result = await asyncio.to_thread(subprocess.run, [str(DIALER), "cdr", "reconcile", "--since", since, "--json"],
-                                     env=env, capture_output=True, text=True, timeout=120, check=False)
+    # --grace 0: the worker is dead, no CDR of its calls is still on its way.
+    args = [str(DIALER), "cdr", "reconcile", "--since", since, "--json", "--grace", "0"]
+    result = await asyncio.to_thread(subprocess.run, args, env=env, capture_output=True, text=True, timeout=120,
+                                     check=False)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     rebuilt = {m["channel_id"] for m in report["items"] if m["kind"] == "missing_in_dialer" and m["repaired"]}

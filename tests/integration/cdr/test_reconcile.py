@@ -63,6 +63,8 @@ async def scenario(engine: AsyncEngine) -> dict[str, int]:
                            channel="PJSIP/agent-0001", linked_id="d-ok")
         # Out of range.
         await asterisk_row(conn, "d-old", start=SINCE - timedelta(minutes=5), billsec=0, disposition="BUSY")
+        # Asterisk reported it 5 s ago: the worker's batch is still on its way (within the grace).
+        await asterisk_row(conn, "d-just-ended", start=NOW - timedelta(seconds=6), billsec=0, disposition="BUSY")
         # Someone else's calls on a shared Asterisk (another prefix).
         await asterisk_row(conn, "x-foreign", start=t0, billsec=0, disposition="BUSY")
     writer = CdrWriter(engine)
@@ -94,7 +96,7 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
         MismatchKind.LOST: ["d-lost"],
     }
     assert report.matched == 1  # d-ok
-    assert report.asterisk_rows == 7  # the ;2 leg, the second leg, the old and the foreign rows excluded
+    assert report.asterisk_rows == 8  # the ;2 leg, the second leg, the old and the foreign rows excluded
     assert report.dialer_rows == 6
     assert report.repaired == 4
     assert metrics.registry.get_sample_value("dialer_cdr_mismatch_total") == 7
@@ -119,6 +121,11 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
         again = await reconcile(conn, since=SINCE, now=NOW, channel_prefix="d-")
     assert {m.channel_id for m in again.mismatches} == {"d-no-asterisk", "d-bill", "d-disp"}
     assert again.matched == 5
+    # Once the grace is over (or with grace 0 after a crash) the late row is rebuilt too.
+    async with database.begin() as conn:
+        late = await reconcile(conn, since=SINCE, now=NOW, channel_prefix="d-", grace=timedelta(0))
+    assert [(m.kind, m.channel_id, m.repaired) for m in late.mismatches
+            if m.kind is MismatchKind.MISSING_IN_DIALER] == [(MismatchKind.MISSING_IN_DIALER, "d-just-ended", True)]
 
 
 async def test_periodic_reconciler_counts_each_mismatch_once(database: AsyncEngine) -> None:

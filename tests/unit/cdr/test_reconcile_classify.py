@@ -37,6 +37,7 @@ def test_missing_sides_and_the_grace_for_young_rows() -> None:
     assert kinds("c", None, None, Side(3, "ANSWERED")) == [MismatchKind.MISSING_IN_DIALER]
     assert kinds("c", Side(3, "ANSWERED"), "answered", None) == [MismatchKind.MISSING_IN_ASTERISK]
     assert kinds("c", Side(3, "ANSWERED"), "answered", None, dialer_settled=False) == []
+    assert kinds("c", None, None, Side(3, "ANSWERED"), asterisk_settled=False) == []
     assert kinds("c", None, None, None) == []
 
 
