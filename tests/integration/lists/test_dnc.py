@@ -1,0 +1,97 @@
+"""The do-not-call list: companies by name, `default` on demand, files, waiting contacts excluded."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.dnc import add_dnc_numbers, import_dnc_file
+from dialer.lists import (
+    EmptyFileError,
+    ImportOptions,
+    MissingColumnError,
+    UnknownCompanyError,
+    import_call_list,
+)
+from tests.integration.lists.helpers import Tenant, count, make_tenant, query
+
+
+async def test_default_company_is_created_on_demand(database: AsyncEngine, database_url: str) -> None:
+    summary = await add_dnc_numbers(database, ["8 (913) 012-34-56", "+79130123456", "bad"])
+    assert (summary.company, summary.total, summary.added, summary.already, summary.invalid) == (
+        "default", 3, 1, 1, 1,
+    )  # fmt: skip
+    assert summary.invalid_examples[0].value == "bad"
+    sql = "SELECT c.name, d.phone, d.source FROM dnc d JOIN companies c ON c.id = d.company_id"
+    assert query(database_url, sql) == [("default", "+79130123456", "cli")]
+    again = await add_dnc_numbers(database, ["+79130123456"])
+    assert (again.added, again.already) == (0, 1)
+    assert count(database_url, "companies") == 1
+
+
+async def test_unknown_company(database: AsyncEngine, database_url: str) -> None:
+    with pytest.raises(UnknownCompanyError, match=r"unknown company 'ghost'"):
+        await add_dnc_numbers(database, ["+79130123456"], "ghost")
+    assert count(database_url, "dnc") == 0
+
+
+async def test_waiting_contacts_of_the_company_are_excluded(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    other = await make_tenant(database, company="other", campaign="theirs")
+    path = tmp_path / "list.csv"
+    path.write_text("phone\n89130000001\n89130000002\n", encoding="utf-8")
+    await import_call_list(database, path, "spring", options)
+    await import_call_list(database, path, "theirs", options)
+    summary = await add_dnc_numbers(database, ["89130000001"], "acme")
+    assert summary.contacts_excluded == 1
+    rows = query(
+        database_url,
+        "SELECT g.name, c.phone, c.state FROM contacts c JOIN campaigns g ON g.id = c.campaign_id "
+        "ORDER BY g.name, c.phone",
+    )
+    assert rows == [
+        ("spring", "+79130000001", "excluded"),
+        ("spring", "+79130000002", "ready"),
+        ("theirs", "+79130000001", "ready"),  # another company's campaign is not affected
+        ("theirs", "+79130000002", "ready"),
+    ]
+    assert other.company == "other"
+
+
+async def test_import_files(database: AsyncEngine, database_url: str, tenant: Tenant, tmp_path: Path) -> None:
+    with_header = tmp_path / "dnc.csv"
+    with_header.write_bytes("ФИО;Телефон\nИванов;8 (913) 000-00-01; \nПетров;89130000002, 89130000003\n"
+                            .encode("cp1251"))  # fmt: skip
+    summary = await import_dnc_file(database, with_header, "acme")
+    assert (summary.total, summary.added, summary.invalid) == (3, 3, 0)
+
+    workbook = tmp_path / "dnc.xlsx"
+    book = xlsxwriter.Workbook(str(workbook))
+    sheet = book.add_worksheet()
+    sheet.write_column(0, 0, [79130000004, 79130000001, "junk"])  # no header: one number per row
+    book.close()
+    summary = await import_dnc_file(database, workbook, "acme")
+    assert (summary.total, summary.added, summary.already, summary.invalid) == (3, 1, 1, 1)
+    assert (summary.invalid_examples[0].row, summary.invalid_examples[0].value) == (3, "junk")
+
+    upload = io.BytesIO(b"msisdn\n+79130000005\n")
+    summary = await import_dnc_file(database, upload, "acme", filename="upload.csv")
+    assert summary.added == 1
+    assert query(database_url, "SELECT source FROM dnc WHERE phone = '+79130000005'") == [("file:upload.csv",)]
+    assert count(database_url, "dnc") == 5
+
+
+async def test_bad_files(database: AsyncEngine, database_url: str, tmp_path: Path) -> None:
+    path = tmp_path / "dnc.csv"
+    path.write_text("name;sum\nA;1\n", encoding="utf-8")
+    with pytest.raises(MissingColumnError, match="no phone column"):
+        await import_dnc_file(database, path)
+    path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(EmptyFileError):
+        await import_dnc_file(database, path)
+    assert count(database_url, "dnc") == 0
