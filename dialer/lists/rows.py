@@ -7,7 +7,7 @@ This runs once per row of million-row files, hence the precomputed JSON keys and
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the C encoder of json
+from json.encoder import encode_basestring  # the C-accelerated string encoder of json
 
 from compliance import InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan

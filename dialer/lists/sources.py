@@ -95,7 +95,7 @@ def open_source(source: Path | BinaryIO, name: str | None = None) -> Iterator[So
             if not stream.seekable():
                 spool = stack.enter_context(tempfile.TemporaryFile())
                 shutil.copyfileobj(stream, spool, 1 << 20)
-                stream = spool  # type: ignore[assignment]
+                stream = spool
         sha256, size = _digest(stream)
         if size == 0:
             raise EmptyFileError(f"{display}: the file is empty")

@@ -10,6 +10,7 @@ still holds at commit. Killing the process rolls everything back: nothing partia
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 
@@ -64,7 +65,7 @@ class CampaignTarget:
     subscriber_column: str
 
 
-async def find_campaign(conn: psycopg.AsyncConnection[tuple[object, ...]], name: str) -> CampaignTarget:
+async def find_campaign(conn: psycopg.AsyncConnection[Any], name: str) -> CampaignTarget:
     cur = await conn.execute(
         "SELECT id, company_id, name, subscriber_column FROM campaigns WHERE name = %s", (name,)
     )
@@ -74,13 +75,13 @@ async def find_campaign(conn: psycopg.AsyncConnection[tuple[object, ...]], name:
         known = [str(r[0]) for r in await cur.fetchall()]
         hint = f"; campaigns: {', '.join(known)}" if known else "; there are no campaigns yet"
         raise UnknownCampaignError(f"unknown campaign {name!r}{hint}")
-    return CampaignTarget(int(row[0]), int(row[1]), str(row[2]), str(row[3]))  # type: ignore[call-overload]
+    return CampaignTarget(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 
 class ImportSession:
     """Statements of one import inside the caller's open transaction."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[tuple[object, ...]], target: CampaignTarget) -> None:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], target: CampaignTarget) -> None:
         self._conn = conn
         self.target = target
         self.call_list_id = 0
@@ -115,7 +116,7 @@ class ImportSession:
         )
         row = await cur.fetchone()
         assert row is not None
-        self.call_list_id = int(row[0])  # type: ignore[call-overload]
+        self.call_list_id = int(row[0])
         return self.call_list_id
 
     async def classify(self, keys: bytes) -> list[tuple[int, RejectReason]]:
@@ -128,7 +129,7 @@ class ImportSession:
             self._classify,
             {"list": self.call_list_id, "company": self.target.company_id, "campaign": self.target.id},
         )
-        return [(int(idx), RejectReason(reason)) for idx, reason in await cur.fetchall()]  # type: ignore[call-overload]
+        return [(int(idx), RejectReason(reason)) for idx, reason in await cur.fetchall()]
 
     async def store(self, lines: bytes) -> None:
         """COPY contact lines (see copy_format) into `contacts`."""
