@@ -17,7 +17,7 @@ from dialer.lists.model import ContactRow, Reject
 from dialer.lists.rows import RowInterpreter
 from dialer.lists.seen import SeenNumbers
 from dialer.lists.sources import RowSource
-from dialer.lists.store import KeyChecks
+from dialer.lists.store import INLINE_KEYS_MAX, KeyChecks, Keys
 
 HEADER_SEARCH_ROWS = 10
 # The database waits for the first chunk; a small one gets it working sooner.
@@ -30,23 +30,30 @@ class Chunk:
     contacts: list[ContactRow] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # COPY line of each contact, same order
     repeats: list[tuple[int, ContactRow]] = field(default_factory=list)  # (index of first, repeat)
-    keys: bytes = b""  # staging lines `index<TAB>probe<TAB>phone` of the numbers to check
+    keys: Keys = field(default_factory=lambda: Keys(0, [], [], []))  # the numbers the database must check
+    data: bytes = b""  # all `lines` as COPY data, ready when the database rejects none of them
     rejects: list[Reject] = field(default_factory=list)
     total: int = 0  # phone values in this chunk
     rows: int = 0  # data rows read so far (whole file)
     position: int = 0  # of the source's size, after this chunk
 
-    def stage(self, checks: KeyChecks, maybe_seen: list[int]) -> None:
-        """Fill `keys` with the numbers the database must check (see KeyChecks)."""
+    def seal(self, checks: KeyChecks, maybe_seen: list[int]) -> None:
+        """Prepare what the database side needs: the numbers to check (see KeyChecks), the COPY data."""
         contacts = self.contacts
-        if checks.probe_all:
-            text = "".join([f"{i}\tt\t{c.phone}\n" for i, c in enumerate(contacts)])
-        elif checks.stage_all:
+        if checks.stage_all:
+            idx = list(range(len(contacts)))
             recheck = set(maybe_seen)
-            text = "".join([f"{i}\t{'t' if i in recheck else 'f'}\t{c.phone}\n" for i, c in enumerate(contacts)])
+            probe = [True] * len(contacts) if checks.probe_all else [i in recheck for i in idx]
         else:
-            text = "".join([f"{i}\tt\t{contacts[i].phone}\n" for i in maybe_seen])
-        self.keys = text.encode()
+            idx = list(maybe_seen)
+            probe = [True] * len(idx)
+        phone = [contacts[i].phone for i in idx]
+        if len(idx) > INLINE_KEYS_MAX:
+            text = "".join([f"{i}\t{'t' if p else 'f'}\t{n}\n" for i, p, n in zip(idx, probe, phone, strict=True)])
+            self.keys = Keys(len(idx), [], [], [], text.encode())
+        else:
+            self.keys = Keys(len(idx), idx, probe, phone)
+        self.data = "".join(self.lines).encode()
 
 
 def _quoted(cells: list[str]) -> str:
@@ -126,7 +133,7 @@ def read_chunks(
         if len(chunk.contacts) >= limit or len(chunk.rejects) >= limit or chars >= _MAX_CHUNK_CHARS:
             chunk.rows = data_rows
             chunk.position = source.position()
-            chunk.stage(checks, maybe_seen)
+            chunk.seal(checks, maybe_seen)
             yield chunk
             limit = chunk_size
             chunk = Chunk()
@@ -135,7 +142,8 @@ def read_chunks(
             chars = 0
     if data_rows == 0:
         raise EmptyFileError(f"{where}: no data rows under the header (row {interpreter.plan.header_row})")
-    chunk.rows = data_rows
-    chunk.position = source.position()
-    chunk.stage(checks, maybe_seen)
-    yield chunk
+    if chunk.total:
+        chunk.rows = data_rows
+        chunk.position = source.position()
+        chunk.seal(checks, maybe_seen)
+        yield chunk

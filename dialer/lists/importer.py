@@ -227,7 +227,7 @@ async def _store_chunks(
 
 async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, report: RejectReport) -> None:
     verdicts: dict[int, RejectReason] = {}
-    if chunk.keys:
+    if chunk.keys.count:
         verdicts = dict(await session.classify(chunk.keys))
     contacts, lines = chunk.contacts, chunk.lines
     rejects = chunk.rejects
@@ -244,8 +244,11 @@ async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, re
         first_reason = verdicts.get(first)
         reason = RejectReason.DNC if first_reason is RejectReason.DNC else RejectReason.DUPLICATE_IN_FILE
         rejects.append(Reject(repeat.row, repeat.column, repeat.raw, reason, _MESSAGES[reason]))
-    if lines:
-        await session.store("".join(lines).encode())
+    if verdicts:
+        if lines:
+            await session.store("".join(lines).encode())
+    elif chunk.data:
+        await session.store(chunk.data)
     counts.rows = chunk.rows
     counts.total += chunk.total
     counts.imported += len(accepted)

@@ -28,7 +28,7 @@ SELECT k.idx,
        CASE WHEN d.hit THEN 'dnc'
             WHEN c.call_list_id = %(list)s THEN 'duplicate-in-file'
             ELSE 'duplicate-existing' END
-FROM import_keys k
+FROM {keys}
 LEFT JOIN LATERAL (
     SELECT true AS hit FROM dnc
     WHERE {dnc_filter} dnc.company_id = %(company)s AND dnc.phone = k.phone LIMIT 1
@@ -39,9 +39,23 @@ LEFT JOIN LATERAL (
 ) c ON true
 WHERE d.hit OR c.found
 """
-_CLASSIFY_WITH_DNC = _CLASSIFY.format(dnc_filter="")
-_CLASSIFY_WITHOUT_DNC = _CLASSIFY.format(dnc_filter="false AND")
+_STAGED = "import_keys k"
+_INLINE = "unnest(%(idx)s::int[], %(probe)s::bool[], %(phone)s::text[]) AS k(idx, probe, phone)"
+# Few numbers to check (the usual case of a first import): one round trip, no staging.
+INLINE_KEYS_MAX = 1_000
 _COPY_CONTACTS = f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """The numbers of a chunk to check: `idx` indexes the chunk's contacts; `probe` asks for the
+    contacts lookup (DNC is always checked). Large sets travel as COPY text into the staging table."""
+
+    count: int
+    idx: list[int]
+    probe: list[bool]
+    phone: list[str]
+    copy_text: bytes = b""  # `idx<TAB>probe<TAB>phone` lines when there are more than INLINE_KEYS_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +99,7 @@ class ImportSession:
         self._conn = conn
         self.target = target
         self.call_list_id = 0
-        self._classify = _CLASSIFY_WITH_DNC
+        self._dnc_filter = ""
         self.checks = KeyChecks(stage_all=True, probe_all=True)
 
     async def begin(self, filename: str, sha256: str) -> int:
@@ -108,7 +122,7 @@ class ImportSession:
         row = await cur.fetchone()
         assert row is not None
         has_dnc, had_contacts = bool(row[0]), bool(row[1])
-        self._classify = _CLASSIFY_WITH_DNC if has_dnc else _CLASSIFY_WITHOUT_DNC
+        self._dnc_filter = "" if has_dnc else "false AND"
         self.checks = KeyChecks(stage_all=has_dnc or had_contacts, probe_all=had_contacts)
         cur = await conn.execute(
             "INSERT INTO call_lists (campaign_id, filename, sha256) VALUES (%s, %s, %s) RETURNING id",
@@ -119,16 +133,23 @@ class ImportSession:
         self.call_list_id = int(row[0])
         return self.call_list_id
 
-    async def classify(self, keys: bytes) -> list[tuple[int, RejectReason]]:
-        """Stage `idx<TAB>probe<TAB>phone` lines; return the ones on DNC or already contacts, with why."""
+    async def classify(self, keys: Keys) -> list[tuple[int, RejectReason]]:
+        """The numbers among `keys` on the DNC list or already contacts of the campaign, with why."""
         conn = self._conn
-        await conn.execute("TRUNCATE import_keys")
-        async with conn.cursor().copy("COPY import_keys (idx, probe, phone) FROM STDIN") as copy:
-            await copy.write(keys)
-        cur = await conn.execute(
-            self._classify,
-            {"list": self.call_list_id, "company": self.target.company_id, "campaign": self.target.id},
-        )
+        params: dict[str, Any] = {
+            "list": self.call_list_id,
+            "company": self.target.company_id,
+            "campaign": self.target.id,
+        }
+        if keys.copy_text:
+            await conn.execute("TRUNCATE import_keys")
+            async with conn.cursor().copy("COPY import_keys (idx, probe, phone) FROM STDIN") as copy:
+                await copy.write(keys.copy_text)
+            source = _STAGED
+        else:
+            params.update(idx=keys.idx, probe=keys.probe, phone=keys.phone)
+            source = _INLINE
+        cur = await conn.execute(_CLASSIFY.format(keys=source, dnc_filter=self._dnc_filter), params)
         return [(int(idx), RejectReason(reason)) for idx, reason in await cur.fetchall()]
 
     async def store(self, lines: bytes) -> None:

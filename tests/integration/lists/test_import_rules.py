@@ -293,3 +293,32 @@ async def test_psycopg_connection_inside_the_callers_transaction(
             await conn.execute("SELECT 1")
         assert summary.imported == 1
     assert count(database_url, "contacts") == 1
+
+
+async def test_large_checks_go_through_the_staging_table(
+    database: AsyncEngine, database_url: str, tenant: Tenant, registry: object, tmp_path: Path
+) -> None:
+    """Thousands of numbers to check (a re-import, a company with a DNC list) are staged with COPY."""
+    from dialer.lists.chunks import find_header, read_chunks
+    from dialer.lists.copy_format import ContactLines
+    from dialer.lists.rows import RowInterpreter
+    from dialer.lists.sources import open_source, row_source
+    from dialer.lists.store import INLINE_KEYS_MAX, KeyChecks
+    from dialer.lists.timezones import ZoneResolver
+
+    rows = INLINE_KEYS_MAX * 3
+    path = write_csv(tmp_path / "list.csv", [["phone"]] + [[f"8913{i:07d}"] for i in range(rows)])
+    with open_source(path) as file:
+        source = row_source(file, None)
+        it = iter(source)
+        plan = find_header(it, "list.csv", "additional", False)
+        interpreter = RowInterpreter(plan, ZoneResolver(None))
+        [chunk] = read_chunks(source, it, interpreter, ContactLines(1, 1), KeyChecks(True, True), rows, "list.csv")
+    assert chunk.keys.count == rows and chunk.keys.copy_text.count(b"\n") == rows and not chunk.keys.idx
+
+    add_dnc(database_url, tenant.company_id, "+79130000005")
+    options = ImportOptions(reports_dir=tmp_path / "r", registry=registry, chunk_rows=rows)  # type: ignore[arg-type]
+    first = await import_call_list(database, path, "spring", options)
+    second = await import_call_list(database, path, "spring", options)
+    assert (first.imported, first.dnc) == (rows - 1, 1)
+    assert (second.imported, second.duplicates_existing, second.dnc) == (0, rows - 1, 1)
