@@ -124,10 +124,10 @@ async def test_lease_is_an_index_scan_on_a_large_table(database_url: str) -> Non
                FROM generate_series(1, 50000) g"""
         )
         conn.execute("ANALYZE contacts")
-        from dialer.leasing import _LEASE
+        from dialer.leasing import _LEASE_SQL
 
-        sql = str(_LEASE).replace(":worker", "'w'").replace(":lease_s", "30").replace(":campaign", "1")
-        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + sql.replace(":n", "1000")))
+        params = {"worker": "w", "lease_s": 30, "campaign": 1, "n": 1000}
+        plan = "\n".join(r[0] for r in conn.execute("EXPLAIN " + _LEASE_SQL, params))
     assert "ix_contacts_eligible" in plan, plan
     assert "Sort" not in plan.split("LockRows")[1], plan
 
