@@ -66,7 +66,10 @@ class OriginateRequest:
     """One call to place. Exactly one of `context` (+exten, priority) or `application` (+data).
 
     `channel_id` may be given (e.g. derived from the attempt id, so a crashed worker can find its
-    calls by prefix); otherwise the client generates one. Values are checked here, before sending.
+    calls by prefix); otherwise the client generates one. Asterisk refuses a ChannelId that is a
+    prefix of a live channel's Uniqueid (channel.c do_ids_conflict), so give fixed-width ids
+    (`att-0000001234`, not `att-1234`); the tracker refuses such overlaps among its own calls.
+    Values are checked here, before sending.
     """
 
     channel: str
@@ -338,6 +341,12 @@ class CallTracker:
               epoch: int) -> CallHandle:
         if channel_id in self._by_uniqueid or (other_channel_id and other_channel_id in self._by_uniqueid):
             raise AmiError(f"channel id {channel_id!r} is already tracked")
+        if request.channel_id is not None:
+            # Asterisk would refuse it, or worse, mistake one call for the other (prefix matching).
+            for tracked in self._by_uniqueid:
+                if tracked.startswith(channel_id) or channel_id.startswith(tracked):
+                    raise AmiError(f"channel id {channel_id!r} overlaps tracked {tracked!r} by prefix; "
+                                   "use fixed-width ids")
         future: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
         handle = CallHandle(request, channel_id, other_channel_id, future)
         call = _Call(handle, None, self._clock.now(), self._clock.monotonic(), epoch)

@@ -420,7 +420,9 @@ class AmiClient:
             raise
 
     def new_channel_id(self) -> str:
-        return f"{self.channel_id_prefix}{next(self._channel_seq)}"
+        # Fixed width: Asterisk matches a new ChannelId against live Uniqueids by prefix (channel.c
+        # do_ids_conflict), so "p-4" would be refused while "p-43" is up.
+        return f"{self.channel_id_prefix}{next(self._channel_seq):010d}"
 
     async def originate(self, request: OriginateRequest, *, timeout_s: float | None = None) -> CallHandle:
         """Place a call (always `Async: true`) and return its handle once Asterisk accepted it.

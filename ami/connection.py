@@ -117,6 +117,7 @@ class AmiSession(asyncio.Protocol):
         self._ids = itertools.count(1)
         self._prefix = f"{name}-{random.getrandbits(32):08x}-"
         self._transport: asyncio.Transport | None = None
+        self._outbox: list[bytes] = []
         loop = asyncio.get_running_loop()
         self._banner: asyncio.Future[str] = loop.create_future()
         self._booted: asyncio.Future[None] = loop.create_future()
@@ -208,10 +209,21 @@ class AmiSession(asyncio.Protocol):
         if transport is None or transport.is_closing():
             raise AmiConnectionLost(
                 f"{action}: AMI not connected ({self.close_reason})", action=action, channel_id=channel_id)
-        future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Message]] = loop.create_future()
         self._pending[action_id] = _Pending(action, future, is_list, channel_id)
-        transport.write(data)
+        # Actions sent in one loop iteration (a burst of originates) leave in one write: one syscall
+        # and one TCP segment instead of one each.
+        self._outbox.append(data)
+        if len(self._outbox) == 1:
+            loop.call_soon(self._flush)
         return action_id, future
+
+    def _flush(self) -> None:
+        data = b"".join(self._outbox)
+        self._outbox.clear()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(data)
 
     async def _await(self, action: str, action_id: str, future: asyncio.Future[list[Message]],
                      timeout_s: float, channel_id: str | None) -> list[Message]:

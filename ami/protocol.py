@@ -192,18 +192,20 @@ class Parser:
 
     def _parse_block(self, block: bytes) -> Message | None:
         text = block.decode("utf-8", "replace")
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
+        # Asterisk ends lines with CRLF; a bare LF somewhere means a hand-made or broken peer.
+        crlf_only = text.count("\n") == text.count("\r\n")
+        lines = text.split("\r\n") if crlf_only else text.replace("\r\n", "\n").split("\n")
         fields: list[tuple[str, str]] = []
         index: dict[str, str] = {}
-        for line in text.split("\n"):
-            key, sep, value = line.partition(":")
+        for line in lines:
+            # The hot path is one partition: "Key: value".
+            key, sep, value = line.partition(": ")
+            if not sep:
+                key, sep, value = line.partition(":")  # "Key:" or "Key:value"
             if not sep or not key or " " in key:
                 if line:
                     self.malformed_lines += 1
                 continue
-            if value[:1] == " ":
-                value = value[1:]
             fields.append((key, value))
             lowered = key.lower()
             if lowered not in index:

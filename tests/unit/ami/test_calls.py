@@ -316,3 +316,13 @@ async def test_refused_duplicate_is_not_answered_by_the_other_calls_events() -> 
     calls.expire()
     result = await handle.result()
     assert result.outcome is Outcome.FAILED and result.answered_at is None and result.billsec == 0
+
+
+async def test_given_channel_ids_that_overlap_by_prefix_are_refused() -> None:
+    # Asterisk compares a new ChannelId with live Uniqueids by prefix: "att-4" vs a live "att-43".
+    calls = tracker(FakeClock())
+    calls.track(request(channel_id="att-43"), "att-43", "att-43-2", epoch=1)
+    for overlapping in ("att-4", "att-430"):
+        with pytest.raises(AmiError, match="prefix"):
+            calls.track(request(channel_id=overlapping), overlapping, None, epoch=1)
+    calls.track(request(channel_id="att-44"), "att-44", None, epoch=1)
