@@ -399,17 +399,17 @@ class CallTracker:
     # Events
 
     def on_event(self, message: Message) -> None:
-        index = message.index
+        headers = message.headers
         name = message.name
         if name == "OriginateResponse":
             # Our ActionID, never the Uniqueid: another client that re-used a ChannelId gets its own
             # refusal (Reason 0) with the same Uniqueid, and every session sees it.
-            action_id = index.get("actionid")
+            action_id = headers.get("ActionID")
             call = self._by_action.get(action_id) if action_id is not None else None
             if call is not None and call.reason is None:
                 self._on_originate_response(call, message)
             return
-        uniqueid = index.get("uniqueid")
+        uniqueid = (headers.get("Uniqueid") or headers.get("UniqueID"))
         if uniqueid is None:
             return
         entry = self._by_uniqueid.get(uniqueid)
@@ -423,21 +423,21 @@ class CallTracker:
         elif name == "Newchannel":
             if primary:
                 call.started_at = self._at(message)
-                call.linked_id = index.get("linkedid") or call.linked_id
+                call.linked_id = headers.get("Linkedid") or call.linked_id
             else:
                 call.other_seen = True
             self._advance(call, CallState.DIALING)
         elif name == "Cdr":
             if primary:
                 self._on_cdr(call, message)
-        elif name == "UserEvent" and index.get("userevent") == "DialerAMD":
+        elif name == "UserEvent" and headers.get("UserEvent") == "DialerAMD":
             # AMD runs on the answered (;1) leg in [dialer-answered]; see extensions.conf.
-            call.amd_status = index.get("amdstatus") or None
-            call.amd_cause = index.get("amdcause") or None
+            call.amd_status = headers.get("AMDStatus") or None
+            call.amd_cause = headers.get("AMDCause") or None
 
     def _at(self, message: Message) -> datetime:
         # manager.conf timestampevents=yes adds Asterisk's own instant; prefer it to our receive time.
-        stamp = message.index.get("timestamp")
+        stamp = message.headers.get("Timestamp")
         if stamp:
             try:
                 return datetime.fromtimestamp(float(stamp), UTC)
@@ -446,7 +446,7 @@ class CallTracker:
         return self._clock.now()
 
     def _on_originate_response(self, call: _Call, message: Message) -> None:
-        reason = _int(message.index.get("reason"))
+        reason = _int(message.headers.get("Reason"))
         call.reason = reason if reason is not None else 0
         if call.reason == 4:  # AMI Originate Reason 4 = answered
             self._mark_answered(call, self._at(message))
@@ -458,7 +458,7 @@ class CallTracker:
         self._check(call, self._hangup_grace)
 
     def _on_newstate(self, call: _Call, primary: bool, message: Message) -> None:
-        state = message.index.get("channelstatedesc")
+        state = message.headers.get("ChannelStateDesc")
         if not primary:
             call.other_seen = True
             return
@@ -468,13 +468,13 @@ class CallTracker:
             self._advance(call, CallState.RINGING)
 
     def _on_hangup(self, call: _Call, primary: bool, message: Message) -> None:
-        cause = _int(message.index.get("cause"))
+        cause = _int(message.headers.get("Cause"))
         if primary:
             call.primary_hungup = True
             call.primary_cause = cause
-            call.primary_cause_text = message.index.get("cause-txt")
+            call.primary_cause_text = message.headers.get("Cause-txt")
             call.ended_at = self._at(message)
-            call.linked_id = message.index.get("linkedid") or call.linked_id
+            call.linked_id = message.headers.get("Linkedid") or call.linked_id
             self._advance(call, CallState.HUNG_UP)
         else:
             call.other_seen = True
@@ -485,11 +485,11 @@ class CallTracker:
 
     def _on_cdr(self, call: _Call, message: Message) -> None:
         call.cdr_seen = True
-        call.billsec = _int(message.index.get("billableseconds"))
+        call.billsec = _int(message.headers.get("BillableSeconds"))
         # cdr_manager.conf [mappings] carries the AMD result too (if the UserEvent was missed).
-        if call.amd_status is None and message.index.get("amdstatus"):
-            call.amd_status = message.index.get("amdstatus")
-            call.amd_cause = message.index.get("amdcause") or None
+        if call.amd_status is None and message.get("AMDStatus"):
+            call.amd_status = message.get("AMDStatus")
+            call.amd_cause = message.get("AMDCause") or None
         if call.primary_hungup:
             self._check(call, self._cdr_grace)
 

@@ -92,14 +92,14 @@ class _Pending:
         """Take a message with this ActionID; True when the action is complete."""
         if message.is_response:
             self.response = message
-            if not self.is_list or message.name != "Success" or "eventlist" not in message.index:
+            if not self.is_list or message.name != "Success" or message.get("EventList") is None:
                 # Error, or a list action that answered without a list.
                 self.future.set_result([message])
                 return True
             return False
         if self.response is None:
             return False
-        if message.index.get("eventlist", "").lower() == "complete":
+        if (message.get("EventList") or "").lower() == "complete":
             self.future.set_result([self.response, *self.events])
             return True
         self.events.append(message)
@@ -148,7 +148,7 @@ class AmiSession(asyncio.Protocol):
             self._banner.set_result(self.parser.banner)
         pending = self._pending
         for message in messages:
-            action_id = message.index.get("actionid")
+            action_id = message.headers.get("ActionID")
             if action_id is not None:
                 waiting = pending.get(action_id)
                 # Only list actions own events; an OriginateResponse shares the Originate's ActionID

@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 
 from ami.errors import AmiProtocolError, UnsafeFieldError
 
@@ -36,32 +35,37 @@ class MessageKind(enum.Enum):
     EVENT = "Event"
 
 
-@dataclass(frozen=True, slots=True)
 class Message:
-    """One AMI response or event.
+    """One AMI response or event; treat it as immutable.
 
     `name` is the event name (`Hangup`) or the response status (`Success`, `Error`, `Goodbye`).
-    Lookups are case-insensitive because Asterisk spells the same header differently across events
-    (`Uniqueid` in Hangup, `UniqueID` in Cdr). `fields` keeps every line in order, repeats included
-    (`Output`, `ChanVariable`).
+    `get` tries the exact spelling first (the fast path: Asterisk spells each header the same way
+    every time), then any case, because the same header differs across events (`Uniqueid` in
+    Hangup, `UniqueID` in Cdr). The first of repeated headers wins; `fields` keeps every line in
+    order, repeats included (`Output`, `ChanVariable`).
     """
 
-    kind: MessageKind
-    name: str
-    fields: tuple[tuple[str, str], ...]
-    index: Mapping[str, str]
+    __slots__ = ("_folded", "fields", "headers", "kind", "name")
+
+    def __init__(self, kind: MessageKind, name: str, fields: tuple[tuple[str, str], ...],
+                 headers: dict[str, str] | None = None) -> None:
+        self.kind = kind
+        self.name = name
+        self.fields = fields
+        # dict() keeps the last of repeated keys: feed it reversed so the first one wins.
+        self.headers: Mapping[str, str] = headers if headers is not None else dict(reversed(fields))
+        self._folded: dict[str, str] | None = None
 
     @classmethod
     def build(cls, fields: Iterable[tuple[str, str]]) -> Message:
         """A message from (name, value) pairs; the first `Event`/`Response` header gives its kind."""
         items = tuple(fields)
-        index: dict[str, str] = {}
-        for key, value in items:
-            index.setdefault(key.lower(), value)
-        kind, name = _classify(index)
+        message = cls(MessageKind.EVENT, "", items)
+        kind, name = _classify(message)
         if kind is None:
             raise ValueError("a message needs an Event or Response header")
-        return cls(kind, name, items, index)
+        message.kind, message.name = kind, name
+        return message
 
     @property
     def is_event(self) -> bool:
@@ -73,30 +77,50 @@ class Message:
 
     @property
     def action_id(self) -> str | None:
-        return self.index.get("actionid")
+        return self.get("ActionID")
 
     def get(self, key: str, default: str | None = None) -> str | None:
-        return self.index.get(key.lower(), default)
+        value = self.headers.get(key)
+        if value is not None:
+            return value
+        folded = self._folded
+        if folded is None:
+            folded = self._folded = {}
+            for name, item in self.fields:
+                folded.setdefault(name.lower(), item)
+        value = folded.get(key.lower())
+        return default if value is None else value
 
     def __getitem__(self, key: str) -> str:
-        return self.index[key.lower()]
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self.index
+        return isinstance(key, str) and self.get(key) is not None
 
     def get_all(self, key: str) -> list[str]:
         wanted = key.lower()
         return [value for name, value in self.fields if name.lower() == wanted]
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return (self.kind, self.name, self.fields) == (other.kind, other.name, other.fields)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name, self.fields))
+
     def __repr__(self) -> str:
         return f"<Message {self.kind.value}={self.name!r} {dict(self.fields)!r}>"
 
 
-def _classify(index: Mapping[str, str]) -> tuple[MessageKind | None, str]:
-    event = index.get("event")
+def _classify(message: Message) -> tuple[MessageKind | None, str]:
+    event = message.get("Event")
     if event is not None:
         return MessageKind.EVENT, event
-    response = index.get("response")
+    response = message.get("Response")
     if response is not None:
         return MessageKind.RESPONSE, response
     return None, ""
@@ -113,13 +137,12 @@ class Parser:
     `AmiProtocolError`: the stream is out of sync and the connection must be dropped.
     """
 
-    __slots__ = ("_buf", "_scan_from", "banner", "bytes_received", "malformed_lines",
-                 "malformed_messages", "max_message_bytes", "messages_parsed")
+    __slots__ = ("_rest", "banner", "bytes_received", "malformed_lines", "malformed_messages",
+                 "max_message_bytes", "messages_parsed")
 
     def __init__(self, *, expect_banner: bool = True,
                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES) -> None:
-        self._buf = bytearray()
-        self._scan_from = 0
+        self._rest = b""
         # None while the banner line is still awaited; "" when no banner is expected.
         self.banner: str | None = None if expect_banner else ""
         self.max_message_bytes = max_message_bytes
@@ -137,85 +160,86 @@ class Parser:
 
     @property
     def buffered(self) -> int:
-        return len(self._buf)
+        return len(self._rest)
 
     def feed(self, data: bytes) -> list[Message]:
         """Add received bytes; return the messages they completed, in order."""
         self.bytes_received += len(data)
-        buf = self._buf
-        buf += data
-        if self.banner is None and not self._take_banner():
-            return []
-        out: list[Message] = []
-        start = 0
-        scan = self._scan_from
-        lf_end = buf.find(_END_LF, scan)
-        while True:
-            end = buf.find(_END, scan)
-            if lf_end != -1 and lf_end < start:
-                lf_end = buf.find(_END_LF, start)
-            if lf_end != -1 and (end == -1 or lf_end < end):
-                end, skip = lf_end, 2
-            elif end != -1:
-                skip = 4
-            else:
-                break
-            if end > start:
-                message = self._parse_block(bytes(buf[start:end]))
-                if message is not None:
-                    out.append(message)
-            start = end + skip
-            scan = start
-        if start:
-            del buf[:start]
-        # Resume the next search just before the tail, where a terminator may be completing.
-        self._scan_from = max(0, len(buf) - 3)
-        if len(buf) > self.max_message_bytes:
+        buffer = self._rest + data if self._rest else bytes(data)
+        if self.banner is None:
+            buffer = self._take_banner(buffer)
+            if self.banner is None:
+                self._rest = buffer
+                return []
+        # One C-level pass for the usual case: every line ends with CRLF (Asterisk always does).
+        crlf_only = buffer.count(b"\n") == buffer.count(b"\r\n")
+        if not crlf_only:
+            buffer = buffer.replace(b"\r\n", b"\n")
+        blocks = buffer.split(_END if crlf_only else _END_LF)
+        rest = blocks.pop()
+        if len(rest) > self.max_message_bytes:
             raise AmiProtocolError(
                 f"AMI message exceeds {self.max_message_bytes} bytes without a terminating empty line"
             )
+        self._rest = rest
+        out: list[Message] = []
+        for block in blocks:
+            if block:
+                message = self._parse_block(block, crlf_only)
+                if message is not None:
+                    out.append(message)
         return out
 
-    def _take_banner(self) -> bool:
-        buf = self._buf
-        newline = buf.find(b"\n")
-        if newline == -1:
-            if len(buf) > 1024:
+    def _take_banner(self, buffer: bytes) -> bytes:
+        """Consume the banner line if complete (setting `banner`); return what follows it."""
+        line, newline, rest = buffer.partition(b"\n")
+        if not newline:
+            if len(buffer) > 1024:
                 raise AmiProtocolError("no AMI banner line in the first 1024 bytes")
-            return False
-        line = bytes(buf[:newline]).decode("utf-8", "replace").rstrip("\r")
-        del buf[: newline + 1]
-        if not line.startswith(_BANNER_PREFIX):
-            raise AmiProtocolError(f"not an Asterisk manager banner: {line[:80]!r}")
-        self.banner = line
-        return True
+            return buffer
+        text = line.decode("utf-8", "replace").rstrip("\r")
+        if not text.startswith(_BANNER_PREFIX):
+            raise AmiProtocolError(f"not an Asterisk manager banner: {text[:80]!r}")
+        self.banner = text
+        return rest
 
-    def _parse_block(self, block: bytes) -> Message | None:
+    def _parse_block(self, block: bytes, crlf_only: bool) -> Message | None:
         text = block.decode("utf-8", "replace")
-        # Asterisk ends lines with CRLF; a bare LF somewhere means a hand-made or broken peer.
-        crlf_only = text.count("\n") == text.count("\r\n")
-        lines = text.split("\r\n") if crlf_only else text.replace("\r\n", "\n").split("\n")
+        lines = text.split("\r\n" if crlf_only else "\n")
+        # The hot path: every line is "Key: value", one partition each.
+        pairs = [line.partition(": ") for line in lines]
+        fields = [(key, value) for key, sep, value in pairs if sep and key]
+        if len(fields) != len(pairs):
+            fields = self._lenient_fields(lines)
+        head = fields[0] if fields else ("", "")
+        if head[0] == "Event":
+            kind, name = MessageKind.EVENT, head[1]
+            message = Message(kind, name, tuple(fields))
+        elif head[0] == "Response":
+            kind, name = MessageKind.RESPONSE, head[1]
+            message = Message(kind, name, tuple(fields))
+        else:
+            message = Message(MessageKind.EVENT, "", tuple(fields))
+            found, name = _classify(message)
+            if found is None:
+                self.malformed_messages += 1
+                return None
+            message.kind, message.name = found, name
+        self.messages_parsed += 1
+        return message
+
+    def _lenient_fields(self, lines: list[str]) -> list[tuple[str, str]]:
         fields: list[tuple[str, str]] = []
-        index: dict[str, str] = {}
         for line in lines:
-            # The hot path is one partition: "Key: value".
             key, sep, value = line.partition(": ")
             if not sep:
                 key, sep, value = line.partition(":")  # "Key:" or "Key:value"
-            if not sep or not key or " " in key:
+            if not sep or not key.strip():
                 if line:
                     self.malformed_lines += 1
                 continue
             fields.append((key, value))
-            lowered = key.lower()
-            if lowered not in index:
-                index[lowered] = value
-        kind, name = _classify(index)
-        if kind is None:
-            self.malformed_messages += 1
-            return None
-        self.messages_parsed += 1
-        return Message(kind, name, tuple(fields), index)
+        return fields
 
 
 # A header name as manager.c accepts it; values may not carry control characters, which would
