@@ -7,7 +7,8 @@ flight, each call followed to its end (OriginateResponse, both Hangups, the Cdr)
 with the same event classes and the same event Filter, so they receive the same traffic; the bare
 client splits on the blank line and builds a dict per message, nothing more. Runs on uvloop, like the
 dialer. Prints one JSON object: `figure` = our client CPU ms per call, `baseline` = the bare client's,
-`ratio` = figure / baseline (lower is better; panoramisk was 3.7 in ASTERISK_NOTES.md), plus calls/s.
+`ratio` = figure / baseline (lower is better), plus calls/s; and panoramisk 1.4 on the same workload
+for reference (ASTERISK_NOTES.md measured it at 3.7x a bare client).
 """
 
 from __future__ import annotations
@@ -156,13 +157,73 @@ async def run_bare(args: argparse.Namespace, run: int) -> tuple[float, float]:
         transport.close()
 
 
+async def run_panoramisk(args: argparse.Namespace, run: int) -> tuple[float, float]:
+    """The same workload on panoramisk 1.4's Manager, for reference (the design's first choice)."""
+    from panoramisk import Manager
+
+    loop = asyncio.get_running_loop()
+    logged_in: asyncio.Future[None] = loop.create_future()
+    manager = Manager(host=args.host, port=args.port, username=args.user, secret=args.secret,
+                      events=AmiOptions().event_classes, loop=loop, ping_delay=3600, ping_interval=3600,
+                      on_login=lambda _: logged_in.done() or logged_in.set_result(None))
+    legs: dict[str, str] = {}
+    state: dict[str, list[int]] = {}
+    done: dict[str, asyncio.Future[None]] = {}
+
+    def finish(channel: str) -> None:
+        progress = state[channel]
+        if progress[0] and progress[1] == 2 and progress[2]:
+            del state[channel], legs[channel], legs[f"{channel}-2"]
+            done.pop(channel).set_result(None)
+
+    def on_event(_: object, event: dict[str, str]) -> None:
+        channel = legs.get(event.get("Uniqueid") or event.get("UniqueID") or "")
+        if channel is None:
+            return
+        if event["Event"] == "Hangup":
+            state[channel][1] += 1
+        elif event["Event"] == "Cdr" and event.get("UniqueID") == channel:
+            state[channel][2] = 1
+        finish(channel)
+
+    manager.register_event("Hangup", on_event)
+    manager.register_event("Cdr", on_event)
+    manager.connect()
+    await logged_in
+    names = "|".join(sorted(DEFAULT_EVENT_NAMES))
+    await manager.send_action({"Action": "Filter", "Operation": "Add", "Filter": f"Event: ({names})[[:space:]]"})
+    prefix = f"pk{run}-{time.monotonic_ns()}-"
+
+    async def originate(i: int) -> None:
+        channel = f"{prefix}{i:010d}"
+        legs[channel] = legs[f"{channel}-2"] = channel
+        state[channel] = [0, 0, 0]
+        finished = done[channel] = loop.create_future()
+        # With Async, panoramisk's future resolves with [Response, OriginateResponse].
+        await manager.send_action({"Action": "Originate", "Channel": CHANNEL.format(i), "Context": "dialer-answered",
+                                   "Exten": "s", "Priority": "1", "Timeout": "10000", "Async": "true",
+                                   "ChannelId": channel, "OtherChannelId": f"{channel}-2"})
+        if channel in state:
+            state[channel][0] = 1
+            finish(channel)
+        await finished
+
+    try:
+        return await burst(originate, args.calls, args.window)
+    finally:
+        manager.close()
+
+
 async def main_async(args: argparse.Namespace) -> dict[str, object]:
     ours: list[tuple[float, float]] = []
     bare: list[tuple[float, float]] = []
-    # Interleave runs so both clients see the same machine load; keep each client's best run.
+    pk: list[tuple[float, float]] = []
+    # Interleave runs so all clients see the same machine load; keep each client's best run.
     for run in range(args.repeats):
         bare.append(await run_bare(args, run))
         ours.append(await run_ours(args, run))
+        if args.panoramisk:
+            pk.append(await run_panoramisk(args, run))
 
     def summary(runs: list[tuple[float, float]]) -> dict[str, float]:
         wall = min(w for w, _ in runs)
@@ -170,6 +231,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         return {"calls_per_s": round(args.calls / wall, 1), "cpu_ms_per_call": round(cpu * 1000 / args.calls, 4)}
 
     o, b = summary(ours), summary(bare)
+    reference: dict[str, object] = {}
+    if pk:
+        p = summary(pk)
+        reference = {"panoramisk": {**p, "ratio": round(p["cpu_ms_per_call"] / b["cpu_ms_per_call"], 2)}}
     return {
         "benchmark": "ami_originate_burst",
         "unit": "client CPU ms per completed call (lower is better)",
@@ -182,6 +247,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         "ours": o,
         "bare_asyncio": b,
         "calls_per_s_ratio": round(o["calls_per_s"] / b["calls_per_s"], 2),
+        **reference,
     }
 
 
@@ -194,6 +260,8 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=5038)
     parser.add_argument("--user", default="dialer")
     parser.add_argument("--secret", default="dialer")
+    parser.add_argument("--no-panoramisk", dest="panoramisk", action="store_false",
+                        help="skip the panoramisk reference run")
     args = parser.parse_args()
     print(json.dumps(uvloop.run(main_async(args))))
 
