@@ -7,6 +7,8 @@ import asyncio
 import pytest
 
 from ami import AgiServer, AgiSession, AmiClient, OriginateRequest, Outcome
+from tests.asterisk_fixture import AsteriskSandbox
+from tests.integration.ami.conftest import make_client
 
 pytestmark = pytest.mark.asterisk
 
@@ -89,3 +91,22 @@ async def test_malformed_client_and_failing_handler_leave_the_server_serving(cli
             await done.wait()
             assert (await handle.result()).outcome is Outcome.ANSWERED
     assert server.stats.malformed == 1 and server.stats.handler_errors == 1 and server.stats.completed == 1
+
+
+def test_client_and_agi_server_on_uvloop(asterisk: AsteriskSandbox) -> None:
+    """Long-running dialer processes run on uvloop (dialer.runtime.run): the same round trip there."""
+    import uvloop
+
+    async def scenario() -> tuple[str | None, Outcome]:
+        got: list[str | None] = []
+
+        async def echo(agi: AgiSession) -> None:
+            got.append(await agi.get_variable("CAMPAIGN"))
+
+        async with make_client(asterisk) as ami, AgiServer(port=0, handlers={"echo": echo}) as server:
+            handle = await ami.originate(agi_call(server, "echo", CAMPAIGN="uv"))
+            async with asyncio.timeout(30):
+                result = await handle.result()
+        return got[0], result.outcome
+
+    assert uvloop.run(scenario()) == ("uv", Outcome.ANSWERED)
