@@ -42,12 +42,10 @@ async def test_originate_is_async_and_never_blocks_the_session(client: AmiClient
     handle = await client.originate(held(3))
     assert await handle.answered()
     # The call is up for 3 s more; the session keeps answering meanwhile (a synchronous Originate
-    # would hold it until the call ended).
-    started = time.monotonic()
+    # would hold it until the call ended, and these would only complete after it).
     for _ in range(10):
         assert (await client.action("Ping")).name == "Success"
     assert not handle.done()
-    assert time.monotonic() - started < 2.5
     assert (await handle.result()).outcome is Outcome.ANSWERED
 
 
@@ -78,7 +76,7 @@ async def test_every_action_has_a_timeout(asterisk: AsteriskSandbox, proxy: Loop
         started = time.monotonic()
         with pytest.raises(AmiTimeout):
             await client.action("Ping", timeout_s=0.3)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 5  # bounded by the timeout, not by the link
         proxy.thaw()
         # The late Pong is ignored; the session goes on.
         assert (await client.action("Ping")).name == "Success"
@@ -97,7 +95,7 @@ async def test_half_open_link_is_declared_dead_and_reconnected(asterisk: Asteris
         async with asyncio.timeout(10):
             await disconnected.wait()
         # Declared dead within ping_interval + ping_timeout (0.5 + 1.0 s), with slack for a busy machine.
-        assert time.monotonic() - started < FAST.ping_interval + FAST.ping_timeout + 2
+        assert time.monotonic() - started < FAST.ping_interval + FAST.ping_timeout + 5
         proxy.thaw()
         async with asyncio.timeout(20):
             await client.wait_connected()
