@@ -4,6 +4,11 @@
         handle = await client.originate(OriginateRequest(channel=..., context="dialer-answered", ...))
         result = await handle.result()        # CallResult
 
+Consumers: `client.events({"Cdr"})` and `client.call_events()` are bounded async iterators (drops
+counted, never blocking the reader); `client.add_state_listener(cb)` reports CONNECTED/...;
+`client.tracked_calls()` lists live calls; `await client.find_channels(prefix)` asks Asterisk which
+channels with that ChannelId prefix are up (crash recovery). FastAGI: `AgiServer` in `ami.agi`.
+
 Why panoramisk is not on the hot path (the design chose it; we measured and replaced it):
 - its `AMIProtocol.data_received` decodes each TCP read on its own with errors="ignore", so a
   multi-byte UTF-8 character split across two reads is silently lost (caller names in Cyrillic);
@@ -36,7 +41,7 @@ from ami.calls import (
 )
 from ami.client import AmiClient, AmiStats, ConnectionState, parse_ami_url
 from ami.clock import Clock, SystemClock
-from ami.connection import AmiOptions
+from ami.connection import DEFAULT_EVENT_NAMES, AmiOptions
 from ami.errors import (
     AgiCommandError,
     AgiError,
@@ -59,6 +64,7 @@ from ami.outcomes import Outcome, classify
 from ami.protocol import Message, MessageKind, Parser
 
 __all__ = [
+    "DEFAULT_EVENT_NAMES",
     "AgiCommandError",
     "AgiEnvironment",
     "AgiError",

@@ -13,6 +13,7 @@ import pytest
 from ami import (
     AmiClient,
     AmiConnectionLost,
+    AmiOptions,
     AmiTimeout,
     CallState,
     ConnectionState,
@@ -21,6 +22,7 @@ from ami import (
     Outcome,
     UnsafeFieldError,
 )
+from ami.connection import DEFAULT_EVENT_NAMES
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.integration.ami.conftest import FAST, make_client
 from tests.integration.ami.proxy import LoopbackProxy
@@ -185,3 +187,28 @@ async def test_tracked_calls_find_channels_and_hangup(client: AmiClient) -> None
     assert result.outcome is Outcome.ANSWERED and result.complete
     assert await client.find_channels(client.channel_id_prefix) == []
     assert not await client.hangup(handle.channel_id)
+
+
+async def test_event_filter_keeps_the_dialplan_flood_out(asterisk: AsteriskSandbox, client: AmiClient) -> None:
+    unfiltered = AmiOptions(event_classes="on", event_names=None)
+    async with make_client(asterisk, options=unfiltered, name="all") as everything:
+        filtered_stream, full_stream = client.events(), everything.events()
+        handle = await client.originate(quick("1"))
+        async with asyncio.timeout(20):
+            await handle.result()
+            ours = {handle.channel_id, f"{handle.channel_id}-2"}
+            seen_full: list[str] = []
+            hangups = 0
+            while hangups < 2:  # both legs' Hangup have reached the unfiltered client too
+                event = await full_stream.get()
+                if event.get("Uniqueid") in ours:
+                    seen_full.append(event.name)
+                    hangups += event.name == "Hangup"
+    seen_filtered = []
+    while (event := filtered_stream.get_nowait()) is not None:
+        if (event.get("Uniqueid") or event.get("UniqueID")) in ours:
+            seen_filtered.append(event.name)
+    assert {"Newexten", "VarSet"} <= set(seen_full)
+    assert set(seen_filtered) <= DEFAULT_EVENT_NAMES
+    assert {"OriginateResponse", "Hangup", "Cdr"} <= set(seen_filtered)
+    assert len(seen_filtered) < len(seen_full) / 2
