@@ -4,7 +4,7 @@ Target (issue 6): >= 50,000 rows/s end to end, peak memory < 300 MB. The baselin
 the already-normalized rows (E.164, zone resolved, extra as JSON) into `contacts` of a fresh
 database: the cost PostgreSQL alone imposes (heap, four indexes, two foreign keys per row).
 
-    .venv/bin/python benchmarks/bench_import.py [--rows N] [--keep]
+    .venv/bin/python benchmarks/bench_import.py [--rows N] [--chunk-rows N]
 
 Uses DATABASE_URL's server when set (it creates and drops its own databases), else the embedded
 test server. Prints one JSON object.
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -119,13 +120,16 @@ async def raw_copy(url: str, copy_path: Path) -> float:
         return time.perf_counter() - started
 
 
-async def end_to_end(url: str, csv_path: Path, reports: Path, registry: Registry) -> tuple[float, dict[str, object]]:
+async def end_to_end(
+    url: str, csv_path: Path, reports: Path, registry: Registry, chunk_rows: int | None
+) -> tuple[float, dict[str, object]]:
     engine = make_engine(url)
+    options = ImportOptions(reports_dir=reports, registry=registry)
+    if chunk_rows:
+        options = dataclasses.replace(options, chunk_rows=chunk_rows)
     try:
         started = time.perf_counter()
-        summary = await import_call_list(
-            engine, csv_path, "bench", ImportOptions(reports_dir=reports, registry=registry)
-        )
+        summary = await import_call_list(engine, csv_path, "bench", options)
         return time.perf_counter() - started, summary.as_json()
     finally:
         await engine.dispose()
@@ -134,6 +138,7 @@ async def end_to_end(url: str, csv_path: Path, reports: Path, registry: Registry
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=None, help="override ImportOptions.chunk_rows")
     args = parser.parse_args()
     registry = Registry.from_files([REGISTRY])
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
@@ -143,7 +148,9 @@ def main() -> None:
         databases = [_create_database(), _create_database()]
         try:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            seconds, summary = asyncio.run(end_to_end(_server_url(databases[0]), csv_path, directory, registry))
+            seconds, summary = asyncio.run(
+                end_to_end(_server_url(databases[0]), csv_path, directory, registry, args.chunk_rows)
+            )
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             baseline = asyncio.run(raw_copy(_server_url(databases[1]), copy_path))
         finally:

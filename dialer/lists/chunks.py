@@ -31,7 +31,7 @@ class Chunk:
     lines: list[str] = field(default_factory=list)  # COPY line of each contact, same order
     repeats: list[tuple[int, ContactRow]] = field(default_factory=list)  # (index of first, repeat)
     keys: Keys = field(default_factory=lambda: Keys(0, [], [], []))  # the numbers the database must check
-    data: bytes = b""  # all `lines` as COPY data, ready when the database rejects none of them
+    data: bytes = b""  # all `lines` as COPY data, prepared (and `lines` dropped) when nothing is to check
     rejects: list[Reject] = field(default_factory=list)
     total: int = 0  # phone values in this chunk
     rows: int = 0  # data rows read so far (whole file)
@@ -53,7 +53,10 @@ class Chunk:
             self.keys = Keys(len(idx), [], [], [], text.encode())
         else:
             self.keys = Keys(len(idx), idx, probe, phone)
-        self.data = "".join(self.lines).encode()
+        if not self.keys.count:
+            # Nothing to check, nothing the database can reject: keep only the COPY data (half the memory).
+            self.data = "".join(self.lines).encode()
+            self.lines = []
 
 
 def _quoted(cells: list[str]) -> str:

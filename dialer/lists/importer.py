@@ -244,11 +244,9 @@ async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, re
         first_reason = verdicts.get(first)
         reason = RejectReason.DNC if first_reason is RejectReason.DNC else RejectReason.DUPLICATE_IN_FILE
         rejects.append(Reject(repeat.row, repeat.column, repeat.raw, reason, _MESSAGES[reason]))
-    if verdicts:
-        if lines:
-            await session.store("".join(lines).encode())
-    elif chunk.data:
-        await session.store(chunk.data)
+    data = chunk.data or "".join(lines).encode()
+    if data:
+        await session.store(data)
     counts.rows = chunk.rows
     counts.total += chunk.total
     counts.imported += len(accepted)
