@@ -104,12 +104,16 @@ class EventHub(Generic[T]):
 
     def __init__(self) -> None:
         self._streams: list[EventStream[T]] = []
+        self.closed = False
         self.dropped = 0
         self.published = 0
 
     def subscribe(self, maxsize: int = 10_000, accept: Callable[[T], bool] | None = None) -> EventStream[T]:
         stream = EventStream(self, maxsize, accept)
-        self._streams.append(stream)
+        if self.closed:
+            stream.closed = True  # iteration ends at once instead of waiting forever
+        else:
+            self._streams.append(stream)
         return stream
 
     def publish(self, item: T) -> None:
@@ -130,6 +134,7 @@ class EventHub(Generic[T]):
         return len(self._streams)
 
     def close(self) -> None:
+        self.closed = True
         for stream in list(self._streams):
             stream.close()
 

@@ -69,3 +69,9 @@ async def test_context_manager_unsubscribes() -> None:
     assert stream.closed and hub.subscribers == 0
     hub.publish(2)
     assert stream.qsize() == 0
+
+
+async def test_subscribing_to_a_closed_hub_ends_at_once() -> None:
+    hub: EventHub[int] = EventHub()
+    hub.close()
+    assert [n async for n in hub.subscribe()] == []
