@@ -20,6 +20,7 @@ from compliance import Registry
 from dialer.lists.chunks import Chunk, find_header, read_chunks
 from dialer.lists.connection import Database, transaction
 from dialer.lists.copy_format import ContactLines
+from dialer.lists.errors import CallListError
 from dialer.lists.model import (
     ImportOptions,
     ImportProgress,
@@ -148,7 +149,7 @@ async def _import(
                 )
                 if progress is not None:
                     progress(ImportProgress(counts.rows, counts.total, rows.size, rows.size, "finishing"))
-                saved = await worker.call(report.save, path.absolute())
+                saved = await worker.call(_save_report, report, path.absolute())
     except BaseException:
         if saved is not None:
             # The transaction did not commit: a report would describe an import that did not happen.
@@ -170,7 +171,7 @@ async def _import(
         reject_report=saved,
         seconds=time.monotonic() - started,
     )
-    log.info(
+    log.debug(
         "call list %s imported into campaign %s (call list #%d): %s",
         file.name,
         target.name,
@@ -178,6 +179,13 @@ async def _import(
         summary.as_json(),
     )
     return summary
+
+
+def _save_report(report: RejectReport, path: Path) -> Path:
+    try:
+        return report.save(path)
+    except OSError as exc:
+        raise CallListError(f"cannot write the reject report {path}: {exc.strerror or exc}") from exc
 
 
 def _settings_registry() -> Registry | None:

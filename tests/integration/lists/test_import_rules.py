@@ -322,3 +322,15 @@ async def test_large_checks_go_through_the_staging_table(
     second = await import_call_list(database, path, "spring", options)
     assert (first.imported, first.dnc) == (rows - 1, 1)
     assert (second.imported, second.duplicates_existing, second.dnc) == (0, rows - 1, 1)
+
+
+async def test_an_unwritable_report_path_stores_nothing(
+    database: AsyncEngine, database_url: str, tenant: Tenant, registry: object, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "list.csv", [["phone"], ["89130000001"]])
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    options = ImportOptions(reject_report=blocker / "r.csv", registry=registry)  # type: ignore[arg-type]
+    with pytest.raises(CallListError, match=r"cannot write the reject report .*not-a-directory/r\.csv"):
+        await import_call_list(database, path, "spring", options)
+    assert count(database_url, "contacts") == count(database_url, "call_lists") == 0
