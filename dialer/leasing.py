@@ -34,8 +34,10 @@ __all__ = [
     "CAMPAIGNS_CHANNEL",
     "CONTACTS_CHANNEL",
     "CampaignProgress",
+    "HotConnection",
     "LeasedContact",
     "campaign_progress",
+    "driver_connection",
     "earliest_ready_at",
     "lease_contacts",
     "notify_campaign",
@@ -79,15 +81,22 @@ _LEASE_SQL = """
     """
 
 
-async def _driver(conn: AsyncConnection) -> psycopg.AsyncConnection[Any]:
-    """The psycopg connection under SQLAlchemy's, in the same transaction (the hot path skips the ORM layer)."""
+# The hot path takes either a psycopg connection (workers use a psycopg pool for it) or an SQLAlchemy
+# one (tests, tools); either way the caller owns the transaction.
+HotConnection = AsyncConnection | psycopg.AsyncConnection[Any]
+
+
+async def driver_connection(conn: HotConnection) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection itself, or the one under SQLAlchemy's, in the same transaction."""
+    if isinstance(conn, psycopg.AsyncConnection):
+        return conn
     raw = await conn.get_raw_connection()
     driver: psycopg.AsyncConnection[Any] = raw.driver_connection  # type: ignore[assignment]
     return driver
 
 
 async def lease_contacts(
-    conn: AsyncConnection, *, campaign_id: int, worker_id: str, limit: int, lease_seconds: float
+    conn: HotConnection, *, campaign_id: int, worker_id: str, limit: int, lease_seconds: float
 ) -> list[LeasedContact]:
     """Lease up to `limit` contacts due now, oldest `next_attempt_at` first.
 
@@ -99,7 +108,7 @@ async def lease_contacts(
     """
     if limit <= 0:
         return []
-    driver = await _driver(conn)
+    driver = await driver_connection(conn)
     async with driver.cursor() as cur:
         await cur.execute("SET LOCAL synchronous_commit = off")
         await cur.execute(

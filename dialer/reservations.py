@@ -28,26 +28,25 @@ they can be unit-tested; the DB functions take the caller's session and never co
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
+from psycopg.types.json import Jsonb
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
 from dialer.db.models import AttemptState, ContactState
-from dialer.leasing import LeasedContact
+from dialer.leasing import HotConnection, LeasedContact, driver_connection
 from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
     "HISTORY_DAYS",
     "Admitted",
+    "AttemptRef",
     "ClosedAttempt",
     "GateResult",
     "HeldBack",
@@ -160,20 +159,17 @@ def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:
     return f"{company_id}/{subscriber_key}"
 
 
-async def lock_subscriber(session: AsyncSession, company_id: int, subscriber_key: str) -> None:
-    """Serialize every check and record of one subscriber of one company until the transaction ends."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": _subscriber_lock_key(company_id, subscriber_key)},
-    )
+# The hot path (two transactions per call) talks to psycopg directly with prepared statements, in the
+# caller's SQLAlchemy transaction (see dialer.leasing._driver): a call costs one lock, one history
+# read and one write to admit, one write to close.
 
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 
-_HISTORY = text(
-    """
+_HISTORY_SQL = """
     SELECT 'answered' AS kind, l.answered_at AS at
       FROM compliance_ledger l
-     WHERE l.company_id = :company AND l.subscriber_key = :key AND l.human
-       AND l.answered_at > now() - make_interval(days => :days)
+     WHERE l.company_id = %(company)s AND l.subscriber_key = %(key)s AND l.human
+       AND l.answered_at > now() - make_interval(days => %(days)s)
     UNION ALL
     SELECT CASE WHEN a.ended_at IS NULL THEN 'in_flight'
                 WHEN a.outcome = 'lost' AND NOT EXISTS (SELECT 1 FROM compliance_ledger l2
@@ -181,22 +177,79 @@ _HISTORY = text(
                 ELSE 'attempt' END AS kind,
            a.created_at AS at
       FROM attempts a JOIN contacts c ON c.id = a.contact_id
-     WHERE c.subscriber_key = :key
-       AND c.campaign_id IN (SELECT id FROM campaigns WHERE company_id = :company)
-       AND (a.ended_at IS NULL OR a.created_at > now() - make_interval(days => :days))
+     WHERE c.subscriber_key = %(key)s
+       AND c.campaign_id IN (SELECT id FROM campaigns WHERE company_id = %(company)s)
+       AND (a.ended_at IS NULL OR a.created_at > now() - make_interval(days => %(days)s))
     """
-)
+
+# Count the attempt on the contact (only if it is still leased to us) and record it, in one statement.
+_ADMIT_SQL = """
+    WITH counted AS (
+        UPDATE contacts SET attempts = attempts + 1,
+               lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
+         WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
+        RETURNING id, campaign_id, attempts)
+    INSERT INTO attempts (contact_id, campaign_id, trunk_id, worker_id, channel_id, state, created_at)
+    SELECT id, campaign_id, %(trunk)s, %(worker)s, %(channel)s, 'originating', %(at)s FROM counted
+    RETURNING id, (SELECT attempts FROM counted)
+    """
+
+_HOLD_SQL = """
+    WITH held AS (
+        UPDATE contacts SET state = %(state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
+               lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
+               last_outcome = CASE WHEN %(excluded)s THEN 'blocked' ELSE last_outcome END
+         WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
+        RETURNING id)
+    INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
+    SELECT id, %(at)s, %(worker)s, false, %(reasons)s, %(next)s FROM held
+    RETURNING contact_id
+    """
+
+# Close the attempt once, count a human answer in the ledger, and move the contact on, atomically: a
+# concurrent gate's history read sees either the open attempt or the ledger row, never neither.
+_CLOSE_SQL = """
+    WITH closed AS (
+        UPDATE attempts SET state = %(state)s, outcome = %(outcome)s, answered_at = %(answered_at)s,
+               ended_at = %(ended_at)s, hangup_cause = %(hangup_cause)s, amd_status = %(amd_status)s,
+               amd_cause = %(amd_cause)s, billsec = %(billsec)s, ring_seconds = %(ring_seconds)s
+         WHERE id = %(attempt)s AND ended_at IS NULL
+        RETURNING id, contact_id),
+    ledger AS (
+        INSERT INTO compliance_ledger (company_id, subscriber_key, phone, campaign_id, attempt_id, answered_at,
+                                       human)
+        SELECT %(company)s, %(key)s, %(phone)s, %(campaign)s, id, %(counted_at)s, true FROM closed
+         WHERE %(human)s
+        ON CONFLICT (attempt_id) DO NOTHING
+        RETURNING attempt_id),
+    moved AS (
+        UPDATE contacts SET state = %(contact_state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
+               last_outcome = %(outcome)s, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
+         WHERE id IN (SELECT contact_id FROM closed)
+        RETURNING id)
+    SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM ledger), (SELECT count(*) FROM moved)
+    """
 
 
-async def read_history(session: AsyncSession, company_id: int, subscriber_key: str) -> list[HistoryRow]:
-    rows = (
-        await session.execute(_HISTORY, {"company": company_id, "key": subscriber_key, "days": HISTORY_DAYS})
-    ).all()
-    return [HistoryRow(r.kind, r.at) for r in rows]
+async def _execute(conn: HotConnection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    driver = await driver_connection(conn)
+    async with driver.cursor() as cur:
+        await cur.execute(sql, params, prepare=True)
+        return await cur.fetchall() if cur.description is not None else []
+
+
+async def lock_subscriber(conn: HotConnection, company_id: int, subscriber_key: str) -> None:
+    """Serialize every check and record of one subscriber of one company until the transaction ends."""
+    await _execute(conn, _LOCK_SQL, {"key": _subscriber_lock_key(company_id, subscriber_key)})
+
+
+async def read_history(conn: HotConnection, company_id: int, subscriber_key: str) -> list[HistoryRow]:
+    rows = await _execute(conn, _HISTORY_SQL, {"company": company_id, "key": subscriber_key, "days": HISTORY_DAYS})
+    return [HistoryRow(kind, at) for kind, at in rows]
 
 
 async def admit_attempt(
-    session: AsyncSession,
+    conn: HotConnection,
     *,
     contact: LeasedContact,
     company_id: int,
@@ -210,79 +263,62 @@ async def admit_attempt(
 
     `now` gives the aware UTC instant; it is read after the lock, so it is the instant of dialing.
     """
-    await lock_subscriber(session, company_id, contact.subscriber_key)
-    history_rows = await read_history(session, company_id, contact.subscriber_key)
+    await lock_subscriber(conn, company_id, contact.subscriber_key)
+    history_rows = await read_history(conn, company_id, contact.subscriber_key)
     instant = now()
     decision = decide(subscriber_of(contact), instant, history_from_rows(history_rows, instant), rules)
     if not decision.allowed:
         held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
-        if not await _hold_back(session, contact=contact, worker_id=worker_id, held=held):
+        if not await _hold_back(conn, contact=contact, worker_id=worker_id, held=held):
             return LeaseLost()
         return held
-    counted = (
-        await session.execute(
-            text(
-                """UPDATE contacts SET attempts = attempts + 1,
-                          lease_expires_at = now() + make_interval(secs => :lease_s), updated_at = now()
-                    WHERE id = :id AND lease_owner = :worker AND state = 'dialing'
-                RETURNING attempts"""
-            ),
-            {"id": contact.id, "worker": worker_id, "lease_s": lease_seconds},
-        )
-    ).scalar_one_or_none()
-    if counted is None:
-        return LeaseLost()
     channel_id = new_channel_id(contact.id)
-    attempt_id = (
-        await session.execute(
-            text(
-                """INSERT INTO attempts (contact_id, campaign_id, trunk_id, worker_id, channel_id, state, created_at)
-                   VALUES (:contact, :campaign, :trunk, :worker, :channel, 'originating', :at)
-                   RETURNING id"""
-            ),
-            {"contact": contact.id, "campaign": contact.campaign_id, "trunk": trunk_id, "worker": worker_id,
-             "channel": channel_id, "at": instant},
-        )
-    ).scalar_one()
+    rows = await _execute(conn, _ADMIT_SQL, {
+        "lease_s": lease_seconds, "contact": contact.id, "worker": worker_id, "trunk": trunk_id,
+        "channel": channel_id, "at": instant,
+    })
+    if not rows:
+        return LeaseLost()
+    attempt_id, counted = rows[0]
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-async def _hold_back(session: AsyncSession, *, contact: LeasedContact, worker_id: str, held: HeldBack) -> bool:
+async def _hold_back(conn: HotConnection, *, contact: LeasedContact, worker_id: str, held: HeldBack) -> bool:
     # Never allowed (no instant inside every candidate zone's window): excluded, with the reason logged.
     state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
-    updated = (
-        await session.execute(
-            text(
-                """UPDATE contacts SET state = :state, next_attempt_at = COALESCE(:next, next_attempt_at),
-                          lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-                          last_outcome = CASE WHEN :excluded THEN 'blocked' ELSE last_outcome END
-                    WHERE id = :id AND lease_owner = :worker AND state = 'dialing'
-                RETURNING id"""
-            ),
-            {"state": state.value, "next": held.next_allowed_at, "id": contact.id, "worker": worker_id,
-             "excluded": state is ContactState.EXCLUDED},
-        )
-    ).scalar_one_or_none()
-    if updated is None:
-        return False
-    await log_decision(session, contact_id=contact.id, worker_id=worker_id, allowed=False,
-                       reasons=held.reasons, next_allowed_at=held.next_allowed_at, at=held.decided_at)
-    return True
+    rows = await _execute(conn, _HOLD_SQL, {
+        "state": state.value, "next": held.next_allowed_at, "excluded": state is ContactState.EXCLUDED,
+        "contact": contact.id, "worker": worker_id, "at": held.decided_at,
+        "reasons": Jsonb([reason_json(r) for r in held.reasons]),
+    })
+    return bool(rows)
 
 
 async def log_decision(
-    session: AsyncSession, *, contact_id: int, worker_id: str | None, allowed: bool,
+    conn: HotConnection, *, contact_id: int, worker_id: str | None, allowed: bool,
     reasons: Sequence[Reason], next_allowed_at: datetime | None, at: datetime,
 ) -> None:
-    await session.execute(
-        text(
-            """INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
-               VALUES (:contact, :at, :worker, :allowed, CAST(:reasons AS jsonb), :next)"""
-        ),
+    await _execute(
+        conn,
+        """INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
+           VALUES (%(contact)s, %(at)s, %(worker)s, %(allowed)s, %(reasons)s, %(next)s)""",
         {"contact": contact_id, "at": at, "worker": worker_id, "allowed": allowed,
-         "reasons": json.dumps([reason_json(r) for r in reasons], ensure_ascii=False),
-         "next": next_allowed_at},
+         "reasons": Jsonb([reason_json(r) for r in reasons]), "next": next_allowed_at},
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRef:
+    """An open attempt and what its close needs to know (kept in memory from the admission, or read
+    back by the reconciler): the ledger's key and the attempt's number for the retry policy."""
+
+    attempt_id: int
+    contact_id: int
+    campaign_id: int
+    company_id: int
+    subscriber_key: str
+    phone: str
+    attempt_number: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,85 +348,39 @@ def attempt_columns(result: CallResult) -> dict[str, Any]:
 
 
 async def close_attempt(
-    session: AsyncSession,
+    conn: HotConnection,
     *,
-    attempt_id: int,
+    ref: AttemptRef,
     result: CallResult,
     policy: RetryPolicy,
     now: datetime,
 ) -> ClosedAttempt | None:
-    """Record a call's end, its ledger row and the contact's next step, once.
+    """Record a call's end, its ledger row and the contact's next step, once, in one statement.
 
     Returns None when the attempt was already closed (e.g. reconciled by another worker while this
     one stalled): the second report changes nothing.
     """
-    meta = (
-        await session.execute(
-            text(
-                """SELECT a.contact_id, c.subscriber_key, c.phone, c.campaign_id, cp.company_id
-                     FROM attempts a JOIN contacts c ON c.id = a.contact_id
-                     JOIN campaigns cp ON cp.id = c.campaign_id
-                    WHERE a.id = :id"""
-            ),
-            {"id": attempt_id},
-        )
-    ).one_or_none()
-    if meta is None:
-        return None
-    await lock_subscriber(session, meta.company_id, meta.subscriber_key)
-    columns = attempt_columns(result)
-    closed = (
-        await session.execute(
-            text(
-                """UPDATE attempts SET state = :state, outcome = :outcome, answered_at = :answered_at,
-                          ended_at = :ended_at, hangup_cause = :hangup_cause, amd_status = :amd_status,
-                          amd_cause = :amd_cause, billsec = :billsec, ring_seconds = :ring_seconds
-                    WHERE id = :id AND ended_at IS NULL
-                RETURNING id"""
-            ),
-            {**columns, "id": attempt_id},
-        )
-    ).scalar_one_or_none()
-    if closed is None:
-        return None
     human = counts_as_human(result)
-    if human:
-        await session.execute(
-            text(
-                """INSERT INTO compliance_ledger (company_id, subscriber_key, phone, campaign_id, attempt_id,
-                                                  answered_at, human)
-                   VALUES (:company, :key, :phone, :campaign, :attempt, :at, true)
-                   ON CONFLICT (attempt_id) DO NOTHING"""
-            ),
-            {"company": meta.company_id, "key": meta.subscriber_key, "phone": meta.phone,
-             "campaign": meta.campaign_id, "attempt": attempt_id,
-             "at": result.answered_at or result.ended_at or now},
-        )
-    attempts = (
-        await session.execute(text("SELECT attempts FROM contacts WHERE id = :id"), {"id": meta.contact_id})
-    ).scalar_one()
-    step = next_step(result.outcome, result.amd_status, max(1, attempts), policy, now)
-    await session.execute(
-        text(
-            """UPDATE contacts SET state = :state, next_attempt_at = COALESCE(:next, next_attempt_at),
-                      last_outcome = :outcome, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
-                WHERE id = :id"""
-        ),
-        {"state": step.state.value, "next": step.next_attempt_at, "outcome": result.outcome.value,
-         "id": meta.contact_id},
-    )
-    return ClosedAttempt(attempt_id=attempt_id, contact_id=meta.contact_id, step=step, human=human)
+    step = next_step(result.outcome, result.amd_status, max(1, ref.attempt_number), policy, now)
+    rows = await _execute(conn, _CLOSE_SQL, {
+        **attempt_columns(result), "attempt": ref.attempt_id, "company": ref.company_id,
+        "key": ref.subscriber_key, "phone": ref.phone, "campaign": ref.campaign_id,
+        "counted_at": result.answered_at or result.ended_at or now, "human": human,
+        "contact_state": step.state.value, "next": step.next_attempt_at,
+    })
+    if not rows or rows[0][0] == 0:
+        return None
+    return ClosedAttempt(attempt_id=ref.attempt_id, contact_id=ref.contact_id, step=step, human=human)
 
 
-async def undo_attempt(session: AsyncSession, *, attempt_id: int, contact_id: int, worker_id: str) -> None:
-    """Nothing was dialled (Asterisk refused the Originate before any channel, or it never left us):
-    forget the attempt and give the contact back to the queue as it was."""
-    await session.execute(text("DELETE FROM attempts WHERE id = :id AND ended_at IS NULL"), {"id": attempt_id})
-    await session.execute(
-        text(
-            """UPDATE contacts SET attempts = greatest(attempts - 1, 0), state = 'ready', lease_owner = NULL,
-                      lease_expires_at = NULL, updated_at = now()
-                WHERE id = :id AND lease_owner = :worker"""
-        ),
-        {"id": contact_id, "worker": worker_id},
+async def undo_attempt(conn: HotConnection, *, attempt_id: int, contact_id: int, worker_id: str) -> None:
+    """Nothing was dialled (the Originate never left us): forget the attempt and give the contact
+    back to the queue as it was."""
+    await _execute(
+        conn,
+        """WITH gone AS (DELETE FROM attempts WHERE id = %(attempt)s AND ended_at IS NULL RETURNING contact_id)
+           UPDATE contacts SET attempts = greatest(attempts - 1, 0), state = 'ready', lease_owner = NULL,
+                  lease_expires_at = NULL, updated_at = now()
+            WHERE id = %(contact)s AND lease_owner = %(worker)s AND id IN (SELECT contact_id FROM gone)""",
+        {"attempt": attempt_id, "contact": contact_id, "worker": worker_id},
     )

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from ami import (
@@ -40,7 +41,7 @@ from cdr.from_ami import record_from_result
 from dialer.campaigns import CampaignConfig
 from dialer.leasing import LeasedContact
 from dialer.pacing import ChannelLimiter
-from dialer.reservations import Admitted, ClosedAttempt, close_attempt, undo_attempt
+from dialer.reservations import Admitted, AttemptRef, ClosedAttempt, close_attempt, undo_attempt
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
 from dialer.worker.reconcile import asterisk_cdr_row, merge_with_asterisk_cdr
@@ -62,6 +63,14 @@ class CallPlan:
     contact: LeasedContact
     admitted: Admitted
     limiters: tuple[ChannelLimiter, ...]  # released as soon as the call is over
+
+    @property
+    def ref(self) -> AttemptRef:
+        return AttemptRef(
+            attempt_id=self.admitted.attempt_id, contact_id=self.contact.id, campaign_id=self.campaign.id,
+            company_id=self.campaign.company.id, subscriber_key=self.contact.subscriber_key,
+            phone=self.contact.phone, attempt_number=self.admitted.attempt_number,
+        )
 
 
 def call_variables(
@@ -187,10 +196,10 @@ async def _complete_from_asterisk_cdr(ctx: WorkerContext, result: CallResult) ->
 
 async def _undo(ctx: WorkerContext, plan: CallPlan) -> None:
     try:
-        async with ctx.sessions() as session, session.begin():
-            await undo_attempt(session, attempt_id=plan.admitted.attempt_id, contact_id=plan.contact.id,
+        async with ctx.pg.connection() as conn:
+            await undo_attempt(conn, attempt_id=plan.admitted.attempt_id, contact_id=plan.contact.id,
                                worker_id=ctx.worker_id)
-    except DBAPIError:
+    except (DBAPIError, psycopg.Error):
         log.exception("could not undo attempt %s; left to reconciliation", plan.admitted.attempt_id)
     finally:
         ctx.live_contacts.discard(plan.contact.id)
@@ -226,10 +235,10 @@ async def _close(ctx: WorkerContext, plan: CallPlan, result: CallResult) -> Clos
     delay = 0.2
     for attempt in range(8):
         try:
-            async with ctx.sessions() as session, session.begin():
-                return await close_attempt(session, attempt_id=plan.admitted.attempt_id, result=result,
-                                           policy=plan.campaign.retry, now=ctx.wall())
-        except DBAPIError as exc:
+            async with ctx.pg.connection() as conn:
+                return await close_attempt(conn, ref=plan.ref, result=result, policy=plan.campaign.retry,
+                                           now=ctx.wall())
+        except (DBAPIError, psycopg.Error) as exc:
             if attempt == 7:
                 log.error("attempt %s not closed (%s); left to reconciliation", plan.admitted.attempt_id, exc)
                 return None

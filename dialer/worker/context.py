@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from ami import CallHandle
@@ -32,6 +33,8 @@ class WorkerContext:
     clock: PacingClock
     metrics: DialerMetrics
     cdr: CdrWriter
+    # psycopg pool for the hot path (lease, gate, close): lighter than SQLAlchemy's per call.
+    pg: AsyncConnectionPool[Any]
     spawn_call: Callable[[Coroutine[Any, Any, None]], None]
     wall: Callable[[], datetime] = utc_now
     # Fired by every channel release, limit change and AMI state change: dispatchers waiting for a

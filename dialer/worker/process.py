@@ -28,6 +28,7 @@ import socket
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,6 +39,7 @@ from compliance import RuleSet
 from dialer.campaigns import CampaignConfig, load_campaign_configs
 from dialer.db.models import CampaignStatus
 from dialer.db.session import make_sessionmaker
+from dialer.db.url import libpq_url
 from dialer.errors import DialerError, NotFoundError
 from dialer.leasing import renew_leases
 from dialer.pacing import LoopClock, PacingClock
@@ -91,9 +93,13 @@ class Worker:
         self.database_url = database_url
         self.metrics = metrics or DialerMetrics()
         self.cdr = CdrWriter(engine, metrics=self.metrics)
+        self.pg: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            libpq_url(database_url), min_size=2, max_size=10, open=False, name=f"worker-{self.worker_id}",
+        )
         self.ctx = WorkerContext(
             worker_id=self.worker_id, engine=engine, sessions=make_sessionmaker(engine), options=options,
-            clock=clock or LoopClock(), metrics=self.metrics, cdr=self.cdr, spawn_call=self._spawn_call,
+            clock=clock or LoopClock(), metrics=self.metrics, cdr=self.cdr, pg=self.pg,
+            spawn_call=self._spawn_call,
         )
         self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
                             asterisk_timezone=asterisk_timezone)
@@ -135,9 +141,11 @@ class Worker:
             await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
                                   campaign_ids=[], trunk_ids=[])
         log.info("worker %s started", self.worker_id)
+        await self.pg.open(wait=True, timeout=30)
         try:
             await self._run_tasks()
         finally:
+            await self.pg.close()
             with contextlib.suppress(Exception):
                 async with self.ctx.engine.begin() as conn:
                     await mark_stopped(conn, worker_id=self.worker_id)

@@ -37,7 +37,7 @@ from cdr.records import outcome_for_disposition
 from dialer.campaigns import load_campaign_config
 from dialer.errors import DialerError
 from dialer.leasing import notify_contacts_ready, release_unattempted_expired
-from dialer.reservations import close_attempt
+from dialer.reservations import AttemptRef, close_attempt
 from dialer.trunks import AmiUrl, parse_ami_url
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import AmiPool
@@ -70,6 +70,15 @@ class OpenAttempt:
     trunk_name: str | None
     ami_url: str | None
     created_at: datetime
+    attempt_number: int
+
+    @property
+    def ref(self) -> AttemptRef:
+        return AttemptRef(
+            attempt_id=self.id, contact_id=self.contact_id, campaign_id=self.campaign_id,
+            company_id=self.company_id, subscriber_key=self.subscriber_key, phone=self.phone,
+            attempt_number=self.attempt_number,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +98,7 @@ async def open_attempts(
         await conn.execute(
             text(
                 """SELECT a.id, a.channel_id, a.contact_id, c.campaign_id, cp.company_id, a.worker_id, c.phone,
-                          c.subscriber_key, t.name AS trunk_name, t.ami_url, a.created_at
+                          c.subscriber_key, t.name AS trunk_name, t.ami_url, a.created_at, c.attempts
                      FROM attempts a
                      JOIN contacts c ON c.id = a.contact_id
                      JOIN campaigns cp ON cp.id = c.campaign_id
@@ -234,12 +243,13 @@ class Reconciler:
                 return False
             result = lost_result(attempt, self.ctx.wall())
         self._gone_since.pop(attempt.id, None)
-        async with self.ctx.sessions() as session, session.begin():
+        async with self.ctx.sessions() as session:
             config = await load_campaign_config(session, attempt.campaign_id)
-            closed = await close_attempt(session, attempt_id=attempt.id, result=result, policy=config.retry,
+        async with self.ctx.engine.begin() as conn:
+            closed = await close_attempt(conn, ref=attempt.ref, result=result, policy=config.retry,
                                          now=self.ctx.wall())
             if closed is not None:
-                await notify_contacts_ready(await session.connection(), attempt.campaign_id)
+                await notify_contacts_ready(conn, attempt.campaign_id)
         if closed is None:
             return False
         if result.outcome is Outcome.LOST:

@@ -12,9 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import Cap, CapPeriod, RuleSet, Window
-from dialer.db.session import make_sessionmaker
 from dialer.leasing import LeasedContact, lease_contacts
-from dialer.reservations import Admitted, HeldBack, LeaseLost, admit_attempt, close_attempt
+from dialer.reservations import (
+    Admitted,
+    AttemptRef,
+    ClosedAttempt,
+    HeldBack,
+    LeaseLost,
+    admit_attempt,
+    close_attempt,
+    undo_attempt,
+)
 from dialer.retries import RetryPolicy
 from tests.integration.engine.seed import SeedContact, seed_campaign, seed_company, seed_contacts, seed_trunk
 
@@ -50,10 +58,20 @@ async def _setup(
 
 async def _admit(database: AsyncEngine, contact: LeasedContact, company: int, trunk: int, rules: RuleSet,
                  worker: str = "w") -> Admitted | HeldBack | LeaseLost:
-    sessions = make_sessionmaker(database)
-    async with sessions() as session, session.begin():
-        return await admit_attempt(session, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
+    async with database.begin() as conn:
+        return await admit_attempt(conn, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
                                    worker_id=worker, lease_seconds=60, now=_now)
+
+
+def _ref(admitted: Admitted, contact: LeasedContact, company: int) -> AttemptRef:
+    return AttemptRef(admitted.attempt_id, contact.id, contact.campaign_id, company, contact.subscriber_key,
+                      contact.phone, admitted.attempt_number)
+
+
+async def _close(database: AsyncEngine, ref: AttemptRef, result: CallResult, policy: RetryPolicy
+                 ) -> ClosedAttempt | None:
+    async with database.begin() as conn:
+        return await close_attempt(conn, ref=ref, result=result, policy=policy, now=_now())
 
 
 async def test_concurrent_numbers_of_one_subscriber_never_exceed_the_cap(database: AsyncEngine) -> None:
@@ -82,23 +100,18 @@ async def test_unanswered_end_frees_the_reservation_and_answers_go_to_the_ledger
     a2 = await _admit(database, second, company, trunk, CAPPED)
     assert isinstance(a1, Admitted) and isinstance(a2, Admitted)
     policy = RetryPolicy.build("busy=1m", max_attempts=3)
-    sessions = make_sessionmaker(database)
-    async with sessions() as session, session.begin():
-        closed = await close_attempt(session, attempt_id=a1.attempt_id, result=_result(a1.channel_id, Outcome.BUSY),
-                                     policy=policy, now=_now())
+    closed = await _close(database, _ref(a1, first, company), _result(a1.channel_id, Outcome.BUSY), policy)
     assert closed is not None and not closed.human and closed.step.state == "ready"
     # the busy call freed its reservation: the third number may be dialled
     a3 = await _admit(database, third, company, trunk, CAPPED)
     assert isinstance(a3, Admitted)
     human = _result(a2.channel_id, Outcome.ANSWERED, billsec=4, amd="HUMAN")
-    async with sessions() as session, session.begin():
-        closed = await close_attempt(session, attempt_id=a2.attempt_id, result=human, policy=policy, now=_now())
+    closed = await _close(database, _ref(a2, second, company), human, policy)
     assert closed is not None and closed.human and closed.step.state == "done"
-    async with sessions() as session, session.begin():  # a second report of the same end changes nothing
-        assert await close_attempt(session, attempt_id=a2.attempt_id, result=human, policy=policy, now=_now()) is None
+    # a second report of the same end changes nothing
+    assert await _close(database, _ref(a2, second, company), human, policy) is None
     machine = _result(a3.channel_id, Outcome.ANSWERED, billsec=9, amd="MACHINE")
-    async with sessions() as session, session.begin():
-        closed = await close_attempt(session, attempt_id=a3.attempt_id, result=machine, policy=policy, now=_now())
+    closed = await _close(database, _ref(a3, third, company), machine, policy)
     assert closed is not None and not closed.human
     async with database.connect() as conn:
         ledger = (
@@ -136,3 +149,15 @@ async def test_a_contact_no_longer_leased_to_us_is_not_dialled(database: AsyncEn
     assert isinstance(result, LeaseLost)
     async with database.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 0
+
+
+async def test_undo_forgets_an_attempt_that_never_left(database: AsyncEngine) -> None:
+    company, _, trunk, leased = await _setup(database, ["+79130000007"])
+    admitted = await _admit(database, leased[0], company, trunk, CAPPED)
+    assert isinstance(admitted, Admitted)
+    async with database.begin() as conn:
+        await undo_attempt(conn, attempt_id=admitted.attempt_id, contact_id=leased[0].id, worker_id="w")
+    async with database.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 0
+        row = (await conn.execute(text("SELECT state, attempts, lease_owner FROM contacts"))).one()
+    assert (row.state, row.attempts, row.lease_owner) == ("ready", 0, None)

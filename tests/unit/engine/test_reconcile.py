@@ -16,7 +16,7 @@ from dialer.worker.reconcile import (
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 ATTEMPT = OpenAttempt(7, "dlr-3-abc", 3, 1, 1, "host:1:aa", "+79131112233", "k", "sim",
-                      "ami://u:s@127.0.0.1:5038", T0)
+                      "ami://u:s@127.0.0.1:5038", T0, 1)
 
 
 def test_answered_cdr_gives_outcome_billsec_and_amd() -> None:
