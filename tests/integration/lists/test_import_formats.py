@@ -130,3 +130,21 @@ async def test_upload_stream_and_callers_connection(
     assert (summary.filename, summary.imported) == ("crm.csv", 3)
     assert query(database_url, "SELECT filename, total, imported FROM call_lists") == [("crm.csv", 3, 3)]
     assert json.loads(json.dumps(summary.as_json()))["reject_report"].endswith("-rejects.csv")
+
+
+async def test_legacy_xls(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    import xlwt  # type: ignore[import-untyped]
+
+    path = tmp_path / "list.xls"
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("Лист1")
+    for r, row in enumerate(TABLE):
+        for c, value in enumerate(row):
+            # The last number as a number cell, as Excel stores typed-in numbers.
+            sheet.write(r, c, 79151234567 if (r, c) == (3, 0) else value)
+    book.save(str(path))
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported) == (3, 3)
+    assert stored(database_url) == EXPECTED
