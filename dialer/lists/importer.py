@@ -95,7 +95,9 @@ async def import_call_list(
     started = time.monotonic()
     worker = _Worker()
     try:
-        with open_source(source, options.filename) as file:
+        with contextlib.ExitStack() as stack:
+            # Opening digests the whole file: off the event loop, like all reading.
+            file = await worker.call(stack.enter_context, open_source(source, options.filename))
             rows: RowSource = await worker.call(row_source, file, options.sheet)
             return await _import(db, file, rows, campaign, options, progress, worker, started)
     finally:
