@@ -1,10 +1,13 @@
 """The database side of an import, on the caller's psycopg connection inside one transaction.
 
-Per chunk: the chunk's numbers go to a TEMP staging table with COPY; one query tells which are on the
-company's do-not-call list or already contacts of the campaign (earlier chunks of this file included);
-the others go to `contacts` with COPY. Imports into one campaign are serialized by an advisory lock,
-and DNC changes of the company wait for running imports (and the reverse), so what the query saw
-still holds at commit. Killing the process rolls everything back: nothing partial is ever visible.
+Per chunk: the numbers that need a check go to a TEMP staging table with COPY (a few go inline as
+arrays); one query tells which are on the company's do-not-call list or already contacts of the
+campaign (earlier chunks of this file included); the others go to `contacts` with COPY, which costs
+PostgreSQL less than INSERT ... SELECT ... ON CONFLICT. Imports into one campaign are serialized by an
+advisory lock, and DNC changes of the company wait for running imports (and the reverse), so what
+the query saw still holds at commit; a writer that bypasses the lock makes the COPY fail on the unique
+(campaign, phone) constraint, and the import fails whole. Killing the process rolls everything back:
+nothing partial is ever visible.
 """
 
 from __future__ import annotations
