@@ -48,7 +48,8 @@ def demo_window(now: datetime) -> DemoWindow:
     end = min(_DAY, seconds + 3 * 3600)
     if end - start < 2 * 3600:  # close to midnight: keep a window of at least two hours
         start, end = (max(0, end - 2 * 3600), end) if seconds > _DAY // 2 else (start, min(_DAY, start + 2 * 3600))
-    inside, outside = [], []
+    inside: list[str] = []
+    outside: list[str] = []
     for zone in RUSSIAN_ZONES:
         z = now.astimezone(ZoneInfo(zone))
         s = z.hour * 3600 + z.minute * 60 + z.second

@@ -14,6 +14,7 @@ the connection state to the metric `dialer_ami_connected{server}` and to waiting
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -174,7 +175,7 @@ class AmiPool:
             return False
         server.client = client
         server.failures = 0
-        client.add_state_listener(lambda state, name=ami.server: self._state_changed(name, state))
+        client.add_state_listener(functools.partial(self._state_changed, ami.server))
         for lane in server.lanes:
             lane.client = client
         ingester = AsteriskCdrIngester(self._engine, server=ami.server, server_tz=self._tz, metrics=self._metrics)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr.metrics import DialerMetrics
+from dialer.db.session import session_scope
+from dialer.lifecycle import Action, apply_action
 from dialer.worker import Worker, WorkerOptions
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.integration.engine.seed import (
@@ -86,3 +90,67 @@ async def test_a_campaign_runs_to_the_end(database: AsyncEngine, database_url: s
         else:
             assert final[contact_id] == "done"
     assert ledger == humans and humans >= 15  # the human answers only (machines are not counted)
+
+
+async def _count(engine: AsyncEngine, sql: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def _until(predicate: Callable[[], Awaitable[bool]], within_s: float, what: str) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while not await predicate():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.2)
+
+
+async def test_pause_stops_originations_at_once_live_calls_finish_and_resume_continues(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
+) -> None:
+    contacts = [SeedContact(f"+7913666{i:04d}7", f"p-{i}", "Asia/Omsk") for i in range(200)]
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=30)
+        campaign = await seed_campaign(
+            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(day=5),
+            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=3), dial_timeout_s=10,
+        )
+        await seed_contacts(conn, campaign, contacts)
+    worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL", 8),
+                     60, "calls in flight")
+        async with session_scope(database) as session:
+            await apply_action(session, campaign, Action.PAUSE)
+        async with database.connect() as conn:
+            paused_at = (await conn.execute(text("SELECT now()"))).scalar_one()
+        # live calls finish on their own; queued contacts go back to ready
+        await _until(lambda: _none(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL"), 60,
+                     "calls in flight to end")
+        await _until(lambda: _none(database, "SELECT count(*) FROM contacts WHERE state = 'dialing'"), 30,
+                     "queued contacts to be handed back")
+        before_resume = await _count(database, "SELECT count(*) FROM attempts")
+        async with database.connect() as conn:
+            late = (await conn.execute(
+                text("SELECT count(*) FROM attempts WHERE created_at > :t"),
+                {"t": paused_at + timedelta(milliseconds=500)})).scalar_one()
+        assert late == 0, "originations continued after the pause"
+        assert 8 <= before_resume < 200
+        async with session_scope(database) as session:
+            await apply_action(session, campaign, Action.RESUME)
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM attempts", before_resume + 5), 60,
+                     "dialling to resume")
+        worker.request_stop()
+        assert await running == 0
+    assert await _count(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") == 0
+    assert await _count(database, "SELECT count(*) FROM contacts WHERE state = 'dialing'") == 0
+
+
+async def _at_least(engine: AsyncEngine, sql: str, n: int) -> bool:
+    return await _count(engine, sql) >= n
+
+
+async def _none(engine: AsyncEngine, sql: str) -> bool:
+    return await _count(engine, sql) == 0
