@@ -18,8 +18,6 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import text
-
 from compliance import RuleSet
 from dialer.campaigns import CampaignConfig
 from dialer.db.models import CampaignStatus, ContactState
@@ -310,12 +308,3 @@ class CampaignRunner:
             self.wake.fire()  # a retry is scheduled: the leaser recomputes its earliest due time
         elif self.in_flight == 0 and not self.queue:
             self.wake.fire()  # maybe the campaign is finished
-
-    async def ready_count(self) -> int:
-        async with self.ctx.engine.connect() as conn:
-            return int((await conn.execute(
-                text("""SELECT count(*) FROM contacts
-                         WHERE campaign_id = :c AND state = 'ready' AND next_attempt_at <= now()"""),
-                {"c": self.id},
-            )).scalar_one())
-
