@@ -319,8 +319,10 @@ async def open_session(
             timeout_s=options.login_timeout,
         )
         if reply.name != "Success":
-            raise AmiAuthError(f"AMI login as {username!r} at {host}:{port} refused: "
-                               f"{reply.get('Message') or reply.name}")
+            reason = reply.get("Message") or reply.name
+            # Only a refused secret is final; "Asterisk is shutting down" and the like pass.
+            error = AmiAuthError if "authentication" in reason.lower() else AmiConnectionError
+            raise error(f"AMI login as {username!r} at {host}:{port} refused: {reason}")
         try:
             async with asyncio.timeout(options.boot_timeout):
                 await asyncio.shield(session._booted)
