@@ -248,11 +248,15 @@ class AgiServer:
         handlers: Mapping[str, AgiHandler] | None = None,
         command_timeout: float = 10.0,
         request_timeout: float = 5.0,
+        hangup_on_error: bool = False,
     ) -> None:
         self.host = host
         self.port = port
         self.command_timeout = command_timeout
         self.request_timeout = request_timeout
+        # After a handler error the channel gets AGI_ERROR=<exception type> and the AGI session
+        # ends; the dialplan goes on (and may branch on AGI_ERROR) unless this hangs it up first.
+        self.hangup_on_error = hangup_on_error
         self.stats = AgiStats()
         self._handlers: dict[str, AgiHandler] = dict(handlers or {})
         self._server: asyncio.Server | None = None
@@ -342,6 +346,8 @@ class AgiServer:
                 # Tell the dialplan why, then end the session; the channel goes on in the dialplan.
                 with contextlib.suppress(Exception):
                     await session.command("SET VARIABLE", "AGI_ERROR", type(exc).__name__, timeout_s=1.0)
+                    if self.hangup_on_error:
+                        await session.command("HANGUP", timeout_s=1.0)
             return
         self.stats.completed += 1
 

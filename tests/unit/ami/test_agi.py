@@ -247,3 +247,17 @@ async def test_route_decorator_and_duplicates() -> None:
 
     with pytest.raises(ValueError, match="already"):
         server.add_handler("a", a)
+
+
+async def test_handler_error_can_hang_the_channel_up() -> None:
+    async def broken(agi: AgiSession) -> None:
+        raise KeyError("bug")
+
+    async with AgiServer(port=0, handlers={"greet": broken}, hangup_on_error=True) as server:
+        peer = await Asterisk.connect(server.port)
+        await peer.expect("SET VARIABLE AGI_ERROR KeyError")
+        peer.reply("200 result=1")
+        await peer.expect("HANGUP")
+        peer.reply("200 result=1")
+        assert await peer.closed()
+    assert server.stats.handler_errors == 1
