@@ -90,6 +90,8 @@ class _Pending:
 
     def add(self, message: Message) -> bool:
         """Take a message with this ActionID; True when the action is complete."""
+        if self.future.done():
+            return True  # its waiter timed out or was cancelled: nobody wants the answer
         if message.is_response:
             self.response = message
             if not self.is_list or message.name != "Success" or message.get("EventList") is None:

@@ -20,3 +20,15 @@ def test_backoff_is_jittered() -> None:
     rng = random.Random(2)
     delays = {round(backoff_delay(5, 0.5, 15.0, rng), 6) for _ in range(100)}
     assert len(delays) > 90  # reconnecting workers do not move in step
+
+
+async def test_a_late_answer_to_a_cancelled_action_is_dropped() -> None:
+    import asyncio
+
+    from ami.connection import _Pending
+    from ami.protocol import Message
+
+    future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
+    pending = _Pending("Ping", future, False, None)
+    future.cancel()  # the waiter timed out; the reply arrives in the same loop iteration
+    assert pending.add(Message.build([("Response", "Success"), ("ActionID", "x")]))
