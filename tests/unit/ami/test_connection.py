@@ -1,4 +1,4 @@
-"""Reconnect backoff: exponential, capped, jittered."""
+"""ami.connection pieces without a socket: reconnect backoff (exponential, capped, jittered), pending actions."""
 
 from __future__ import annotations
 
