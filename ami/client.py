@@ -427,9 +427,11 @@ class AmiClient:
     async def originate(self, request: OriginateRequest, *, timeout_s: float | None = None) -> CallHandle:
         """Place a call (always `Async: true`) and return its handle once Asterisk accepted it.
 
-        Raises OriginateRejected when Asterisk refused it (nothing dialled; e.g. a duplicate
-        ChannelId, which makes retrying an originate safe). AmiConnectionLost / AmiTimeout mean the
-        call may exist: it stays tracked under `exc.channel_id` (see `call()`), settles on resync.
+        Raises OriginateRejected when Asterisk answered the action with Error (nothing dialled).
+        A ChannelId still in use (e.g. another worker retrying the same attempt) is accepted and then
+        refused by Asterisk: that handle resolves `failed`, originate_reason 0, and nobody is dialled
+        twice. AmiConnectionLost / AmiTimeout mean the call may exist: it stays tracked under
+        `exc.channel_id` (see `call()`) and settles on resync.
         """
         channel_id = request.channel_id or self.new_channel_id()
         session = self._require_session("Originate", channel_id)
