@@ -34,7 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ami import AmiClient, AmiError, CallResult, Message, OriginateRequest, Outcome
+from ami import AmiClient, AmiError, CallResult, ConnectionState, Message, OriginateRequest, Outcome
 
 # Debian's /etc/asterisk/amd.conf (asterisk 22 in sid), in DIALER_AMD_PARAMS order:
 # initial_silence/greeting/after_greeting_silence/total_analysis_time/min_word_length/
@@ -42,8 +42,9 @@ from ami import AmiClient, AmiError, CallResult, Message, OriginateRequest, Outc
 DEBIAN_AMD_PARAMS = "2500/1500/800/5000/100/50/2/256/5000"
 GOAL_HUMAN_ERROR = 0.03
 GOAL_MACHINE_ERROR = 0.10
-# The sandbox is shared (a colleague's fault test may restart it): a call Asterisk refused or
-# whose end was not observed is placed again, this many times at most.
+# The sandbox is shared (a colleague's fault test may restart it): a call Asterisk refused, whose
+# end was not observed, or that was up while the AMI link dropped (a restart hangs it up: HANGUP)
+# is placed again, this many times at most.
 ATTEMPTS = 4
 STATUSES = ("HUMAN", "MACHINE", "NOTSURE", "HANGUP", "none")
 
@@ -82,7 +83,7 @@ class Greeting:
 
     @property
     def variant(self) -> str:
-        a, b, c = self.number[-3:]
+        a, b, c = self.number[-3], self.number[-2], self.number[-1]
         if self.kind == "machine":
             return f"{MACHINE_TEXTS[b]} / {MACHINE_CONDITIONS[a]}"
         return f"{HUMAN_PHRASES[b]} / {HUMAN_CONDITIONS[a]} / voice {c}"
@@ -163,6 +164,9 @@ class Tally:
             "machine_as_human": round(self.machine_error, 4),
             "decision_s": {"human": times("human"), "machine": times("machine")},
             "causes": dict(Counter((v.cause or "").split("-")[0] or v.status for v in wrong).most_common()),
+            "causes_by_kind": {kind: dict(Counter((v.cause or "").split("-")[0] or v.status for v in self.verdicts
+                                                  if v.greeting.kind == kind).most_common())
+                               for kind in ("human", "machine")},
             "misclassified": [
                 {"number": v.greeting.number, "kind": v.greeting.kind, "variant": v.greeting.variant,
                  "status": v.status, "cause": v.cause}
@@ -212,6 +216,13 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
                   concurrency: int) -> dict[str, Tally]:
     amd_times = AmdTimes()
     remove = client.on_event(amd_times, names={"UserEvent"})
+    outages = [0]  # AMI links lost so far: an Asterisk restart ends every call in flight
+
+    def count_outage(state: ConnectionState) -> None:
+        if state is ConnectionState.DISCONNECTED:
+            outages[0] += 1
+
+    remove_listener = client.add_state_listener(count_outage)
     tallies = {name: Tally(name, params or "asterisk/conf/amd.conf") for name, params in configs.items()}
     gate = asyncio.Semaphore(concurrency)
     run_id = f"bench-amd-{uuid.uuid4().hex[:8]}"
@@ -220,8 +231,9 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 async with gate:
+                    before = outages[0]
                     result = await call(client, greeting, configs[name], f"{run_id}-{name}", amd_times)
-                if result.complete or attempt == ATTEMPTS:
+                if (result.complete and outages[0] == before) or attempt == ATTEMPTS:
                     break
             except (AmiError, TimeoutError):
                 if attempt == ATTEMPTS:
@@ -239,6 +251,7 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
                     group.create_task(one(name, greeting))
     finally:
         remove()
+        remove_listener()
     return tallies
 
 
@@ -263,10 +276,15 @@ async def main(argv: Sequence[str]) -> int:
     configs: dict[str, str | None] = {"shipped": None, "debian": DEBIAN_AMD_PARAMS}
     configs |= {f"try-{i}": params for i, params in enumerate(args.candidates, 1)}
     started = time.monotonic()
-    async with AmiClient.from_url(args.ami, name="bench-amd") as client:
-        await client.wait_connected()
-        version = (await client.action("CoreSettings")).get("AsteriskVersion")
-        tallies = await measure(client, greetings, configs, args.concurrency)
+    try:
+        async with AmiClient.from_url(args.ami, name="bench-amd") as client:
+            await client.wait_connected()
+            version = (await client.action("CoreSettings")).get("AsteriskVersion")
+            tallies = await measure(client, greetings, configs, args.concurrency)
+    except AmiError as exc:
+        print(f"bench_amd: AMI at {args.ami} failed: {exc} (is the sandbox up? asterisk/sandbox up)",
+              file=sys.stderr)
+        return 3
     shipped, debian = tallies["shipped"], tallies["debian"]
     report = {
         "benchmark": "amd",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from ami import AmiClient, Outcome
+from tests.asterisk_fixture import AsteriskSandbox
 from tests.integration.amd.calls import DEBIAN_AMD_PARAMS, Trace, place, variant
 
 pytestmark = pytest.mark.asterisk
@@ -94,7 +95,7 @@ async def test_debian_defaults_fall_into_the_traps(client: AmiClient, case: str)
 
     trace = await place(client, number, {**QUICK, "DIALER_AMD_PARAMS": DEBIAN_AMD_PARAMS})
 
-    if status is None:
+    if status is None or cause is None:
         assert trace.amd["AMDStatus"] != "HUMAN", trace.amd
     else:
         assert trace.amd["AMDStatus"] == status, trace.amd
@@ -125,3 +126,13 @@ async def test_far_side_hanging_up_during_analysis_is_hangup(client: AmiClient) 
     trace = await place(client, variant(9, 0, 6), {"SIM_HOLD": "0", "DIALER_HOLD": "0"})
 
     assert_reported(trace, "HANGUP")
+
+
+async def test_the_noise_threshold_survives_a_reload(client: AmiClient, asterisk: AsteriskSandbox) -> None:
+    # Asterisk 22 resets AMD's silence_threshold to dsp.conf's on a reload that finds amd.conf
+    # unchanged; dsp.conf carries the same value, so a noisy line stays a person afterwards.
+    asterisk.cli("module reload app_amd.so")
+
+    trace = await place(client, variant(3, 0, 7), QUICK)
+
+    assert_reported(trace, "HUMAN")
