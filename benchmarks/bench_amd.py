@@ -46,6 +46,7 @@ GOAL_MACHINE_ERROR = 0.10
 # end was not observed, or that was up while the AMI link dropped (a restart hangs it up: HANGUP)
 # is placed again, this many times at most.
 ATTEMPTS = 4
+OUTAGE_SETTLE_S = 5.0
 STATUSES = ("HUMAN", "MACHINE", "NOTSURE", "HANGUP", "none")
 
 HUMAN_VOICES = ("0", "6", "7", "8", "9")
@@ -216,13 +217,17 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
                   concurrency: int) -> dict[str, Tally]:
     amd_times = AmdTimes()
     remove = client.on_event(amd_times, names={"UserEvent"})
-    outages = [0]  # AMI links lost so far: an Asterisk restart ends every call in flight
+    outages = [0]  # Asterisk shutdowns and lost AMI links so far: a restart ends every call in flight
 
     def count_outage(state: ConnectionState) -> None:
         if state is ConnectionState.DISCONNECTED:
             outages[0] += 1
 
+    def count_shutdown(event: Message) -> None:
+        outages[0] += 1
+
     remove_listener = client.add_state_listener(count_outage)
+    remove_shutdown = client.on_event(count_shutdown, names={"Shutdown"})
     tallies = {name: Tally(name, params or "asterisk/conf/amd.conf") for name, params in configs.items()}
     gate = asyncio.Semaphore(concurrency)
     run_id = f"bench-amd-{uuid.uuid4().hex[:8]}"
@@ -233,6 +238,10 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
                 async with gate:
                     before = outages[0]
                     result = await call(client, greeting, configs[name], f"{run_id}-{name}", amd_times)
+                if result.amd_status in (None, "HANGUP"):
+                    # The subscriber stays 10 s, so a hang-up during AMD is a shutdown whose
+                    # Shutdown event or lost link may come a moment after the call ended.
+                    await asyncio.sleep(OUTAGE_SETTLE_S)
                 if (result.complete and outages[0] == before) or attempt == ATTEMPTS:
                     break
             except (AmiError, TimeoutError):
@@ -252,6 +261,7 @@ async def measure(client: AmiClient, greetings: Sequence[Greeting], configs: Map
     finally:
         remove()
         remove_listener()
+        remove_shutdown()
     return tallies
 
 
