@@ -147,7 +147,7 @@ class CampaignRunner:
             if self.queue and room < self.capacity // 2 + 1:
                 await self._queue_low.wait(self.ctx.options.idle_recheck_seconds)
                 continue
-            async with self.ctx.pg.connection() as conn:
+            async with self.ctx.pg.connection() as conn, conn.transaction():
                 leased = await lease_contacts(conn, campaign_id=self.id, worker_id=self.ctx.worker_id,
                                               limit=room, lease_seconds=self.ctx.options.lease_seconds)
             if self.stopped or not self.active:
@@ -265,7 +265,7 @@ class CampaignRunner:
             self._queue_low.fire()
         self.ctx.live_contacts.add(contact.id)
         try:
-            async with self.ctx.pg.connection() as conn:
+            async with self.ctx.pg.connection() as conn, conn.transaction():
                 gate = await admit_attempt(
                     conn, contact=contact, company_id=self.config.company.id, rules=self.rules,
                     trunk_id=lane.config.id, worker_id=self.ctx.worker_id,

@@ -33,7 +33,7 @@ class WorkerContext:
     clock: PacingClock
     metrics: DialerMetrics
     cdr: CdrWriter
-    # psycopg pool for the hot path (lease, gate, close): lighter than SQLAlchemy's per call.
+    # psycopg pool (autocommit) for the hot path (lease, gate, close): lighter than SQLAlchemy's per call.
     pg: AsyncConnectionPool[Any]
     spawn_call: Callable[[Coroutine[Any, Any, None]], None]
     wall: Callable[[], datetime] = utc_now

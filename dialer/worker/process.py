@@ -95,6 +95,9 @@ class Worker:
         self.cdr = CdrWriter(engine, metrics=self.metrics)
         self.pg: AsyncConnectionPool[Any] = AsyncConnectionPool(
             libpq_url(database_url), min_size=2, max_size=10, open=False, name=f"worker-{self.worker_id}",
+            # Autocommit: a one-statement write (closing a call) costs no BEGIN/COMMIT round trips;
+            # the gate and the lease open their transaction explicitly.
+            kwargs={"autocommit": True},
         )
         self.ctx = WorkerContext(
             worker_id=self.worker_id, engine=engine, sessions=make_sessionmaker(engine), options=options,
