@@ -17,13 +17,14 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    loses which channel is whose) and count it on the contact; held back: the contact goes back to
    `ready` at `next_allowed_at` with a `decision_log` row giving the reasons.
 
-When the call ends, `close_attempt` swaps the reservation for the truth under the same lock: it
-closes the attempt, inserts the ledger row if a human answered (idempotent by attempt id), and
-applies the retry policy to the contact, all in one transaction, so at no instant a human answer is
-counted neither as in flight nor in the ledger.
+When the call ends, `close_attempt` swaps the reservation for the truth in ONE statement: it closes
+the attempt, inserts the ledger row if a human answered (idempotent by attempt id), and applies the
+retry policy to the contact. A gate's history read is one statement too, so it sees either the open
+attempt or the ledger row, never neither: the close needs no lock.
 
 Pure parts (`history_from_rows`, `counts_as_human`, `attempt_columns`) are apart from the SQL so
-they can be unit-tested; the DB functions take the caller's session and never commit.
+they can be unit-tested; the DB functions take the caller's connection (psycopg or SQLAlchemy) and
+never commit.
 """
 
 from __future__ import annotations
