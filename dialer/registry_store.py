@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, exists, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from compliance import Registry, RegistryFile, RegistryRow
 from dialer.db.models import RegistryFile as RegistryFileRow
 from dialer.db.models import RegistryRange
+from dialer.db.session import session_scope
 from dialer.errors import ConflictError
 
 _COPY = "COPY registry_ranges (file_id, range_start, range_end, operator, region, territory, inn) FROM STDIN"
@@ -119,3 +122,15 @@ async def list_registry_files(session: AsyncSession) -> list[dict[str, Any]]:
         }
         for file, count in result
     ]
+
+
+async def configured_registry(engine: AsyncEngine, paths: list[Path] | None = None) -> Registry | None:
+    """The registry a process uses: the files named by settings (DIALER_REGISTRY), else the imported one."""
+    if paths is None:
+        from dialer.settings import get_settings
+
+        paths = get_settings().registry_paths
+    if paths:
+        return await asyncio.to_thread(Registry.from_files, paths)
+    async with session_scope(engine) as session:
+        return await load_registry(session)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from compliance import Registry
 from dialer.api.errors import install_error_handlers
 from dialer.db.session import make_sessionmaker
-from dialer.settings import get_settings
+from dialer.registry_store import configured_registry
 
 __all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
 
@@ -49,11 +49,7 @@ class ControlPlane:
         """The numbering registry for call-list imports, loaded once per process (it is large)."""
         async with self._registry_lock:
             if self._registry is None:
-                paths = self._registry_paths
-                if paths is None:
-                    paths = get_settings().registry_paths
-                if paths:
-                    self._registry = await asyncio.to_thread(Registry.from_files, paths)
+                self._registry = await configured_registry(self.engine, self._registry_paths)
             return self._registry
 
     @asynccontextmanager

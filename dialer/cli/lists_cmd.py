@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -15,10 +16,13 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import OperationalError
 
 from compliance import ComplianceError
+from dialer.campaigns import campaign_id_by_name
 from dialer.cli.common import console, db_url, fail, settings
-from dialer.db.session import make_engine
+from dialer.db.session import make_engine, session_scope
 from dialer.errors import DialerError
+from dialer.lifecycle import after_contacts_added
 from dialer.lists import ImportOptions, ImportProgress, ImportSummary, ProgressCallback, import_call_list
+from dialer.registry_store import configured_registry
 from dialer.runtime import run
 
 app = typer.Typer(help="Call lists: import CSV/XLSX files into a campaign.", no_args_is_help=True)
@@ -52,7 +56,12 @@ async def _run_import(
 ) -> ImportSummary:
     engine = make_engine(db_url(), pool_size=1, max_overflow=0)
     try:
-        return await import_call_list(engine, file, campaign, options, progress)
+        if options.registry is None:
+            options = replace(options, registry=await configured_registry(engine))
+        summary = await import_call_list(engine, file, campaign, options, progress)
+        async with session_scope(engine) as session:
+            await after_contacts_added(session, await campaign_id_by_name(session, summary.campaign))
+        return summary
     finally:
         await engine.dispose()
 

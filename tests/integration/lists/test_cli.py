@@ -219,3 +219,21 @@ def test_dnc_commands(cli_env: dict[str, str], tenant: Tenant, database_url: str
     assert done.returncode == 0, done.stderr
     assert (last_json(done.stdout)["dnc"], last_json(done.stdout)["imported"]) == (2, 1)
 
+
+
+def test_registry_from_the_database_and_finished_campaign_reopens(
+    cli_env: dict[str, str], tenant: Tenant, database_url: str, def_registry_path: Path, tmp_path: Path
+) -> None:
+    """Without DIALER_REGISTRY the imported registry is used; an import reopens a finished campaign."""
+    env = {k: v for k, v in cli_env.items() if k != "DIALER_REGISTRY"}
+    stored = dialer(env, "registry", "import", str(def_registry_path))
+    assert stored.returncode == 0, stored.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("UPDATE campaigns SET status = 'finished' WHERE name = 'spring'")
+    path = tmp_path / "list.csv"
+    path.write_text("phone\n+79130123456\n", encoding="utf-8")
+    done = dialer(env, "lists", "import", str(path), "--campaign", "spring", "--json")
+    assert done.returncode == 0, done.stderr
+    assert last_json(done.stdout)["timezone_unknown"] == 0
+    assert query(database_url, "SELECT timezone, tz_source FROM contacts") == [("Asia/Novosibirsk", "registry")]
+    assert query(database_url, "SELECT status FROM campaigns WHERE name = 'spring'") == [("running",)]
