@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sys
 
 import typer
 
-from dialer.cli import db_cmd
+from dialer.cli import (
+    api_cmd,
+    call_cmd,
+    campaigns_cmd,
+    cdr_cmd,
+    companies_cmd,
+    compliance_cmd,
+    contacts_cmd,
+    db_cmd,
+    dnc_cmd,
+    lists_cmd,
+    registry_cmd,
+    run_cmd,
+    trunks_cmd,
+)
 from dialer.cli.common import err_console
 from dialer.errors import DialerError
 from dialer.runtime import configure_logging
@@ -20,27 +32,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(db_cmd.app, name="db")
-
-# Sub-apps mounted by name: (module in dialer.cli, command name, kind).
-_SUBAPPS: list[tuple[str, str]] = [
-    ("compliance_cmd", "compliance"),
-    ("registry_cmd", "registry"),
-    ("companies_cmd", "companies"),
-    ("lists_cmd", "lists"),
-    ("dnc_cmd", "dnc"),
-    ("trunks_cmd", "trunks"),
-    ("campaigns_cmd", "campaigns"),
-    ("contacts_cmd", "contacts"),
-    ("cdr_cmd", "cdr"),
-]
-for _module, _name in _SUBAPPS:
-    if importlib.util.find_spec(f"dialer.cli.{_module}") is not None:
-        app.add_typer(importlib.import_module(f"dialer.cli.{_module}").app, name=_name)
-
-for _module, _func, _name in [("call_cmd", "call", "call"), ("run_cmd", "run", "run"), ("api_cmd", "api", "api")]:
-    if importlib.util.find_spec(f"dialer.cli.{_module}") is not None:
-        app.command(_name)(getattr(importlib.import_module(f"dialer.cli.{_module}"), _func))
+app.command("call")(call_cmd.call)
+app.command("run")(run_cmd.run)
+app.command("api")(api_cmd.api)
+for _name, _module in [
+    ("db", db_cmd),
+    ("compliance", compliance_cmd),
+    ("registry", registry_cmd),
+    ("companies", companies_cmd),
+    ("trunks", trunks_cmd),
+    ("campaigns", campaigns_cmd),
+    ("lists", lists_cmd),
+    ("dnc", dnc_cmd),
+    ("contacts", contacts_cmd),
+    ("cdr", cdr_cmd),
+]:
+    app.add_typer(_module.app, name=_name)
 
 
 def main() -> None:
