@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialer.answered import AnsweredLeg
 from dialer.companies import DEFAULT_COMPANY, CompanyConfig, company_config, ensure_company
 from dialer.db.models import Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
@@ -75,6 +76,12 @@ class CampaignSpec:
     caller_id: str | None = None
     dial_timeout: int = DEFAULT_DIAL_TIMEOUT_S
     schedule: str | None = None
+    # The answered leg (dialer.answered): AMD, the person's route, the machine's message, NOTSURE.
+    amd: bool = True
+    amd_params: str | None = None
+    route: str | None = None
+    machine_message: str | None = None
+    notsure_as_machine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,7 @@ class CampaignConfig:
     schedule: Schedule | None  # in the company's time zone, on top of the subscriber windows
     created_at: datetime
     updated_at: datetime
+    answered: AnsweredLeg = field(default_factory=AnsweredLeg)  # AMD and routing after AMD (dialer.answered)
 
     @property
     def max_attempts(self) -> int:
@@ -142,6 +150,7 @@ class CampaignConfig:
             "caller_id": self.caller_id,
             "dial_timeout": self.dial_timeout_s,
             "schedule": None if self.schedule is None else self.schedule.spec(),
+            **self.answered.stored(),
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
         }
@@ -186,12 +195,16 @@ def _limits_and_settings(spec: CampaignSpec) -> dict[str, Any]:
     if not low <= spec.dial_timeout <= high:
         raise InvalidValueError("dial_timeout", f"{spec.dial_timeout} s must be between {low} and {high} s")
     schedule = parse_schedule(spec.schedule) if spec.schedule else None
+    answered = AnsweredLeg.build(
+        amd=spec.amd, amd_params=spec.amd_params, route=spec.route, machine=policy.machine,
+        machine_message=spec.machine_message, notsure_as_machine=spec.notsure_as_machine,
+    )
     return {
         "cps_limit": None if spec.cps is None else parse_cps(spec.cps),
         "max_channels": None if spec.max_channels is None else validate_max_channels(spec.max_channels),
         "max_attempts": policy.max_attempts,
         "retry_delays": policy.delays_json(),
-        "settings": {"machine": policy.machine.value},
+        "settings": {"machine": policy.machine.value, **answered.stored()},
         "subscriber_column": _text(spec.subscriber_column, "subscriber_column"),
         "answered_context": _text(spec.answered_context, "answered_context", _CONTEXT, 80),
         "caller_id": _text(spec.caller_id, "caller_id") if spec.caller_id else None,
@@ -250,6 +263,11 @@ def _spec_of(config: CampaignConfig) -> CampaignSpec:
         caller_id=config.caller_id,
         dial_timeout=config.dial_timeout_s,
         schedule=None if config.schedule is None else config.schedule.spec(),
+        amd=config.answered.amd,
+        amd_params=config.answered.amd_params,
+        route=None if config.answered.route is None else config.answered.route.value,
+        machine_message=config.answered.machine_message,
+        notsure_as_machine=config.answered.notsure_as_machine,
     )
 
 
@@ -280,7 +298,7 @@ async def update_campaign(session: AsyncSession, name: str, changes: Mapping[str
             next(k for k in ("max_attempts", "machine", "dial_timeout") if getattr(spec, k) is None),
             "cannot be cleared",
         )
-    for required in ("subscriber_column", "answered_context"):
+    for required in ("subscriber_column", "answered_context", "amd", "notsure_as_machine"):
         if getattr(spec, required) is None:
             raise InvalidValueError(required, "cannot be cleared")
     values = _limits_and_settings(spec)
@@ -293,6 +311,8 @@ async def update_campaign(session: AsyncSession, name: str, changes: Mapping[str
         values |= {"rules": rules.name, "rules_toml": rules.toml}
     trunk_ids = await load_trunks(session, list(spec.trunks)) if "trunks" in changes else None
     row = await session.get_one(Campaign, campaign_id)
+    # settings also holds keys no option edits (e.g. `variables`): keep them.
+    values["settings"] = {**(row.settings or {}), **values["settings"]}
     for key, value in values.items():
         setattr(row, key, value)
     await session.flush()
@@ -376,6 +396,7 @@ def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> C
         schedule=parse_schedule(schedule_spec) if schedule_spec else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        answered=AnsweredLeg.from_stored(row.settings or {}),
     )
 
 

@@ -67,6 +67,11 @@ class _CampaignFields(_Body):
     caller_id: str | None = None
     dial_timeout: int | None = None
     schedule: str | None = None
+    amd: bool | None = None
+    amd_params: str | None = Field(None, description="AMD's 9 values joined by '/', empty keeps the default")
+    route: str | None = Field(None, description="playback:FILE | queue:NAME | agi:SCRIPT | exten:EXTEN@CONTEXT")
+    machine_message: str | None = Field(None, description="file played to a machine (machine=message)")
+    notsure_as_machine: bool | None = None
 
 
 class CampaignIn(_CampaignFields):

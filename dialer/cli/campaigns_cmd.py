@@ -50,6 +50,18 @@ CallerIdOpt = Annotated[str | None, typer.Option("--caller-id", help="Caller id 
 TimeoutOpt = Annotated[int | None, typer.Option("--dial-timeout", help="Seconds to ring before giving up.")]
 MachineOpt = Annotated[str | None, typer.Option(
     "--machine", help="On an answering machine: retry | complete | hangup | message.")]
+AmdOpt = Annotated[bool | None, typer.Option(
+    "--amd/--no-amd", help="Run answering-machine detection on answered calls (default: on).")]
+AmdParamsOpt = Annotated[str | None, typer.Option(
+    "--amd-params", help="AMD's 9 values joined by '/', empty keeps amd.conf's, e.g. "
+    "2500/1600/800/5000/100/50/5/576/5000 or ///7000 ('' clears).")]
+RouteOpt = Annotated[str | None, typer.Option(
+    "--route", help="A person after AMD: playback:FILE | queue:NAME | agi:SCRIPT-or-URL | "
+    "exten:EXTEN@CONTEXT ('' clears).")]
+MachineMessageOpt = Annotated[str | None, typer.Option(
+    "--machine-message", help="Sound file left on an answering machine (required with --machine message).")]
+NotsureOpt = Annotated[bool | None, typer.Option(
+    "--notsure-as-machine/--notsure-as-person", help="Treat AMD NOTSURE as a machine (default: as a person).")]
 ScheduleOpt = Annotated[str | None, typer.Option(
     "--schedule", help="Calling hours in the company's zone, e.g. 'mon-fri 09:00-18:00, sat 10:00-14:00'.")]
 
@@ -70,12 +82,18 @@ def create(
     dial_timeout: TimeoutOpt = None,
     machine: MachineOpt = None,
     schedule: ScheduleOpt = None,
+    amd: AmdOpt = None,
+    amd_params: AmdParamsOpt = None,
+    route: RouteOpt = None,
+    machine_message: MachineMessageOpt = None,
+    notsure_as_machine: NotsureOpt = None,
 ) -> None:
     """Create a campaign (draft); `start` it when its list is imported."""
     given = _given(
         cps=cps, max_channels=max_channels, max_attempts=max_attempts, retry=retry,
         subscriber_column=subscriber_column, answered_context=answered_context, caller_id=caller_id,
-        dial_timeout=dial_timeout, machine=machine, schedule=schedule,
+        dial_timeout=dial_timeout, machine=machine, schedule=schedule, amd=amd, amd_params=amd_params,
+        route=route, machine_message=machine_message, notsure_as_machine=notsure_as_machine,
     )
     spec = CampaignSpec(name=name, trunks=tuple(trunk), company=company, rules=rules, **given)
 
@@ -110,12 +128,18 @@ def set_(
     dial_timeout: TimeoutOpt = None,
     machine: MachineOpt = None,
     schedule: ScheduleOpt = None,
+    amd: AmdOpt = None,
+    amd_params: AmdParamsOpt = None,
+    route: RouteOpt = None,
+    machine_message: MachineMessageOpt = None,
+    notsure_as_machine: NotsureOpt = None,
 ) -> None:
     """Change settings of a campaign; running workers pick them up at once."""
     changes = _given(
         rules=rules, cps=cps, max_channels=max_channels, max_attempts=max_attempts, retry=retry,
         subscriber_column=subscriber_column, answered_context=answered_context, caller_id=caller_id,
-        dial_timeout=dial_timeout, machine=machine, schedule=schedule,
+        dial_timeout=dial_timeout, machine=machine, schedule=schedule, amd=amd, amd_params=amd_params,
+        route=route, machine_message=machine_message, notsure_as_machine=notsure_as_machine,
     )
     if trunk:
         changes["trunks"] = tuple(trunk)

@@ -38,6 +38,7 @@ from ami import (
 from ami.protocol import validate_variable
 from cdr.errors import CdrError
 from cdr.from_ami import record_from_result
+from dialer.answered import leg_variables
 from dialer.campaigns import CampaignConfig
 from dialer.leasing import LeasedContact
 from dialer.pacing import ChannelLimiter
@@ -76,11 +77,14 @@ class CallPlan:
 def call_variables(
     campaign: CampaignConfig, campaign_vars: Mapping[str, str], contact: LeasedContact, admitted: Admitted
 ) -> dict[str, str]:
-    """Channel variables: the campaign's own, the contact's extra list columns as `CONTACT_<NAME>`
-    (for routing, bots and recorded messages), and our ids so that the dialplan, AMD events and
-    Asterisk's CDR all name the call (`DIALER_CALL_ID`). Values Asterisk could misread are skipped."""
+    """Channel variables: the campaign's own (`settings.variables`), then its answered-leg settings
+    (`DIALER_AMD`, `DIALER_AMD_PARAMS`, `DIALER_ROUTE`, `DIALER_MACHINE`, `DIALER_NOTSURE`; these win
+    over a raw variable of the same name), the contact's extra list columns as `CONTACT_<NAME>` (for
+    routing, bots and recorded messages), and our ids so that the dialplan, AMD events and Asterisk's
+    CDR all name the call (`DIALER_CALL_ID`). Values Asterisk could misread are skipped."""
     out: dict[str, str] = {}
     candidates: list[tuple[str, Any]] = list(campaign_vars.items())
+    candidates += leg_variables(campaign.answered, campaign.machine).items()
     candidates += [(f"CONTACT_{_VAR_NAME.sub('_', str(k)).upper()}", v)
                    for k, v in list(contact.extra.items())[:_MAX_EXTRA_VARS]]
     candidates += [
