@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compliance import Registry, read_registry_file
-from dialer.registry_store import import_registry, list_registry_files, load_registry
 from dialer.db.models import RegistryFile as RegistryFileRow
 from dialer.db.models import RegistryRange
 from dialer.db.session import session_scope
 from dialer.errors import ConflictError
+from dialer.registry_store import import_registry, list_registry_files, load_registry
 
 DIALER = Path(sys.executable).parent / "dialer"
 HEADER = "АВС/ DEF;От;До;Емкость;Оператор;Регион;Территория ГАР;ИНН"
