@@ -7,6 +7,7 @@ The Asterisk servers' clock zone (for their CDR timestamps) is `DIALER_ASTERISK_
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Annotated
 
@@ -19,8 +20,11 @@ from dialer.db.session import make_engine
 from dialer.errors import DialerError
 from dialer.runtime import run as run_loop
 from dialer.worker import Worker, WorkerOptions
+from dialer.worker.signals import process_stop_signals
 
 __all__ = ["run", "start_metrics_exporter"]
+
+log = logging.getLogger(__name__)
 
 
 def start_metrics_exporter(metrics: DialerMetrics, port: int) -> None:
@@ -65,10 +69,16 @@ def run(
     ] = None,
 ) -> None:
     """Run a dialing worker until stopped (SIGTERM/SIGINT), or until done."""
+    # First of all: from here to the process's exit a stop signal means a graceful stop (exit 0).
+    process_stop_signals.install()
+    log.info("dialer run: pid %d, stop signals handled", os.getpid())
     options = WorkerOptions.from_settings(settings(), campaigns=tuple(campaign or ()), until_done=until_done,
                                           metrics_port=metrics_port)
     try:
-        code = run_loop(_main(db_url(), options))
+        try:
+            code = run_loop(_main(db_url(), options))
+        finally:
+            process_stop_signals.ignore()  # only exiting from here on
     except DialerError as exc:
         fail(str(exc))
     except OperationalError as exc:

@@ -61,11 +61,16 @@ from dialer.worker.registry import (
     register_worker,
 )
 from dialer.worker.shares import Allowance, PublishedShare, allowance, parse_shares, share_key
+from dialer.worker.signals import STOP_SIGNALS, process_stop_signals
 from dialer.worker.supervisor import supervise
 
 __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
+
+# A second SIGTERM/SIGINT: the operator (or an orchestrator) is in a hurry; calls in progress still
+# get a moment to end before they are left to reconciliation.
+_SECOND_SIGNAL_GRACE_S = 5.0
 
 _DONE_STATUSES = (CampaignStatus.FINISHED, CampaignStatus.STOPPED)
 _SERVED_STATUSES = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
@@ -117,6 +122,8 @@ class Worker:
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._beats = 0
         self._applied: dict[str, Allowance] = {}
+        self._stop_signals = 0
+        self._grace_cut_at: float | None = None  # loop time; set by a second stop signal
 
     # Control
 
@@ -135,28 +142,56 @@ class Worker:
     # Run
 
     async def run(self, *, handle_signals: bool = False) -> int:
+        """Serve until stopped; 0 after a graceful stop. `handle_signals`: SIGTERM/SIGINT stop the
+        worker (a second one cuts the grace for calls in progress short), and stay handled until the
+        process exits, so that no stop signal kills it with its default action (dialer.worker.signals)."""
         loop = asyncio.get_running_loop()
         if handle_signals:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self.request_stop)
-        await self._check_selection()
-        async with self.ctx.engine.begin() as conn:
-            await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
-                                  campaign_ids=[], trunk_ids=[])
-        log.info("worker %s started", self.worker_id)
-        await self.pg.open(wait=True, timeout=30)
+            # Before anything else: a SIGTERM during start-up is a stop request, not a kill.
+            process_stop_signals.install()
+            for sig in STOP_SIGNALS:
+                loop.add_signal_handler(sig, self._on_stop_signal, sig)
+            if process_stop_signals.received:
+                self._on_stop_signal(signal.SIGTERM)
         try:
-            await self._run_tasks()
+            if self.ctx.stopping.is_set():
+                log.info("worker %s stopped before it started", self.worker_id)
+                return 0
+            await self._check_selection()
+            async with self.ctx.engine.begin() as conn:
+                await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
+                                      campaign_ids=[], trunk_ids=[])
+            log.info("worker %s started", self.worker_id)
+            await self.pg.open(wait=True, timeout=30)
+            try:
+                await self._run_tasks()
+            finally:
+                await self.pg.close()
+                with contextlib.suppress(Exception):
+                    async with self.ctx.engine.begin() as conn:
+                        await mark_stopped(conn, worker_id=self.worker_id)
+                log.info("worker %s stopped", self.worker_id)
         finally:
-            await self.pg.close()
-            with contextlib.suppress(Exception):
-                async with self.ctx.engine.begin() as conn:
-                    await mark_stopped(conn, worker_id=self.worker_id)
             if handle_signals:
-                for sig in (signal.SIGTERM, signal.SIGINT):
+                for sig in STOP_SIGNALS:
                     loop.remove_signal_handler(sig)
-            log.info("worker %s stopped", self.worker_id)
+                # remove_signal_handler restores the default action (death by SIGTERM): keep
+                # absorbing stop signals until the process has exited.
+                process_stop_signals.install()
         return 0
+
+    def _on_stop_signal(self, signum: int) -> None:
+        self._stop_signals += 1
+        if self._stop_signals == 1:
+            log.info("worker %s: %s received", self.worker_id, signal.Signals(signum).name)
+            self.request_stop()
+            return
+        if self._grace_cut_at is None:
+            log.warning("worker %s: %s received again; calls in progress get at most %.0fs more",
+                        self.worker_id, signal.Signals(signum).name, _SECOND_SIGNAL_GRACE_S)
+            self._grace_cut_at = asyncio.get_running_loop().time() + _SECOND_SIGNAL_GRACE_S
+            self.request_stop()
+            self.ctx.calls_done.fire()  # wake the drain so it sees the shorter deadline
 
     async def _run_tasks(self) -> None:
         listener = Notifications(self.database_url, on_contacts=self._on_contacts_notify,
@@ -214,13 +249,16 @@ class Worker:
         deadline = loop.time() + grace
         if self._call_tasks:
             log.info("waiting up to %.0fs for %d call(s) in progress", grace, len(self._call_tasks))
-        while self._call_tasks and (left := deadline - loop.time()) > 0:
+        while self._call_tasks and (left := self._drain_deadline(deadline) - loop.time()) > 0:
             await self.ctx.calls_done.wait(min(left, 1.0))
         if self._call_tasks:
             log.warning("%d call(s) still up after the grace period; left for reconciliation",
                         len(self._call_tasks))
             for task in list(self._call_tasks):
                 task.cancel()
+
+    def _drain_deadline(self, deadline: float) -> float:
+        return deadline if self._grace_cut_at is None else min(deadline, self._grace_cut_at)
 
     # Campaigns
 

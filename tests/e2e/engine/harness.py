@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 REPO = Path(__file__).resolve().parents[3]
 DIALER = Path(sys.executable).parent / "dialer"
+# Logged by `dialer run` once SIGTERM/SIGINT mean a graceful stop (dialer/cli/run_cmd.py).
+READY_LINE = "stop signals handled"
 
 # Russian zones by UTC offset (no DST since 2014).
 ZONES_BY_OFFSET = {
@@ -56,6 +58,16 @@ class WorkerProcess:
     def signal(self, sig: int) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+
+    async def handles_stop_signals(self, within_s: float = 60) -> None:
+        """Until the process says it handles SIGTERM (or has exited): before that, Python is still
+        importing and a SIGTERM would kill it with the default action."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within_s
+        while self.proc.poll() is None and READY_LINE not in self.log():
+            if loop.time() > deadline:
+                raise AssertionError(f"worker {self.name} never got ready; log:\n{self.log()[-4000:]}")
+            await asyncio.sleep(0.05)
 
     async def wait(self, within_s: float) -> int:
         try:
@@ -104,6 +116,9 @@ def spawn_worker(
 
 
 async def stop_all(workers: Sequence[WorkerProcess], within_s: float = 90) -> list[int]:
+    """SIGTERM every worker once it handles signals; their exit codes (0: graceful)."""
+    for w in workers:
+        await w.handles_stop_signals()
     for w in workers:
         w.signal(signal.SIGTERM)
     return [await w.wait(within_s) for w in workers]
