@@ -11,6 +11,8 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    `compliance_ledger` PLUS the subscriber's attempts still in flight, counted as if answered now
    (a pessimistic reservation: that is what keeps a cap when two numbers of one person are dialled
    at once), PLUS attempts whose end was never observed (`lost`: they may have been answered);
+0. the campaign row is read FOR KEY SHARE (`dialer.lifecycle.campaign_dialable`): a pause waits
+   for gates in progress, and every gate after it sees the campaign paused and records nothing;
 3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
    history between the decision and the insert);
 4. allowed: insert the attempt with its ChannelId (written before the Originate, so a crash never
@@ -23,8 +25,8 @@ retry policy to the contact. A gate's history read is one statement too, so it s
 attempt or the ledger row, never neither: the close needs no lock.
 
 Pure parts (`history_from_rows`, `counts_as_human`, `attempt_columns`) are apart from the SQL so
-they can be unit-tested; the DB functions take the caller's connection (psycopg or SQLAlchemy) and
-never commit.
+they can be unit-tested; the DB functions take the caller's connection (psycopg or SQLAlchemy;
+`admit_attempt` an SQLAlchemy one, for the lifecycle's campaign lock) and never commit.
 """
 
 from __future__ import annotations
@@ -36,18 +38,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.types.json import Jsonb
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
 from dialer.db.models import AttemptState, ContactState
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
+from dialer.lifecycle import campaign_dialable
 from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
     "HISTORY_DAYS",
     "Admitted",
     "AttemptRef",
+    "CampaignNotDialable",
     "ClosedAttempt",
     "GateResult",
     "HeldBack",
@@ -95,11 +100,16 @@ class HeldBack:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignNotDialable:
+    """The campaign is no longer running (paused, stopped): nothing recorded, the contact stays leased."""
+
+
+@dataclass(frozen=True, slots=True)
 class LeaseLost:
     """The contact is no longer leased to this worker (taken over after our lease expired)."""
 
 
-GateResult = Admitted | HeldBack | LeaseLost
+GateResult = Admitted | HeldBack | LeaseLost | CampaignNotDialable
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +260,7 @@ async def read_history(conn: HotConnection, company_id: int, subscriber_key: str
 
 
 async def admit_attempt(
-    conn: HotConnection,
+    conn: AsyncConnection,
     *,
     contact: LeasedContact,
     company_id: int,
@@ -263,7 +273,11 @@ async def admit_attempt(
     """Decide and record, in the caller's transaction, whether this contact is dialled now.
 
     `now` gives the aware UTC instant; it is read after the lock, so it is the instant of dialing.
+    The campaign's status is read first under its row lock (dialer.lifecycle.campaign_dialable), in
+    this transaction: once a pause or stop has committed, no attempt is recorded, so no call starts.
     """
+    if not await campaign_dialable(conn, contact.campaign_id):
+        return CampaignNotDialable()
     await lock_subscriber(conn, company_id, contact.subscriber_key)
     history_rows = await read_history(conn, company_id, contact.subscriber_key)
     instant = now()

@@ -24,7 +24,7 @@ from dialer.db.models import CampaignStatus, ContactState
 from dialer.leasing import LeasedContact, campaign_progress, earliest_ready_at, lease_contacts, release_leases
 from dialer.lifecycle import finish_if_exhausted
 from dialer.pacing import ChannelLimiter, Signal, TokenBucket
-from dialer.reservations import Admitted, ClosedAttempt, HeldBack, admit_attempt
+from dialer.reservations import Admitted, CampaignNotDialable, ClosedAttempt, HeldBack, admit_attempt
 from dialer.worker.calls import CallPlan, run_call
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
@@ -56,6 +56,7 @@ class CampaignRunner:
     ) -> None:
         self.ctx = ctx
         self.config = config
+        self._gate_closed = False
         self.rules = rules
         self.variables = dict(variables)
         self.lanes = list(lanes)
@@ -86,6 +87,7 @@ class CampaignRunner:
         """Originations allowed now: running, and inside the campaign's own schedule."""
         return (
             not self._stopped
+            and not self._gate_closed
             and not self.ctx.stopping.is_set()
             and self.config.status is CampaignStatus.RUNNING
             and self.config.schedule_open(self.ctx.wall())
@@ -94,6 +96,7 @@ class CampaignRunner:
     def update(self, config: CampaignConfig, rules: RuleSet, variables: Mapping[str, str],
                lanes: Sequence[TrunkLane]) -> None:
         self.config = config
+        self._gate_closed = False
         self.rules = rules
         self.variables = dict(variables)
         self.lanes = list(lanes)
@@ -265,7 +268,8 @@ class CampaignRunner:
             self._queue_low.fire()
         self.ctx.live_contacts.add(contact.id)
         try:
-            async with self.ctx.pg.connection() as conn, conn.transaction():
+            # SQLAlchemy's connection (psycopg under it): the gate calls the lifecycle's campaign lock.
+            async with self.ctx.engine.connect() as conn, conn.begin():
                 gate = await admit_attempt(
                     conn, contact=contact, company_id=self.config.company.id, rules=self.rules,
                     trunk_id=lane.config.id, worker_id=self.ctx.worker_id,
@@ -286,6 +290,13 @@ class CampaignRunner:
         self.ctx.live_contacts.discard(contact.id)
         refund()
         release()
+        if isinstance(gate, CampaignNotDialable):
+            # Paused or stopped under us (its NOTIFY may still be on the way): dial nothing more
+            # until the campaign's status is read again (`update`).
+            self.queue.appendleft(contact)
+            self._gate_closed = True
+            log.info("campaign %s is not dialable any more (paused or stopped)", self.config.name)
+            return
         if isinstance(gate, HeldBack):
             self._count_hold_back(gate)
         else:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
@@ -124,18 +123,15 @@ async def test_pause_stops_originations_at_once_live_calls_finish_and_resume_con
                      60, "calls in flight")
         async with session_scope(database) as session:
             await apply_action(session, campaign, Action.PAUSE)
-        async with database.connect() as conn:
-            paused_at = (await conn.execute(text("SELECT now()"))).scalar_one()
+        # Every attempt recorded before the pause committed is visible now; any later one has a larger id.
+        last_before_pause = await _count(database, "SELECT coalesce(max(id), 0) FROM attempts")
         # live calls finish on their own; queued contacts go back to ready
         await _until(lambda: _none(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL"), 60,
                      "calls in flight to end")
         await _until(lambda: _none(database, "SELECT count(*) FROM contacts WHERE state = 'dialing'"), 30,
                      "queued contacts to be handed back")
         before_resume = await _count(database, "SELECT count(*) FROM attempts")
-        async with database.connect() as conn:
-            late = (await conn.execute(
-                text("SELECT count(*) FROM attempts WHERE created_at > :t"),
-                {"t": paused_at + timedelta(milliseconds=500)})).scalar_one()
+        late = await _count(database, f"SELECT count(*) FROM attempts WHERE id > {last_before_pause}")
         assert late == 0, "originations continued after the pause"
         assert 8 <= before_resume < 200
         async with session_scope(database) as session:
@@ -146,6 +142,38 @@ async def test_pause_stops_originations_at_once_live_calls_finish_and_resume_con
         assert await running == 0
     assert await _count(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") == 0
     assert await _count(database, "SELECT count(*) FROM contacts WHERE state = 'dialing'") == 0
+
+
+async def test_pause_is_immediate_even_before_its_notify_reaches_the_worker(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
+) -> None:
+    """The gate reads the campaign under its row lock (dialer.lifecycle.campaign_dialable) in the
+    transaction that records the attempt: once the pause commits, no attempt is recorded, however
+    late the worker hears of it. The pause here sends no NOTIFY (the worker's next resync is 30 s
+    away), so only the gate can stop the dialling."""
+    contacts = [SeedContact(f"+7913667{i:04d}7", f"p-{i}", "Asia/Omsk") for i in range(300)]
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=20, max_channels=40)
+        campaign = await seed_campaign(
+            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(day=5),
+            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=2), dial_timeout_s=10,
+        )
+        await seed_contacts(conn, campaign, contacts)
+    worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM attempts", 10), 60, "dialling")
+        async with database.begin() as conn:
+            await conn.execute(text("UPDATE campaigns SET status = 'paused' WHERE id = :id"), {"id": campaign})
+        last_before_pause = await _count(database, "SELECT coalesce(max(id), 0) FROM attempts")
+        await _until(lambda: _none(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL"), 60,
+                     "calls in flight to end")
+        late = await _count(database, f"SELECT count(*) FROM attempts WHERE id > {last_before_pause}")
+        worker.request_stop()
+        assert await running == 0
+    assert late == 0, f"{late} attempt(s) recorded after the pause committed"
+    assert await _count(database, "SELECT count(*) FROM attempts") < len(contacts)
 
 
 async def _at_least(engine: AsyncEngine, sql: str, n: int) -> bool:
