@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 
 def start_metrics_exporter(metrics: DialerMetrics, port: int) -> None:
-    """Serve /metrics on `port` (0: none). A port in use is an error naming the option."""
+    """Serve /metrics on `port` (0: none) from a thread, for a process whose Worker has no exporter
+    (the demo). `dialer run`'s worker serves /metrics and /healthz itself (`Worker.metrics_server`).
+    A port in use is an error naming the option."""
     if port <= 0:
         return
     from prometheus_client import start_http_server
@@ -46,7 +48,7 @@ async def _main(url: str, options: WorkerOptions) -> int:
     engine = make_engine(url, pool_size=5, max_overflow=5)
     metrics = DialerMetrics()
     try:
-        start_metrics_exporter(metrics, options.metrics_port)
+        # The worker serves /metrics and /healthz on options.metrics_port in its own TaskGroup.
         worker = Worker(engine, url, options, metrics=metrics,
                         asterisk_timezone=os.environ.get("DIALER_ASTERISK_TZ", "UTC"))
         return await worker.run(handle_signals=True)

@@ -147,6 +147,13 @@ class AmiPool:
             return None
         return entry.client
 
+    def servers(self) -> list[str]:
+        """Every server this worker wants a link to (host:port)."""
+        return sorted(self._servers)
+
+    def connected_servers(self) -> list[str]:
+        return sorted(name for name, s in self._servers.items() if s.client is not None and s.client.connected)
+
     def clients(self) -> list[AmiClient]:
         return [s.client for s in self._servers.values() if s.client is not None]
 

@@ -33,6 +33,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ami import AmiOptions
+from cdr.errors import CdrError
+from cdr.exporter import MetricsServer
 from cdr.metrics import DialerMetrics
 from cdr.writer import CdrWriter
 from compliance import RuleSet
@@ -46,6 +48,7 @@ from dialer.pacing import LoopClock, PacingClock
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
 from dialer.worker.context import WorkerContext
+from dialer.worker.health import worker_health
 from dialer.worker.lanes import AmiPool, TrunkLane
 from dialer.worker.listener import Notifications
 from dialer.worker.options import WorkerOptions
@@ -112,6 +115,11 @@ class Worker:
         self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
                             asterisk_timezone=asterisk_timezone)
         self.reconciler = Reconciler(self.ctx, self.pool, host=self.host)
+        # /metrics and /healthz (issue 8), a service of this worker (0: none).
+        self.metrics_server = (
+            MetricsServer(self.metrics.registry, port=options.metrics_port, health=self.health)
+            if options.metrics_port > 0 else None
+        )
         self.runners: dict[int, CampaignRunner] = {}
         self.lanes: dict[int, TrunkLane] = {}
         self.selected: dict[int, CampaignStatus] = {}
@@ -134,6 +142,10 @@ class Worker:
             self.ctx.stopping.set()
             for runner in self.runners.values():
                 runner.stop()
+
+    async def health(self) -> str | None:
+        """None when healthy (database reachable, an AMI server connected), else why not."""
+        return await worker_health(self.ctx.engine, self.pool)
 
     @property
     def calls_in_progress(self) -> int:
@@ -158,6 +170,11 @@ class Worker:
                 log.info("worker %s stopped before it started", self.worker_id)
                 return 0
             await self._check_selection()
+            if self.metrics_server is not None:
+                try:
+                    await self.metrics_server.start()  # a port in use fails the start, naming it
+                except CdrError as exc:
+                    raise DialerError(f"{exc}; give each worker on a host its own port, or 0 for none") from None
             async with self.ctx.engine.begin() as conn:
                 await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
                                       campaign_ids=[], trunk_ids=[])
@@ -172,6 +189,8 @@ class Worker:
                         await mark_stopped(conn, worker_id=self.worker_id)
                 log.info("worker %s stopped", self.worker_id)
         finally:
+            if self.metrics_server is not None:
+                await self.metrics_server.aclose()
             if handle_signals:
                 for sig in STOP_SIGNALS:
                     loop.remove_signal_handler(sig)
@@ -207,6 +226,8 @@ class Worker:
                 services.create_task(supervise("campaign-sync", self._sync_loop, should_stop=stopping),
                                      name="campaign-sync"),
             ]
+            if self.metrics_server is not None:
+                service_tasks.append(services.create_task(self.metrics_server.serve(), name="metrics"))
             try:
                 async with asyncio.TaskGroup() as calls:
                     self._calls_tg = calls
