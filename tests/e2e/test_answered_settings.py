@@ -52,7 +52,7 @@ async def test_cli_answered_options_drive_the_dialplan(
     async with database.begin() as conn:
         await conn.execute(text(
             """UPDATE campaigns SET settings = settings || '{"variables": {"SIM_HOLD": "10"}}'"""))
-        ids = dict((await conn.execute(text("SELECT name, id FROM campaigns"))).all())
+        ids: dict[str, int] = {r.name: r.id for r in await conn.execute(text("SELECT name, id FROM campaigns"))}
         prefix = run_prefix()
         # last digit 0: a person; 5: an answering machine (asterisk/README.md)
         numbers = {

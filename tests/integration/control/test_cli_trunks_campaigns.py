@@ -74,7 +74,7 @@ def test_campaign_create_with_every_option_and_show(database_url: str, tmp_path:
         "--rules", str(rules), "--cps", "2.5", "--max-channels", "4", "--max-attempts", "5",
         "--retry", "busy=10m,no_answer=30m,congestion=2m", "--subscriber-column", "debtor",
         "--answered-context", "dialer-answered", "--caller-id", "+74950000000", "--dial-timeout", "20",
-        "--machine", "message", "--schedule", "mon-fri 09:00-18:00",
+        "--machine", "message", "--machine-message", "dialer/prompt-message", "--schedule", "mon-fri 09:00-18:00",
     )
     assert done.returncode == 0, done.stderr
     shown = json.loads(dialer(database_url, "campaigns", "show", "debts", "--json").stdout)
