@@ -49,6 +49,7 @@ from dialer.lifecycle import campaign_dialable
 from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
+    "CHANNEL_ID_PREFIX",
     "HISTORY_DAYS",
     "Admitted",
     "AttemptRef",
@@ -160,10 +161,15 @@ def reason_json(reason: Reason) -> dict[str, str | None]:
     return {"code": reason.code.value, "message": reason.message, "zone": reason.zone}
 
 
+# Every ChannelId the dialer originates starts with this: its calls on a shared Asterisk (and in
+# Asterisk's CDR) are told apart from anyone else's by it (cdr.Reconciler's channel_prefix).
+CHANNEL_ID_PREFIX = "dlr-"
+
+
 def new_channel_id(contact_id: int) -> str:
     """Our ChannelId: unique across workers, databases and the shared Asterisk (random part), and
     readable (`dlr-<contact>-<random>`) in Asterisk's CLI and CDR."""
-    return f"dlr-{contact_id}-{secrets.token_hex(5)}"
+    return f"{CHANNEL_ID_PREFIX}{contact_id}-{secrets.token_hex(5)}"
 
 
 def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:

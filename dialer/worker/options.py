@@ -24,6 +24,8 @@ class WorkerOptions:
     idle_recheck_seconds: float = 10.0
     # A dead worker's call whose channel is gone: how long to wait for Asterisk's CDR before `lost`.
     reconcile_grace_seconds: float = 10.0
+    # Our CDR against Asterisk's (cdr.Reconciler, `dialer_cdr_mismatch_total`): a pass per interval.
+    cdr_reconcile_seconds: float = 60.0
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -4,7 +4,8 @@ Task ownership (structured concurrency, nothing fire-and-forget):
 
     Worker.run
     └── services TaskGroup: CDR writer, AMI pool (clients + Asterisk CDR ingest), LISTEN,
-        │                   heartbeat (leases, shares, reconcile), campaign sync
+        │                   heartbeat (leases, shares, reconcile), campaign sync, /metrics and
+        │                   /healthz (cdr.MetricsServer), CDR reconciliation (cdr.Reconciler)
         └── calls TaskGroup: one task per call in progress
             └── runners TaskGroup: per campaign, a leaser and a dispatcher (each supervised)
 
@@ -36,6 +37,7 @@ from ami import AmiOptions
 from cdr.errors import CdrError
 from cdr.exporter import MetricsServer
 from cdr.metrics import DialerMetrics
+from cdr.reconcile import Reconciler as CdrReconciler
 from cdr.writer import CdrWriter
 from compliance import RuleSet
 from dialer.campaigns import CampaignConfig, load_campaign_configs
@@ -45,6 +47,7 @@ from dialer.db.url import libpq_url
 from dialer.errors import DialerError, NotFoundError
 from dialer.leasing import renew_leases
 from dialer.pacing import LoopClock, PacingClock
+from dialer.reservations import CHANNEL_ID_PREFIX
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
 from dialer.worker.context import WorkerContext
@@ -115,6 +118,9 @@ class Worker:
         self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
                             asterisk_timezone=asterisk_timezone)
         self.reconciler = Reconciler(self.ctx, self.pool, host=self.host)
+        # Our CDR against Asterisk's, for `dialer_cdr_mismatch_total` (issue 8); our calls only.
+        self.cdr_reconciler = CdrReconciler(engine, metrics=self.metrics, interval=options.cdr_reconcile_seconds,
+                                            channel_prefix=CHANNEL_ID_PREFIX)
         # /metrics and /healthz (issue 8), a service of this worker (0: none).
         self.metrics_server = (
             MetricsServer(self.metrics.registry, port=options.metrics_port, health=self.health)
@@ -228,6 +234,8 @@ class Worker:
             ]
             if self.metrics_server is not None:
                 service_tasks.append(services.create_task(self.metrics_server.serve(), name="metrics"))
+            if self.options.cdr_reconcile_seconds > 0:
+                service_tasks.append(services.create_task(self.cdr_reconciler.run(), name="cdr-reconcile"))
             try:
                 async with asyncio.TaskGroup() as calls:
                     self._calls_tg = calls
