@@ -1,7 +1,8 @@
 """Caps on calls per subscriber per local day, ISO week and calendar month, and the history they count.
 
 FZ-230 art. 7 p. 3 limits "interactions" by telephone; we count a call as one when a human answered it:
-disposition ANSWERED, billsec > 0 and AMD status not MACHINE (`is_human_answer`). Caps are keyed by the
+disposition ANSWERED, billsec > 0 and AMD status HUMAN or no AMD at all (`is_human_answer`; MACHINE,
+NOTSURE and HANGUP are not counted, issue 9). Caps are keyed by the
 subscriber (the call list's id column) else the E.164 number, across all campaigns of a company.
 """
 
@@ -169,15 +170,18 @@ def period_label(day: date, period: CapPeriod) -> str:
 
 # AMI / CDR values (Asterisk CDR disposition and the AMD() application's AMDSTATUS).
 _ANSWERED = "ANSWERED"
-_MACHINE = "MACHINE"
+_HUMAN = "HUMAN"
 
 
 def is_human_answer(disposition: str | None, billsec: int | None, amd_status: str | None) -> bool:
-    """Whether a call counts toward the caps: answered, billed time > 0, not answered by a machine."""
+    """Whether a call counts toward the caps: answered, billed time > 0, and AMD said HUMAN or did
+    not run (no status). MACHINE, NOTSURE and HANGUP are stored and reported but not counted
+    (caps count calls answered by a human only, issue 9)."""
+    amd = (amd_status or "").strip().upper()
     return (
         (disposition or "").strip().upper() == _ANSWERED
         and (billsec or 0) > 0
-        and (amd_status or "").strip().upper() != _MACHINE
+        and amd in ("", _HUMAN)
     )
 
 

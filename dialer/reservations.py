@@ -142,11 +142,12 @@ def history_from_rows(rows: Iterable[HistoryRow], now: datetime) -> AnsweredHist
 def counts_as_human(result: CallResult) -> bool:
     """Whether a finished call goes into the caps ledger.
 
-    Answered, billsec > 0, AMD not MACHINE (compliance.caps.is_human_answer). A call seen answered
-    whose end was lost counts too: its billsec and AMD verdict are unknown, so we assume a person.
+    Answered, billsec > 0, AMD HUMAN or not run (compliance.caps.is_human_answer): MACHINE, NOTSURE
+    and HANGUP are not counted. A call seen answered whose end was lost counts unless AMD had already
+    given another verdict: its billsec is unknown, so we assume a person.
     """
     if result.outcome is Outcome.LOST:
-        return result.answered_at is not None and (result.amd_status or "").upper() != "MACHINE"
+        return result.answered_at is not None and (result.amd_status or "").strip().upper() in ("", "HUMAN")
     disposition = "ANSWERED" if result.outcome is Outcome.ANSWERED else result.outcome.value.upper()
     return is_human_answer(disposition, result.billsec, result.amd_status)
 

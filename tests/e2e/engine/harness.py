@@ -165,12 +165,13 @@ class HumanAnswer:
 
 
 async def human_answers(engine: AsyncEngine) -> list[HumanAnswer]:
-    """Answered by a human (FZ-230 caps): answered, billsec > 0, AMD not MACHINE; from the attempts."""
+    """Answered by a human (FZ-230 caps): answered, billsec > 0, AMD HUMAN or not run; from the attempts."""
     async with engine.connect() as conn:
         rows = (await conn.execute(text(
             """SELECT c.subscriber_key, c.timezone, coalesce(a.answered_at, a.created_at) AS at
                  FROM attempts a JOIN contacts c ON c.id = a.contact_id
-                WHERE a.outcome = 'answered' AND a.billsec > 0 AND coalesce(a.amd_status, '') <> 'MACHINE'"""
+                WHERE a.outcome = 'answered' AND a.billsec > 0
+                  AND coalesce(nullif(a.amd_status, ''), 'HUMAN') = 'HUMAN'"""
         ))).all()
     return [HumanAnswer(r.subscriber_key, r.timezone, r.at) for r in rows]
 

@@ -127,7 +127,10 @@ def test_period_ends_are_local_midnights() -> None:
     [
         ("ANSWERED", 12, "HUMAN", True),
         ("answered", 1, None, True),
-        ("ANSWERED", 12, "NOTSURE", True),
+        ("ANSWERED", 12, "human", True),
+        ("ANSWERED", 12, "", True),
+        ("ANSWERED", 12, "NOTSURE", False),
+        ("ANSWERED", 12, "HANGUP", False),
         ("ANSWERED", 0, "HUMAN", False),
         ("ANSWERED", 30, "MACHINE", False),
         ("NO ANSWER", 0, None, False),

@@ -48,13 +48,15 @@ def test_in_flight_attempts_count_as_answers_now_and_lost_ones_at_their_start() 
 
 def test_human_answer_rules() -> None:
     assert counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd="HUMAN", answered=True))
-    assert counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd="NOTSURE", answered=True))
+    assert not counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd="NOTSURE", answered=True))
+    assert not counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd="HANGUP", answered=True))
     assert counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd=None, answered=True))
     assert not counts_as_human(_result(Outcome.ANSWERED, billsec=5, amd="MACHINE", answered=True))
     assert not counts_as_human(_result(Outcome.ANSWERED, billsec=0, amd="HUMAN", answered=True))
     assert not counts_as_human(_result(Outcome.BUSY))
     # lost after an answer we saw: billsec and AMD unknown, so a person is assumed
     assert counts_as_human(_result(Outcome.LOST, answered=True))
+    assert not counts_as_human(_result(Outcome.LOST, amd="NOTSURE", answered=True))
     assert not counts_as_human(_result(Outcome.LOST))
 
 
