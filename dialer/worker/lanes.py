@@ -189,7 +189,8 @@ class AmiPool:
         tg.create_task(ingester.run(), name=f"asterisk-cdr-{ami.server}")
         tg.create_task(self._ingest(ingester, client), name=f"asterisk-cdr-events-{ami.server}")
         self._capacity.fire()
-        log.info("AMI %s connected (Asterisk %s)", ami.server, client.asterisk_version)
+        # The banner gives the AMI protocol version (e.g. 11.0.0 on Asterisk 22), not Asterisk's.
+        log.info("AMI %s connected (AMI protocol %s)", ami.server, client.asterisk_version)
         return True
 
     async def _ingest(self, ingester: AsteriskCdrIngester, client: AmiClient) -> None:
