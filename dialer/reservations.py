@@ -64,6 +64,7 @@ __all__ = [
     "close_attempt",
     "counts_as_human",
     "history_from_rows",
+    "installation_prefix",
     "lock_subscriber",
     "log_decision",
     "new_channel_id",
@@ -162,15 +163,27 @@ def reason_json(reason: Reason) -> dict[str, str | None]:
     return {"code": reason.code.value, "message": reason.message, "zone": reason.zone}
 
 
-# Every ChannelId the dialer originates starts with this: its calls on a shared Asterisk (and in
-# Asterisk's CDR) are told apart from anyone else's by it (cdr.Reconciler's channel_prefix).
+# Every ChannelId the dialer originates starts with this; a worker adds its installation's tag
+# (`installation_prefix`) so that the calls of one database are told apart from those of other
+# dialers on a shared Asterisk (cdr.Reconciler's channel_prefix).
 CHANNEL_ID_PREFIX = "dlr-"
 
 
-def new_channel_id(contact_id: int) -> str:
+def new_channel_id(contact_id: int, prefix: str = CHANNEL_ID_PREFIX) -> str:
     """Our ChannelId: unique across workers, databases and the shared Asterisk (random part), and
-    readable (`dlr-<contact>-<random>`) in Asterisk's CLI and CDR."""
-    return f"{CHANNEL_ID_PREFIX}{contact_id}-{secrets.token_hex(5)}"
+    readable (`dlr-<installation>-<contact>-<random>`) in Asterisk's CLI and CDR."""
+    return f"{prefix}{contact_id}-{secrets.token_hex(5)}"
+
+
+async def installation_prefix(conn: HotConnection) -> str:
+    """`dlr-<tag>-`: the tag (6 hex digits) names this database (server address and port, database
+    name and oid; no privilege needed), the same for every worker on it and different for another
+    dialer sharing the Asterisk."""
+    rows = await _execute(conn, """
+        SELECT substr(md5(concat_ws('/', inet_server_addr(), inet_server_port(), current_database(),
+                                    (SELECT oid FROM pg_database WHERE datname = current_database()))), 1, 6)
+        """, {})
+    return f"{CHANNEL_ID_PREFIX}{rows[0][0]}-"
 
 
 def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:
@@ -276,6 +289,7 @@ async def admit_attempt(
     worker_id: str,
     lease_seconds: float,
     now: Callable[[], datetime],
+    channel_prefix: str = CHANNEL_ID_PREFIX,
 ) -> GateResult:
     """Decide and record, in the caller's transaction, whether this contact is dialled now.
 
@@ -294,7 +308,7 @@ async def admit_attempt(
         if not await _hold_back(conn, contact=contact, worker_id=worker_id, held=held):
             return LeaseLost()
         return held
-    channel_id = new_channel_id(contact.id)
+    channel_id = new_channel_id(contact.id, channel_prefix)
     rows = await _execute(conn, _ADMIT_SQL, {
         "lease_s": lease_seconds, "contact": contact.id, "worker": worker_id, "trunk": trunk_id,
         "channel": channel_id, "at": instant,

@@ -274,6 +274,7 @@ class CampaignRunner:
                     conn, contact=contact, company_id=self.config.company.id, rules=self.rules,
                     trunk_id=lane.config.id, worker_id=self.ctx.worker_id,
                     lease_seconds=self.ctx.options.lease_seconds, now=self.ctx.wall,
+                    channel_prefix=self.ctx.channel_prefix,
                 )
         except BaseException:
             self.ctx.live_contacts.discard(contact.id)

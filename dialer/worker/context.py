@@ -37,6 +37,8 @@ class WorkerContext:
     pg: AsyncConnectionPool[Any]
     spawn_call: Callable[[Coroutine[Any, Any, None]], None]
     wall: Callable[[], datetime] = utc_now
+    # ChannelIds of this installation (dialer.reservations.installation_prefix), set at start.
+    channel_prefix: str = "dlr-"
     # Fired by every channel release, limit change and AMI state change: dispatchers waiting for a
     # free channel on a usable trunk look again.
     capacity: Signal = field(default_factory=Signal)

@@ -47,7 +47,7 @@ from dialer.db.url import libpq_url
 from dialer.errors import DialerError, NotFoundError
 from dialer.leasing import renew_leases
 from dialer.pacing import LoopClock, PacingClock
-from dialer.reservations import CHANNEL_ID_PREFIX
+from dialer.reservations import installation_prefix
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
 from dialer.worker.context import WorkerContext
@@ -118,9 +118,9 @@ class Worker:
         self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
                             asterisk_timezone=asterisk_timezone)
         self.reconciler = Reconciler(self.ctx, self.pool, host=self.host)
-        # Our CDR against Asterisk's, for `dialer_cdr_mismatch_total` (issue 8); our calls only.
-        self.cdr_reconciler = CdrReconciler(engine, metrics=self.metrics, interval=options.cdr_reconcile_seconds,
-                                            channel_prefix=CHANNEL_ID_PREFIX)
+        # Our CDR against Asterisk's, for `dialer_cdr_mismatch_total` (issue 8); our calls only
+        # (this installation's ChannelId prefix, known once the database is reached: `run`).
+        self.cdr_reconciler: CdrReconciler | None = None
         # /metrics and /healthz (issue 8), a service of this worker (0: none).
         self.metrics_server = (
             MetricsServer(self.metrics.registry, port=options.metrics_port, health=self.health)
@@ -182,6 +182,10 @@ class Worker:
                 except CdrError as exc:
                     raise DialerError(f"{exc}; give each worker on a host its own port, or 0 for none") from None
             async with self.ctx.engine.begin() as conn:
+                self.ctx.channel_prefix = await installation_prefix(conn)
+                self.cdr_reconciler = CdrReconciler(
+                    self.ctx.engine, metrics=self.metrics, interval=self.options.cdr_reconcile_seconds,
+                    channel_prefix=self.ctx.channel_prefix)
                 await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
                                       campaign_ids=[], trunk_ids=[])
             log.info("worker %s started", self.worker_id)
@@ -234,7 +238,7 @@ class Worker:
             ]
             if self.metrics_server is not None:
                 service_tasks.append(services.create_task(self.metrics_server.serve(), name="metrics"))
-            if self.options.cdr_reconcile_seconds > 0:
+            if self.cdr_reconciler is not None and self.options.cdr_reconcile_seconds > 0:
                 service_tasks.append(services.create_task(self.cdr_reconciler.run(), name="cdr-reconcile"))
             try:
                 async with asyncio.TaskGroup() as calls:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr.metrics import DialerMetrics
-from dialer.reservations import CHANNEL_ID_PREFIX
+from dialer.reservations import installation_prefix
 from dialer.worker import Worker, WorkerOptions
 
 pytestmark = [pytest.mark.timeout(120)]
@@ -31,7 +31,10 @@ async def _asterisk_cdr(database: AsyncEngine, unique_id: str, start: datetime) 
 
 async def test_worker_counts_cdr_mismatches_of_its_own_calls(database: AsyncEngine, database_url: str) -> None:
     ten_minutes_ago = datetime.now(UTC) - timedelta(minutes=10)
-    await _asterisk_cdr(database, f"{CHANNEL_ID_PREFIX}999-deadbeef", ten_minutes_ago)  # ours, no dialer row
+    async with database.connect() as conn:
+        ours = await installation_prefix(conn)
+    await _asterisk_cdr(database, f"{ours}999-deadbeef", ten_minutes_ago)  # ours, no dialer row
+    await _asterisk_cdr(database, "dlr-999-cafe", ten_minutes_ago)  # another dialer's on the shared Asterisk
     await _asterisk_cdr(database, "x-foreign-1", ten_minutes_ago)  # someone else's call
     metrics = DialerMetrics()
     worker = Worker(database, database_url, WorkerOptions(cdr_reconcile_seconds=0.2), metrics=metrics)
@@ -40,7 +43,8 @@ async def test_worker_counts_cdr_mismatches_of_its_own_calls(database: AsyncEngi
         running = tg.create_task(worker.run())
         await worker.started.wait()
         for _ in range(600):  # up to 30 s, until three passes have run
-            if (report := worker.cdr_reconciler.last_report) is not None and all(report is not r for r in reports):
+            report = worker.cdr_reconciler.last_report if worker.cdr_reconciler is not None else None
+            if report is not None and all(report is not r for r in reports):
                 reports.append(report)
             if len(reports) >= 3:
                 break
