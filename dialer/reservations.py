@@ -144,10 +144,11 @@ def counts_as_human(result: CallResult) -> bool:
     """Whether a finished call goes into the caps ledger.
 
     Answered, billsec > 0, AMD HUMAN or not run (compliance.caps.is_human_answer): MACHINE, NOTSURE
-    and HANGUP are not counted. A call seen answered whose end was lost counts unless AMD had already
-    given another verdict: its billsec is unknown, so we assume a person.
+    and HANGUP are not counted. A call seen answered whose end was lost (outcome `lost`, or `answered`
+    with the end unseen after an AMI cut or an Asterisk crash) counts unless AMD had already given
+    another verdict: its billsec is unknown, so we assume a person.
     """
-    if result.outcome is Outcome.LOST:
+    if result.outcome is Outcome.LOST or (result.outcome is Outcome.ANSWERED and not result.complete):
         return result.answered_at is not None and (result.amd_status or "").strip().upper() in ("", "HUMAN")
     disposition = "ANSWERED" if result.outcome is Outcome.ANSWERED else result.outcome.value.upper()
     return is_human_answer(disposition, result.billsec, result.amd_status)
@@ -176,12 +177,11 @@ def new_channel_id(contact_id: int, prefix: str = CHANNEL_ID_PREFIX) -> str:
 
 
 async def installation_prefix(conn: HotConnection) -> str:
-    """`dlr-<tag>-`: the tag (6 hex digits) names this database (server address and port, database
-    name and oid; no privilege needed), the same for every worker on it and different for another
-    dialer sharing the Asterisk."""
+    """`dlr-<tag>-`: the tag (6 hex digits) names this database (its random installation secret and
+    its name), the same for every worker on it however it connects, and different for another dialer
+    sharing the Asterisk."""
     rows = await _execute(conn, """
-        SELECT substr(md5(concat_ws('/', inet_server_addr(), inet_server_port(), current_database(),
-                                    (SELECT oid FROM pg_database WHERE datname = current_database()))), 1, 6)
+        SELECT substr(md5(concat_ws('/', (SELECT secret FROM installation), current_database())), 1, 6)
         """, {})
     return f"{CHANNEL_ID_PREFIX}{rows[0][0]}-"
 

@@ -34,13 +34,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _result(channel: str, outcome: Outcome, *, billsec: int = 0, amd: str | None = None) -> CallResult:
+def _result(
+    channel: str, outcome: Outcome, *, billsec: int = 0, amd: str | None = None, complete: bool = True
+) -> CallResult:
     now = _now()
     answered = outcome is Outcome.ANSWERED
     return CallResult(
         outcome=outcome, hangup_cause=16, hangup_cause_text=None, channel_id=channel, linked_id=channel,
-        started_at=now, answered_at=now if answered else None, ended_at=now, ring_seconds=1.0,
-        billsec=billsec, amd_status=amd, amd_cause=None, originate_reason=4 if answered else 5,
+        started_at=now, answered_at=now if answered else None, ended_at=now if complete else None,
+        ring_seconds=1.0, billsec=billsec, amd_status=amd, amd_cause=None, originate_reason=4 if answered else 5,
+        complete=complete,
     )
 
 
@@ -123,6 +126,23 @@ async def test_unanswered_end_frees_the_reservation_and_answers_go_to_the_ledger
     assert contacts["+79130000001"].state == "ready" and contacts["+79130000001"].last_outcome == "busy"
     assert contacts["+79130000002"].state == "done" and contacts["+79130000002"].lease_owner is None
     assert contacts["+79130000003"].state == "ready"  # machine: retried later by default
+
+
+async def test_an_answer_whose_end_was_not_seen_holds_the_cap(database: AsyncEngine) -> None:
+    """Answered, then the AMI link or Asterisk went away: billsec is unknown, so a person is assumed
+    and the subscriber's other numbers wait for the next day."""
+    company, _, trunk, leased = await _setup(database, ["+79130000011", "+79130000012"])
+    first, second = leased
+    one_a_day = RuleSet("always-1", ALWAYS, ALWAYS, ALWAYS, caps=(Cap(CapPeriod.DAY, 1),))
+    admitted = await _admit(database, first, company, trunk, one_a_day)
+    assert isinstance(admitted, Admitted)
+    unseen_end = _result(admitted.channel_id, Outcome.ANSWERED, billsec=0, complete=False)
+    closed = await _close(database, _ref(admitted, first, company), unseen_end, RetryPolicy.build(max_attempts=3))
+    assert closed is not None and closed.human
+    held = await _admit(database, second, company, trunk, one_a_day)
+    assert isinstance(held, HeldBack) and held.codes == ("cap-day",)
+    async with database.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM compliance_ledger"))).scalar_one() == 1
 
 
 async def test_window_hold_back_sets_next_attempt_and_logs_why(database: AsyncEngine) -> None:

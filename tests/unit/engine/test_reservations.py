@@ -22,11 +22,13 @@ NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 MSK = ZoneInfo("Europe/Moscow")
 
 
-def _result(outcome: Outcome, *, billsec: int = 0, amd: str | None = None, answered: bool = False) -> CallResult:
+def _result(
+    outcome: Outcome, *, billsec: int = 0, amd: str | None = None, answered: bool = False, complete: bool = True,
+) -> CallResult:
     return CallResult(
         outcome=outcome, hangup_cause=16, hangup_cause_text=None, channel_id="c", linked_id=None,
         started_at=NOW, answered_at=NOW if answered else None, ended_at=NOW + timedelta(seconds=9),
-        ring_seconds=2.5, billsec=billsec, amd_status=amd, amd_cause=None, originate_reason=4,
+        ring_seconds=2.5, billsec=billsec, amd_status=amd, amd_cause=None, originate_reason=4, complete=complete,
     )
 
 
@@ -58,6 +60,10 @@ def test_human_answer_rules() -> None:
     assert counts_as_human(_result(Outcome.LOST, answered=True))
     assert not counts_as_human(_result(Outcome.LOST, amd="NOTSURE", answered=True))
     assert not counts_as_human(_result(Outcome.LOST))
+    # answered, then the AMI link or Asterisk went away before the end: billsec unknown, so a person
+    assert counts_as_human(_result(Outcome.ANSWERED, billsec=0, answered=True, complete=False))
+    assert counts_as_human(_result(Outcome.ANSWERED, billsec=0, amd="HUMAN", answered=True, complete=False))
+    assert not counts_as_human(_result(Outcome.ANSWERED, billsec=0, amd="MACHINE", answered=True, complete=False))
 
 
 def test_attempt_columns_and_channel_ids() -> None:
