@@ -177,6 +177,8 @@ class RetryPolicy:
     delays: Mapping[RetryKey, timedelta] = field(default_factory=lambda: DEFAULT_DELAYS)
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     machine: MachineAction = MachineAction.RETRY
+    # The campaign's answered leg treats AMD NOTSURE as a machine (dialer.answered.AnsweredLeg).
+    notsure_as_machine: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_attempts <= MAX_ATTEMPTS_LIMIT:
@@ -207,15 +209,19 @@ class RetryPolicy:
         return {k.value: int(v.total_seconds()) for k, v in self.delays.items()}
 
     @classmethod
-    def from_stored(cls, delays: Mapping[str, Any], max_attempts: int, machine: str | None) -> RetryPolicy:
-        """From the campaign row (`retry_delays` JSONB, `max_attempts`, `settings.machine`)."""
+    def from_stored(
+        cls, delays: Mapping[str, Any], max_attempts: int, machine: str | None, notsure_as_machine: bool = False,
+    ) -> RetryPolicy:
+        """From the campaign row (`retry_delays` JSONB, `max_attempts`, `settings.machine` and
+        `settings.notsure_as_machine`)."""
         parsed: dict[RetryKey, timedelta] = {}
         for key, seconds in delays.items():
             try:
                 parsed[RetryKey(key)] = timedelta(seconds=int(seconds))
             except ValueError:
                 continue  # a key a later version dropped; the defaults cover the rest
-        return cls(delays=parsed, max_attempts=max_attempts, machine=_machine(machine or "retry"))
+        return cls(delays=parsed, max_attempts=max_attempts, machine=_machine(machine or "retry"),
+                   notsure_as_machine=bool(notsure_as_machine))
 
 
 def _machine(value: MachineAction | str) -> MachineAction:
@@ -250,9 +256,10 @@ def next_step(
     result = Outcome(outcome)
     if result is Outcome.ANSWERED:
         amd = amd_status if isinstance(amd_status, AmdStatus) else AmdStatus.parse(amd_status)
-        # Only a confident MACHINE is a machine: NOTSURE and HANGUP were answered by someone
-        # (and count against the FZ-230 caps as such), so they complete the contact.
-        if amd is not AmdStatus.MACHINE:
+        # A MACHINE (or a NOTSURE the campaign routes as one) gets the machine action; HUMAN, HANGUP,
+        # NOTSURE otherwise and no AMD complete the contact (only HUMAN or no AMD count in the caps).
+        machine = amd is AmdStatus.MACHINE or (amd is AmdStatus.NOTSURE and policy.notsure_as_machine)
+        if not machine:
             return RetryStep(ContactState.DONE, None, "answered")
         if not policy.machine.retries:
             return RetryStep(ContactState.DONE, None, f"answering machine ({policy.machine.value})")

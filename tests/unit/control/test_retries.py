@@ -80,6 +80,23 @@ def test_next_step(
     assert step.reason
 
 
+@pytest.mark.parametrize(
+    ("amd", "machine", "state"),
+    [
+        ("NOTSURE", MachineAction.RETRY, READY),  # routed as a machine: the machine's action
+        ("NOTSURE", MachineAction.COMPLETE, DONE),
+        ("MACHINE", MachineAction.RETRY, READY),
+        ("HUMAN", MachineAction.RETRY, DONE),
+        ("HANGUP", MachineAction.RETRY, DONE),
+    ],
+)
+def test_notsure_as_machine_follows_the_machine_action(amd: str, machine: MachineAction, state: ContactState) -> None:
+    policy = RetryPolicy(delays=POLICY.delays, max_attempts=3, machine=machine, notsure_as_machine=True)
+    assert next_step(Outcome.ANSWERED, amd, 1, policy, NOW).state is state
+    stored = RetryPolicy.from_stored(policy.delays_json(), 3, machine.value, notsure_as_machine=True)
+    assert next_step(Outcome.ANSWERED, amd, 1, stored, NOW).state is state
+
+
 def test_max_attempts_one_never_retries() -> None:
     policy = RetryPolicy(max_attempts=1)
     for outcome in (Outcome.BUSY, Outcome.NO_ANSWER, Outcome.CONGESTION, Outcome.LOST):
