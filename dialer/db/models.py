@@ -367,3 +367,16 @@ class Worker(Base):
     trunk_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), server_default="{}")
     # The limits this worker gives itself now ({"trunk:<id>": {"channels": n, "cps": x}, "campaign:<id>": ...}).
     shares: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
+
+
+class Installation(Base):
+    """One row: this database's random identity. Workers tag their ChannelIds with it
+    (dialer.reservations.installation_prefix), whatever address they reach the server by."""
+
+    __tablename__ = "installation"
+    __table_args__ = (CheckConstraint("id", name="single_row"),)
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, server_default=text("true"))
+    secret: Mapped[str] = mapped_column(
+        String(32), server_default=text("md5(random()::text || clock_timestamp()::text)")
+    )
