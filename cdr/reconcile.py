@@ -199,7 +199,7 @@ INSERT INTO cdr (channel_id, linked_id, attempt_id, campaign_id, company_id, con
                  disposition, hangup_cause, amd_status, outcome, source)
 SELECT a.unique_id, a.linked_id, t.id, t.campaign_id, cp.company_id, t.contact_id, ct.subscriber_key,
        left(coalesce(ct.phone,
-                     substring(coalesce(a.raw->>'Channel', a.raw->>'channel') FROM '^Local/(\\+?[0-9]+)@'),
+                     '+' || substring(coalesce(a.raw->>'Channel', a.raw->>'channel') FROM '^Local/\\+?([0-9]+)@'),
                      ''), 20),
        tr.name, t.worker_id,
        coalesce(t.created_at, a.start_at, a.received_at), a.answer_at, a.end_at,
@@ -221,6 +221,7 @@ _REPAIR_LOST = f"""
 UPDATE cdr c
 SET outcome = {_outcome_case("a.disposition")}, disposition = a.disposition, billsec = coalesce(a.billsec, 0),
     answered_at = coalesce(c.answered_at, a.answer_at), ended_at = coalesce(c.ended_at, a.end_at),
+    amd_status = coalesce(c.amd_status, nullif(coalesce(a.raw->>'AMDStatus', a.raw->>'amdstatus'), '')),
     source = 'asterisk'
 FROM asterisk_cdr a
 WHERE a.unique_id = c.channel_id AND c.outcome = 'lost' AND c.channel_id = ANY(:ids)

@@ -17,6 +17,7 @@ from cdr.reconcile import DEFAULT_GRACE, ReconcileReport, reconcile, summary_lin
 from dialer.cli.common import console, err_console, fail
 from dialer.cli.dbrun import run_db
 from dialer.lists.excel_safety import escape_formula
+from dialer.reservations import installation_prefix
 
 app = typer.Typer(help="CDRs: reconcile with Asterisk's own CDR, export to CSV/XLSX.", no_args_is_help=True)
 
@@ -39,7 +40,9 @@ def reconcile_cmd(
     since: Annotated[str | None, typer.Option("--since", help=f"Calls started from here. {_ISO_HELP}. "
                                                               "Default: 24 hours ago.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    prefix: Annotated[str, typer.Option("--prefix", help="Only channel ids starting with this.")] = "",
+    prefix: Annotated[str | None, typer.Option(
+        "--prefix", help="Only channel ids starting with this. Default: this installation's (dlr-<tag>-); "
+                         "'' for every call on the Asterisk servers, other dialers' too.")] = None,
     repair: Annotated[bool, typer.Option("--repair/--no-repair",
                                          help="Rebuild missing dialer rows from Asterisk's CDR.")] = True,
     grace: Annotated[float, typer.Option(
@@ -56,8 +59,10 @@ def reconcile_cmd(
         fail(f"--since {start.isoformat()} is not in the past")
 
     async def work(session: AsyncSession) -> ReconcileReport:
-        return await reconcile(await session.connection(), since=start, now=now, repair=repair,
-                               channel_prefix=prefix, grace=timedelta(seconds=grace))
+        conn = await session.connection()
+        channel_prefix = await installation_prefix(conn) if prefix is None else prefix
+        return await reconcile(conn, since=start, now=now, repair=repair,
+                               channel_prefix=channel_prefix, grace=timedelta(seconds=grace))
 
     try:
         report = run_db(work)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr import CdrRecord, CdrWriter
 from cdr.export import COLUMNS
+from dialer.reservations import installation_prefix
 from tests.integration.cdr.factories import tenant
 
 DIALER = str(Path(sys.executable).with_name("dialer"))
@@ -105,21 +106,24 @@ async def test_reconcile_reports_as_json_and_rebuilds(database: AsyncEngine, dat
     await seed(database)
     recent = datetime.now(UTC) - timedelta(minutes=10)
     async with database.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO asterisk_cdr (unique_id, disposition, start_at, answer_at, end_at, duration, billsec, raw) "
-            "VALUES ('cli-lost-1', 'ANSWERED', :s, :s, :e, 7, 7, '{\"Channel\": \"Local/79001234560@pstn-sim-1;1\"}')"
-        ), {"s": recent, "e": recent + timedelta(seconds=7)})
+        ours = f"{await installation_prefix(conn)}lost-1"
+        for unique_id in (ours, "dlr-other-dialer-1"):  # by default, only this installation's calls
+            await conn.execute(text(
+                "INSERT INTO asterisk_cdr (unique_id, disposition, start_at, answer_at, end_at, duration, billsec, "
+                "raw) VALUES (:id, 'ANSWERED', :s, :s, :e, 7, 7, "
+                "'{\"Channel\": \"Local/79001234560@pstn-sim-1;1\", \"AMDStatus\": \"HUMAN\"}')"
+            ), {"id": unique_id, "s": recent, "e": recent + timedelta(seconds=7)})
     code, out, err = await dialer(database_url, "cdr", "reconcile", "--since",
                                   (recent - timedelta(minutes=1)).isoformat(), "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["mismatches"]["missing_in_dialer"] == 1
     assert report["repaired"] == 1
-    assert report["items"][0]["channel_id"] == "cli-lost-1"
+    assert report["items"][0]["channel_id"] == ours
     async with database.connect() as conn:
-        row = (await conn.execute(text("SELECT phone, outcome, billsec, source FROM cdr WHERE channel_id = "
-                                       "'cli-lost-1'"))).one()
-    assert tuple(row) == ("79001234560", "answered", 7, "asterisk")
+        rows = (await conn.execute(text("SELECT channel_id, phone, outcome, billsec, amd_status, source FROM cdr "
+                                        "WHERE source = 'asterisk'"))).all()
+    assert [tuple(r) for r in rows] == [(ours, "+79001234560", "answered", 7, "HUMAN", "asterisk")]
     code, out, err = await dialer(database_url, "cdr", "reconcile")
     assert code == 0, err
     assert "missing_in_dialer: 0" in out

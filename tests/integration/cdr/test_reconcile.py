@@ -55,7 +55,7 @@ async def scenario(engine: AsyncEngine) -> dict[str, int]:
         await asterisk_row(conn, "d-ok", start=t0, billsec=20, disposition="ANSWERED")
         await asterisk_row(conn, "d-bill", start=t0, billsec=25, disposition="ANSWERED")
         await asterisk_row(conn, "d-disp", start=t0, billsec=0, disposition="NO ANSWER")
-        await asterisk_row(conn, "d-lost", start=t0, billsec=9, disposition="ANSWERED")
+        await asterisk_row(conn, "d-lost", start=t0, billsec=9, disposition="ANSWERED", amd="HUMAN")
         # Not originated legs: the ;2 half of a Local channel, and a second leg of a call by LinkedID.
         await asterisk_row(conn, "d-ok-2", start=t0, billsec=20, disposition="ANSWERED",
                            channel="Local/79001110000@pstn-sim-00000001;2")
@@ -114,7 +114,7 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
     assert rows["d-crashed-2"][7:10] == ("busy", 0, "BUSY")
     assert rows["d-orphan"][:2] == ("+79005556677", None)
     assert rows["d-orphan"][7] == "no_answer"
-    assert rows["d-lost"][7:10] == ("answered", 9, "ANSWERED")
+    assert rows["d-lost"][7:11] == ("answered", 9, "ANSWERED", "HUMAN")
 
     # A second pass finds only what cannot be repaired.
     async with database.begin() as conn:
