@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from ami.outcomes import Outcome
+from compliance import ReasonCode
+
 # 5 s ... 60 min: short rings and robocalls up to long conversations.
 DURATION_BUCKETS = (5, 10, 15, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1200, 1800, 2700, 3600)
 
@@ -67,6 +70,10 @@ class DialerMetrics:
         from its first call, so CPS and AHT are right from the start of a campaign.
         """
         self.originations_total.labels(campaign, trunk)
+        for outcome in Outcome:
+            self.calls_total.labels(campaign, trunk, outcome.value)
+        for reason in ReasonCode:
+            self.compliance_blocked_total.labels(campaign, reason.value)
         self.call_billsec_seconds.labels(campaign)
         self.call_ring_seconds.labels(trunk)
         self.active_calls.labels(trunk)
