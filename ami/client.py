@@ -263,7 +263,10 @@ class AmiClient:
                             attempt)
             else:
                 attempt = 0
-                await self._run_session(session)
+                try:
+                    await self._run_session(session)
+                except Exception:  # a bug in one session must not end the reconnecting
+                    log.exception("ami.session_failed server=%s", self.server)
             if self._closing:
                 break
             self._set_state(ConnectionState.DISCONNECTED)
