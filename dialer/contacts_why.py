@@ -19,8 +19,18 @@ from ami.outcomes import cause_text
 from compliance.errors import InvalidPhoneError
 from compliance.phones import normalize_phone
 from dialer.campaign_stats import reason_code
-from dialer.db.models import Attempt, Campaign, CampaignStatus, Contact, ContactState, DecisionLog, Trunk
+from dialer.db.models import (
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Company,
+    Contact,
+    ContactState,
+    DecisionLog,
+    Trunk,
+)
 from dialer.errors import InvalidValueError, NotFoundError
+from dialer.schedule import Schedule, parse_schedule
 
 __all__ = [
     "AttemptLine",
@@ -172,9 +182,18 @@ def explain_next_dial(
     lease_owner: str | None,
     timezone: str | None,
     now: datetime,
+    schedule: Schedule | None = None,
+    company_zone: ZoneInfo | None = None,
 ) -> NextDial:
-    """Pure: when and whether the contact will be dialed next, in words and instants."""
+    """Pure: when and whether the contact will be dialed next, in words and instants (the campaign's
+    schedule, in the company's zone, delays a due contact to its next opening)."""
     zone = _zone(timezone)
+    schedule_note = ""
+    if schedule is not None and company_zone is not None:
+        opens = schedule.next_open(max(next_attempt_at, now), company_zone)
+        if opens > max(next_attempt_at, now):
+            next_attempt_at = opens
+            schedule_note = f", when the campaign's schedule ({schedule.spec()}) opens"
     local = None if zone is None else next_attempt_at.astimezone(zone)
     if state is ContactState.DONE:
         return NextDial(None, None, f"never: completed ({last_outcome or 'done'})")
@@ -194,7 +213,7 @@ def explain_next_dial(
     zone_text = "subscriber's time zone unknown" if zone is None else f"{timezone}"
     if next_attempt_at <= now:
         return NextDial(next_attempt_at, local, f"due now: the next free worker dials it ({zone_text})")
-    return NextDial(next_attempt_at, local, f"at {next_attempt_at.isoformat()} ({zone_text})")
+    return NextDial(next_attempt_at, local, f"at {next_attempt_at.isoformat()}{schedule_note} ({zone_text})")
 
 
 def _reasons(raw: Any) -> tuple[Reason, ...]:
@@ -220,8 +239,9 @@ async def contact_why(
     """One report per campaign the number is in (or the named campaign only), oldest campaign first."""
     e164 = normalize_query_phone(phone)
     query = (
-        select(Contact, Campaign.name, Campaign.status)
+        select(Contact, Campaign.name, Campaign.status, Campaign.schedule, Company.timezone)
         .join(Campaign, Campaign.id == Contact.campaign_id)
+        .join(Company, Company.id == Campaign.company_id)
         .where(Contact.phone == e164)
         .order_by(Campaign.created_at, Campaign.id)
     )
@@ -233,12 +253,13 @@ async def contact_why(
     if not rows:
         where = f" in campaign {campaign!r}" if campaign else ""
         raise NotFoundError(f"no contact with phone {e164}{where}")
-    ids = [contact.id for contact, _, _ in rows]
+    ids = [row[0].id for row in rows]
     attempts = await _attempts(session, ids)
     decisions = await _decisions(session, ids)
     reports: list[ContactWhy] = []
-    for contact, campaign_name, status in rows:
+    for contact, campaign_name, status, schedule, company_zone in rows:
         state = ContactState(contact.state)
+        schedule_spec = (schedule or {}).get("spec")
         campaign_status = CampaignStatus(status)
         reports.append(
             ContactWhy(
@@ -267,6 +288,8 @@ async def contact_why(
                     lease_owner=contact.lease_owner,
                     timezone=contact.timezone,
                     now=now,
+                    schedule=parse_schedule(schedule_spec) if schedule_spec else None,
+                    company_zone=_zone(company_zone),
                 ),
             )
         )

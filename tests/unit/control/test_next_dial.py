@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from dialer.contacts_why import explain_next_dial
 from dialer.db.models import CampaignStatus as S
 from dialer.db.models import ContactState as C
+from dialer.schedule import parse_schedule
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=3)
@@ -48,3 +50,19 @@ def test_unknown_zone_says_so_and_has_no_local_time() -> None:
     )
     assert "subscriber's time zone unknown" in result.explanation
     assert result.at_local is None
+
+
+def test_a_closed_campaign_schedule_delays_a_due_contact_to_its_opening() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    schedule = parse_schedule("mon-fri 13:00-18:00")  # NOW is Monday 12:00 in Moscow
+    result = explain_next_dial(
+        state=C.READY, campaign_status=S.RUNNING, next_attempt_at=NOW, last_outcome=None,
+        lease_owner=None, timezone="Asia/Novosibirsk", now=NOW, schedule=schedule, company_zone=moscow,
+    )
+    assert result.at == datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    assert "schedule (mon-fri 13:00-18:00) opens" in result.explanation
+    open_now = explain_next_dial(
+        state=C.READY, campaign_status=S.RUNNING, next_attempt_at=LATER, last_outcome=None,
+        lease_owner=None, timezone="Asia/Novosibirsk", now=NOW, schedule=schedule, company_zone=moscow,
+    )
+    assert open_now.at == LATER and "schedule" not in open_now.explanation
