@@ -114,8 +114,13 @@ def read_chunks(
     staged: list[ContactRow] = []
     format_line = lines.line
     interpret = interpreter.interpret
+    problems = source.problems
+    # Rows read for the header (it and any title rows above it) are no data rows: their repairs are notes.
+    for number in sorted(problems):
+        chunk.rejects.append(interpreter.header_note(number, problems.pop(number)))
     for number, cells in rows:
-        counted = interpret(number, cells, source.bad_bytes_seen, staged, chunk.rejects)
+        problem = problems.pop(number, None) if problems else None
+        counted = interpret(number, cells, source.bad_bytes_seen, staged, chunk.rejects, problem)
         if not counted:
             continue
         data_rows += 1
@@ -145,7 +150,7 @@ def read_chunks(
             chars = 0
     if data_rows == 0:
         raise EmptyFileError(f"{where}: no data rows under the header (row {interpreter.plan.header_row})")
-    if chunk.total:
+    if chunk.total or chunk.rejects:
         chunk.rows = data_rows
         chunk.position = source.position()
         chunk.seal(checks, maybe_seen)

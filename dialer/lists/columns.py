@@ -4,6 +4,23 @@ Phone columns are required (one or more: `phone`, `phone2`, `Телефон 2`..
 address are optional hints for compliance; name is the contact's name; the subscriber column (the
 campaign's `subscriber_column`, default `additional`) keys the caps. Every column that is not a phone,
 hint or name column, the subscriber column included, is kept in the contact's extra parameters.
+
+Headers are compared without case, spaces or punctuation, with `ё` as `е`: `Ф.И.О.`, `ФИО` and `ф и о`
+are one header, as are `Моб. телефон`, `моб.телефон` and `МОБ ТЕЛЕФОН`.
+
+Which headers are phone columns (every one of them is dialled, as numbers of the row's subscriber):
+the whole header must be a phone word (`телефон`, `тел`, `номер телефона`, `phone`, `tel`,
+`phone number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мобильный`,
+`сотовый`, `mobile`, `cell`, `номер`, `number`); optionally qualified by the kind of line before or
+after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`, `work`, `home`, `contact`...)
+or by the subscriber it belongs to (`клиента`, `абонента`, `должника`; `client`, `customer`); and
+optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`). Anything else is not a phone column, even
+with a phone word in it: `Телефон оператора`, `Телефон менеджера`, `Мобильный оператор`,
+`operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a phone) stay extra
+parameters and are never dialled. The vocabulary is closed on purpose: an unknown qualifier more
+often names someone else's phone (an operator's, a manager's) or a different thing, and dialling the
+wrong column calls the wrong people, while a missed phone column is reported at once (`no phone
+column`) or left in the extra parameters.
 """
 
 from __future__ import annotations
@@ -12,7 +29,7 @@ import re
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[\s_\-.#№:]+")
-_SUFFIX = r"(?: ?\d{1,2})?"
+_PUNCTUATION = re.compile(r"[\W_]+")
 
 
 def header_key(text: str) -> str:
@@ -20,29 +37,64 @@ def header_key(text: str) -> str:
     return _SEPARATORS.sub(" ", text.replace("\ufeff", "").lower().replace("ё", "е")).strip()
 
 
+def alias_key(text: str) -> str:
+    """A header as matched against the aliases: `header_key` without spaces or punctuation."""
+    return _PUNCTUATION.sub("", header_key(text))
+
+
 def _aliases(*names: str) -> frozenset[str]:
-    return frozenset(header_key(name) for name in names)
+    return frozenset(alias_key(name) for name in names)
 
 
-PHONE_ALIASES = _aliases(
-    "phone", "phones", "phone number", "telephone", "tel", "mobile", "mobile phone", "cell", "number",
-    "msisdn", "телефон", "телефоны", "номер", "номер телефона", "телефонный номер", "мобильный",
-    "мобильный телефон", "сотовый", "сотовый телефон", "доп телефон", "дополнительный телефон",
+def _any(names: frozenset[str]) -> str:
+    return "(?:" + "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True)) + ")"
+
+
+# The phone vocabulary (see the module docstring). Words for a phone line:
+_PHONE_WORDS = _aliases(
+    "телефон", "телефоны", "тел", "тлф", "номер телефона", "номер тел", "телефонный номер",
+    "phone", "phones", "telephone", "tel", "phone number", "phone no", "tel no", "telephone number",
 )  # fmt: skip
+# Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
+_ALONE = _aliases("мобильный", "сотовый", "номер", "mobile", "cell", "cellphone", "number", "msisdn")
+# The kind of line, before or after a phone word (`Рабочий телефон`, `Телефон рабочий`, `Phone (work)`).
+_KINDS = _aliases(
+    "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
+    "основной", "городской", "стационарный", "личный",
+    "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary",
+    "alt", "alternative", "alternate", "additional", "other", "personal",
+)  # fmt: skip
+# Kinds that also go with `номер`/`number` alone (not `личный номер`, `personal number`: an id).
+_NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other")
+_NUMBER_WORDS = _aliases("номер", "number", "no")
+# Whose phone: the subscriber's (`Телефон клиента`, `Client phone`); never the operator's.
+_OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента")
+_OWNERS_BEFORE = _aliases("client", "customer", "subscriber", "debtor", "contact")
+_NUMBERED = r"\d{0,2}"
+_PHONE = re.compile(
+    "^(?:"
+    + _any(_ALONE)
+    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_KINDS) + "?" + _any(_PHONE_WORDS) + _any(_KINDS) + "?"
+    + _any(_OWNERS_AFTER) + "?"
+    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_NUMBER_KINDS) + _any(_NUMBER_WORDS)
+    + "|" + _any(_OWNERS_BEFORE) + _any(_aliases("mobile", "cell"))
+    + ")" + _NUMBERED + "$"
+)  # fmt: skip
+
 TIMEZONE_ALIASES = _aliases(
     "timezone", "time zone", "tz", "utc offset", "часовой пояс", "пояс", "таймзона", "тайм зона",
 )  # fmt: skip
 REGION_ALIASES = _aliases("region", "регион", "область", "субъект", "субъект рф", "регион рф")
 ADDRESS_ALIASES = _aliases("address", "адрес", "адрес регистрации", "адрес проживания", "город", "city")
-NAME_ALIASES = _aliases("name", "full name", "fio", "фио", "имя", "клиент", "client", "customer")
-_PHONE = re.compile(
-    "^(?:" + "|".join(re.escape(alias) for alias in sorted(PHONE_ALIASES, key=len, reverse=True)) + ")"
-    + _SUFFIX + "$"
+NAME_ALIASES = _aliases(
+    "name", "full name", "fio", "фио", "имя", "фамилия имя отчество", "клиент", "client", "customer",
+    "фио клиента", "фио абонента", "фио должника", "фио заемщика", "имя клиента", "контактное лицо",
+    "client name", "customer name", "contact name", "наименование клиента", "наименование контрагента",
 )  # fmt: skip
 
 
 def is_phone_header(text: str) -> bool:
-    return _PHONE.match(header_key(text)) is not None
+    return _PHONE.match(alias_key(text)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,20 +135,21 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
     """The plan for a header row, or None when it has no phone column."""
     names = _display_names(header)
     keys = [header_key(text) for text in header]
-    phones = tuple(i for i, key in enumerate(keys) if _PHONE.match(key))
+    aliases = [alias_key(text) for text in header]
+    phones = tuple(i for i, key in enumerate(aliases) if _PHONE.match(key))
     if not phones:
         return None
     wanted = header_key(subscriber_column)
     subscriber = next((i for i, key in enumerate(keys) if key == wanted and i not in phones), None)
     singles: dict[str, int | None] = {"timezone": None, "region": None, "address": None, "name": None}
-    for role, aliases in (
+    for role, role_aliases in (
         ("timezone", TIMEZONE_ALIASES),
         ("region", REGION_ALIASES),
         ("address", ADDRESS_ALIASES),
         ("name", NAME_ALIASES),
     ):
         singles[role] = next(
-            (i for i, key in enumerate(keys) if key in aliases and i not in phones and i != subscriber), None
+            (i for i, key in enumerate(aliases) if key in role_aliases and i not in phones and i != subscriber), None
         )
     taken = set(phones) | {i for i in singles.values() if i is not None}
     extra = tuple((names[i], i) for i in range(len(header)) if i not in taken)

@@ -1,8 +1,9 @@
 """Which text encoding a CSV export uses: UTF-8 (with or without BOM), UTF-16 with BOM, Windows-1251.
 
 CRM exports in Russia are UTF-8 or Windows-1251; Excel's "Unicode text" is UTF-16 with a BOM. The
-decision is taken on the first non-ASCII bytes of the file (an ASCII prefix says nothing), so a file
-whose first thousand rows are ASCII and whose names start later is still detected.
+decision is taken on the non-ASCII bytes of the file from the first one on (an ASCII prefix says
+nothing), so a file whose first thousand rows are ASCII and whose names start later is still
+detected; a stray byte alone does not decide, the text after it is read until it does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from dialer.lists.errors import EmptyFileError, UnreadableEncodingError
 
 _SCAN_CHUNK = 1 << 20
 _WINDOW = 1 << 16
+# Non-ASCII characters that settle UTF-8 against Windows-1251 (a stray byte alone settles nothing);
+# the file is read on past the first window until this many or _EVIDENCE_BYTES.
+_ENOUGH_EVIDENCE = 64
+_EVIDENCE_BYTES = 64 << 20
 # C0 controls other than tab, LF, CR, form feed: binary data, not text.
 _BINARY_CONTROLS = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
@@ -33,19 +38,40 @@ UTF16_BE = TextEncoding("utf-16-be", "UTF-16 BE with BOM", 2)
 CP1251 = TextEncoding("cp1251", "Windows-1251", 0)
 
 
-def _utf8_verdict(window: bytes) -> bool:
-    """True when the window is UTF-8, tolerating a few broken bytes (one bad row is a reject).
+class _Utf8Evidence:
+    """Counts, over the file's non-ASCII text, valid UTF-8 multi-byte characters against broken bytes.
 
-    Windows-1251 Cyrillic almost never forms valid UTF-8 sequences (its letters are all lead bytes),
-    so mostly-valid multi-byte sequences mean UTF-8.
+    Windows-1251 Cyrillic almost never forms valid UTF-8 multi-byte sequences (its letters are lead
+    bytes followed by more letters, not by continuation bytes): a few accidental ones come from an
+    upper-case letter followed by Ё, a no-break space or a quote mark, against about one broken byte
+    per letter. Real UTF-8 with a stray byte (a row pasted from elsewhere) has many valid characters
+    per broken byte, even in a file of two names. So valid characters at least twice the broken
+    bytes mean UTF-8, and a tiny file still decides right.
     """
-    # Not final: the window may end inside a multi-byte character.
-    text = codecs.getincrementaldecoder("utf-8")("replace").decode(window, final=False)
-    errors = text.count("\ufffd")
-    if errors == 0:
-        return True
-    valid = sum(1 for char in text if char > "\x7f") - errors
-    return valid >= 10 * errors
+
+    def __init__(self) -> None:
+        # Not final: a chunk may end inside a multi-byte character.
+        self._decode = codecs.getincrementaldecoder("utf-8")("replace").decode
+        self.valid = 0
+        self.errors = 0
+
+    def add(self, data: bytes, final: bool = False) -> None:
+        text = self._decode(data, final)
+        if text.isascii():
+            return
+        errors = text.count("\ufffd")
+        self.errors += errors
+        self.valid += len(text) - len(text.encode("ascii", "ignore")) - errors
+
+    @property
+    def enough(self) -> bool:
+        return self.valid + self.errors >= _ENOUGH_EVIDENCE
+
+    @property
+    def is_utf8(self) -> bool:
+        if self.errors == 0:
+            return True
+        return self.valid >= 2 * self.errors
 
 
 def _looks_binary(window: bytes) -> bool:
@@ -95,14 +121,24 @@ def _detect_after_ascii(stream: BinaryIO, head: bytes, where: str) -> TextEncodi
             )
         if not chunk.isascii():
             start = next(i for i, byte in enumerate(chunk) if byte >= 0x80)
-            window = chunk[start : start + _WINDOW]
-            if len(window) < _WINDOW:
-                window += stream.read(_WINDOW - len(window))
+            tail = chunk[start:]
+            if len(tail) < _WINDOW:
+                tail += stream.read(_WINDOW - len(tail))
+            window = tail[:_WINDOW]
             if _looks_binary(head) or _looks_binary(window):
                 raise UnreadableEncodingError(
                     f"{where}: binary data, not text; expected CSV in UTF-8 or Windows-1251, or XLSX/XLS"
                 )
-            if _utf8_verdict(window):
+            evidence = _Utf8Evidence()
+            evidence.add(tail)
+            read = len(tail)
+            while not evidence.enough and read < _EVIDENCE_BYTES:
+                more = stream.read(_SCAN_CHUNK)
+                if not more:
+                    break
+                evidence.add(more)
+                read += len(more)
+            if evidence.is_utf8:
                 return UTF8
             # 0x98 is the one byte Windows-1251 leaves undefined.
             if window.count(b"\x98") > max(1, len(window) // 1000):

@@ -53,6 +53,8 @@ class _Counts:
     def add_rejects(self, rejects: list[Reject]) -> None:
         for reject in rejects:
             reason = reject.reason
+            if reason.is_note:
+                continue
             if reason is RejectReason.DNC:
                 self.dnc += 1
             elif reason is RejectReason.DUPLICATE_IN_FILE:

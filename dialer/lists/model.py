@@ -13,15 +13,21 @@ if TYPE_CHECKING:
 
 
 class RejectReason(StrEnum):
-    """Why a phone value of the file did not become a contact (the reject report's `reason`)."""
+    """Why a phone value of the file did not become a contact (the reject report's `reason`).
+
+    One reason is a note, not a reject: `quote-repaired` marks a row read with a repair (of an unclosed
+    quote, see csv_reader) whose numbers went on as usual; it is counted nowhere.
+    """
 
     EMPTY_PHONE = "empty-phone"
     INVALID_NUMBER = "invalid-number"
     INVALID_TIMEZONE = "invalid-timezone"
     BAD_ENCODING = "bad-encoding"
+    QUOTED_CELL_TOO_LONG = "quoted-cell-too-long"
     DNC = "dnc"
     DUPLICATE_IN_FILE = "duplicate-in-file"
     DUPLICATE_EXISTING = "duplicate-existing"
+    QUOTE_REPAIRED = "quote-repaired"
 
     @property
     def is_invalid(self) -> bool:
@@ -31,6 +37,11 @@ class RejectReason(StrEnum):
     def is_duplicate(self) -> bool:
         return self in (RejectReason.DUPLICATE_IN_FILE, RejectReason.DUPLICATE_EXISTING)
 
+    @property
+    def is_note(self) -> bool:
+        """A line of the report about a row, not a phone value left out."""
+        return self is RejectReason.QUOTE_REPAIRED
+
 
 _INVALID = frozenset(
     {
@@ -38,17 +49,28 @@ _INVALID = frozenset(
         RejectReason.INVALID_NUMBER,
         RejectReason.INVALID_TIMEZONE,
         RejectReason.BAD_ENCODING,
+        RejectReason.QUOTED_CELL_TOO_LONG,
     }
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """One phone value left out: where it was, what it said, why."""
+    """One phone value left out: where it was, what it said, why (or a note on a row, see RejectReason)."""
 
     row: int
     column: str
     value: str
+    reason: RejectReason
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """What a reader found wrong in a row's text: `field` (0-based) is the cell; with a note reason the
+    row was read with a repair and goes on, with any other reason its phone values are rejected."""
+
+    field: int
     reason: RejectReason
     message: str
 

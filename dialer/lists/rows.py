@@ -12,7 +12,7 @@ from json.encoder import encode_basestring  # the C-accelerated string encoder o
 from compliance import InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.csv_reader import has_bad_bytes
-from dialer.lists.model import ContactRow, Reject, RejectReason
+from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.phones import PhoneError, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
@@ -41,9 +41,20 @@ class RowInterpreter:
         self._name = plan.name
 
     def interpret(
-        self, row: int, cells: list[str], check_bytes: bool, contacts: list[ContactRow], rejects: list[Reject]
+        self,
+        row: int,
+        cells: list[str],
+        check_bytes: bool,
+        contacts: list[ContactRow],
+        rejects: list[Reject],
+        problem: RowProblem | None = None,
     ) -> int:
-        """Append the row's contacts and rejects; return how many phone values it counts for (total)."""
+        """Append the row's contacts and rejects; return how many phone values it counts for (total).
+
+        `problem`, from the reader: a note is added after the row's own outcome, or the row is rejected.
+        """
+        if problem is not None:
+            return self._with_problem(row, cells, check_bytes, contacts, rejects, problem)
         if len(cells) < self._width:
             if not any(cells):
                 return 0
@@ -97,6 +108,36 @@ class RowInterpreter:
             )
         return len(values)
 
+    def _with_problem(
+        self,
+        row: int,
+        cells: list[str],
+        check_bytes: bool,
+        contacts: list[ContactRow],
+        rejects: list[Reject],
+        problem: RowProblem,
+    ) -> int:
+        column = self.plan.header(problem.field)
+        if problem.reason.is_note:
+            counted = self.interpret(row, cells, check_bytes, contacts, rejects)
+            value = cells[problem.field] if problem.field < len(cells) else ""
+            rejects.append(Reject(row, column, _shown(value), problem.reason, problem.message))
+            return counted
+        values = [
+            (name, part) for index, name in self._phones if index < len(cells) for part in split_cell(cells[index])
+        ]
+        if not values:
+            if not any(cell.strip() for cell in cells):
+                return 0
+            values = [(column, "")]
+        rejects.extend(Reject(row, name, raw, problem.reason, problem.message) for name, raw in values)
+        return len(values)
+
+    def header_note(self, row: int, problem: RowProblem) -> Reject:
+        """The note on a problem in the header row or a title row above it (no data row, nothing left out)."""
+        column = self.plan.header(problem.field) if row == self.plan.header_row else f"column{problem.field + 1}"
+        return Reject(row, column, "", RejectReason.QUOTE_REPAIRED, problem.message)
+
     def _hints(self, cells: list[str]) -> TzHints | None:
         timezone, region, address = (
             (cells[index].strip() or None) if index is not None else None for index in self._hint_columns
@@ -115,3 +156,8 @@ class RowInterpreter:
             )
             return extra_json(pairs)
         return text
+
+
+def _shown(value: str, limit: int = 200) -> str:
+    """A cell as the report shows it: long ones cut (a note's cell may be a whole line)."""
+    return value if len(value) <= limit else value[:limit] + "…"

@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol
 
 from dialer.lists.csv_reader import CsvRows
 from dialer.lists.errors import CallListError, CorruptWorkbookError, EmptyFileError
+from dialer.lists.model import RowProblem
 from dialer.lists.workbook_reader import WorkbookRows
 
 _ZIP = b"PK\x03\x04"
@@ -38,6 +39,11 @@ class RowSource(Protocol):
     @property
     def bad_bytes_seen(self) -> bool:
         """True once bytes the text encoding cannot decode were met (rows holding them are rejects)."""
+        ...
+
+    @property
+    def problems(self) -> dict[int, RowProblem]:
+        """Rows read with a repair or to be rejected whole, by row number, set before the row is yielded."""
         ...
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]: ...

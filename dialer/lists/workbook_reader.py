@@ -13,6 +13,7 @@ from typing import BinaryIO
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, WorksheetNotFound
 
 from dialer.lists.errors import CorruptWorkbookError, SheetNotFoundError
+from dialer.lists.model import RowProblem
 
 Cell = int | float | str | bool | dt.time | dt.date | dt.datetime | dt.timedelta
 
@@ -63,6 +64,7 @@ class WorkbookRows:
         # iter_rows starts at the sheet's first row (A1) even when the data starts lower.
         self.size = end[0] + 1 if end else 0
         self.bad_bytes_seen = False
+        self.problems: dict[int, RowProblem] = {}  # cells come whole from the workbook: none
         self._done = 0
 
     @property

@@ -44,3 +44,40 @@ def test_subscriber_column_is_configurable() -> None:
 
 def test_no_phone_column() -> None:
     assert plan_columns(["name", "sum"], 1, "additional") is None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["Тел.", "Тел", "ТЕЛ", "Контактный телефон", "Рабочий телефон", "Домашний телефон", "Мобильный телефон",
+     "Моб. телефон", "моб.телефон", "Телефон клиента", "Телефон 1", "Телефон 2", "Телефон (моб.)",
+     "Телефон рабочий", "Тел. №2", "Номер телефона клиента", "Доп. номер", "Phone number", "Phone No.",
+     "Phone #", "Mobile", "Cell", "Cell phone", "Mobile number", "Work phone", "Client phone", "Contact number",
+     "Mobile_2"],
+)  # fmt: skip
+def test_more_phone_headers(header: str) -> None:
+    assert is_phone_header(header)
+
+
+@pytest.mark.parametrize(
+    "header",
+    # Someone else's phone, the carrier, an id: never dialled.
+    ["Телефон оператора", "Телефон менеджера", "Мобильный оператор", "Сотовый оператор", "Оператор",
+     "operator", "Mobile operator", "Номер клиента", "Номер договора", "client number", "Личный номер",
+     "personal number", "№", "№ п/п", "No"],
+)  # fmt: skip
+def test_phone_words_in_other_headers(header: str) -> None:
+    assert not is_phone_header(header)
+
+
+@pytest.mark.parametrize("header", ["Ф.И.О.", "ФИО", "ф и о", "Клиент", "Full name", "Фамилия, имя, отчество"])
+def test_name_headers(header: str) -> None:
+    plan = plan_columns(["Телефон", header], 1, "additional")
+    assert plan is not None and plan.name == 1
+
+
+def test_phone_like_columns_are_all_numbers_of_the_row() -> None:
+    header = ["Ф.И.О.", "Контактный телефон", "Телефон оператора", "Моб. телефон", "Рабочий тел.", "additional"]
+    plan = plan_columns(header, 1, "additional")
+    assert plan is not None
+    assert (plan.phones, plan.name, plan.subscriber) == ((1, 3, 4), 0, 5)
+    assert plan.extra == (("Телефон оператора", 2), ("additional", 5))

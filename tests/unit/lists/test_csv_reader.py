@@ -72,3 +72,116 @@ def test_windows_1251_with_an_undefined_byte_flags_the_row() -> None:
 def test_bom_is_not_part_of_the_first_header() -> None:
     data = "\ufeffphone,name\n89131234567,a\n".encode()
     assert rows(data)[0] == (1, ["phone", "name"])
+
+
+def problems(data: bytes) -> tuple[list[tuple[int, list[str]]], dict[int, tuple[int, str]]]:
+    reader = CsvRows(io.BytesIO(data), "f.csv", len(data))
+    result = list(reader)
+    return result, {row: (p.field, p.reason.value) for row, p in reader.problems.items()}
+
+
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it() -> None:
+    result, found = problems(b'phone;name\n89131234567;"Ivan\n89131234568;Petr\n89131234569;Sid\n')
+    assert result == [
+        (1, ["phone", "name"]),
+        (2, ["89131234567", "Ivan"]),
+        (3, ["89131234568", "Petr"]),
+        (4, ["89131234569", "Sid"]),
+    ]
+    assert found == {2: (1, "quote-repaired")}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Closed by the opening quote of a later row's cell (a proper closing quote is followed by a delimiter).
+        b'phone;name\n89131234567;"Ivan\n89131234568;"Petr"\n89131234569;Sid\n',
+        # Every name opens a quote it never closes.
+        b'phone;name\n89131234567;"Ivan\n89131234568;"Petr\n89131234569;"Sid\n',
+        # CRLF, more columns, the broken cell in the middle, the lines after it with numbers as rows have.
+        b'phone;name;sum\r\n89131234560;A;1\r\n89131234567;"Ivan;2\r\n89131234568;Petr;3\r\n89131234569;Sid;4\r\n'
+        b'89131234570;"X; Y";5\r\n',
+    ],
+    ids=["closed-by-a-later-quote", "every-row", "crlf-middle-cell"],
+)
+def test_unclosed_quotes_are_closed_at_their_line_end(data: bytes) -> None:
+    result, found = problems(data)
+    phones = [cells[0] for _, cells in result[1:]]
+    assert phones == [line.split(b";")[0].decode() for line in data.splitlines()[1:]]
+    names = [cells[1] for _, cells in result[1:]]
+    assert {"Ivan", "Petr", "Sid"} <= set(names)
+    assert all("\n" not in cell for _, cells in result for cell in cells)
+    assert found and {reason for _, reason in found.values()} == {"quote-repaired"}
+
+
+def test_a_one_column_file_with_an_unclosed_quote_is_repaired_at_the_end() -> None:
+    result, found = problems(b'phone\n"89131234567\n89131234568\n89131234569\n')
+    assert result == [(1, ["phone"]), (2, ["89131234567"]), (3, ["89131234568"]), (4, ["89131234569"])]
+    assert found == {2: (0, "quote-repaired")}
+
+
+@pytest.mark.parametrize(
+    ("data", "cell"),
+    [
+        # An address over three lines, each with a comma: the lines do not have numbers where rows do.
+        (
+            '"phone","name","address"\n89131234561,a,b\n89131234562,b,c\n'
+            '89131234567,"Иван","г. Москва, ул. Ленина\nд. 5, кв. 7\nподъезд 2, этаж 3"\n89131234568,c,d\n',
+            "г. Москва, ул. Ленина\nд. 5, кв. 7\nподъезд 2, этаж 3",
+        ),
+        # A comment with a number and the delimiter on one of its lines.
+        (
+            'phone;comment\n89131234561;a\n89131234562;b\n89131234567;"Перезвонить\n89141234567; жена"\n'
+            "89131234568;c\n",
+            "Перезвонить\n89141234567; жена",
+        ),
+        # A one-column file: several numbers in one cell, one a line.
+        ('phone\n"89131234567\n89141234567"\n89151234567\n', "89131234567\n89141234567"),
+    ],
+    ids=["address", "comment-with-a-number", "one-column"],
+)
+def test_multi_line_cells_stay_whole(data: str, cell: str) -> None:
+    result, found = problems(data.encode())
+    assert found == {}
+    assert [n for n, _ in result] == list(range(1, data.count("\n") - cell.count("\n") + 1))
+    assert [cells for _, cells in result if cell in cells]
+
+
+def test_a_quoted_cell_over_the_limit_rejects_its_row_and_the_lines_after_are_rows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dialer.lists import csv_reader
+
+    monkeypatch.setattr(csv_reader, "MAX_QUOTED_LINES", 5)
+    numbers = [f"8913{i:07d}" for i in range(20)]
+    data = ("phone\n" + '"' + "\n".join(numbers) + "\n").encode()
+    result, found = problems(data)
+    assert [cells for _, cells in result] == [["phone"], *[[n] for n in numbers]]
+    assert found == {2: (0, "quoted-cell-too-long")}
+
+
+def test_an_unclosed_quote_in_a_long_file_is_bounded() -> None:
+    """A never-closed quote in a one-column file (every line looks like any line of a cell) is followed
+    over MAX_QUOTED_LINES lines, no more; every line after it is still a row."""
+    from dialer.lists.csv_reader import MAX_QUOTED_LINES
+
+    numbers = [f"8913{i:07d}" for i in range(MAX_QUOTED_LINES * 3)]
+    data = ("phone\n" + '"' + "\n".join(numbers) + "\n").encode()
+    result, found = problems(data)
+    assert len(result) == len(numbers) + 1
+    assert [cells[0] for _, cells in result[2:]] == numbers[1:]
+    assert found == {2: (0, "quoted-cell-too-long")}
+
+
+def test_the_header_row_with_an_unclosed_quote() -> None:
+    result, found = problems(b'phone;"name\n89131234567;Ivan\n89131234568;Petr\n')
+    assert result == [(1, ["phone", "name"]), (2, ["89131234567", "Ivan"]), (3, ["89131234568", "Petr"])]
+    assert found == {1: (1, "quote-repaired")}
+
+
+def test_a_stray_carriage_return_in_an_unquoted_cell_is_a_space() -> None:
+    assert rows(b"phone,name\n89131234567,Ivan\rPetrov\n89141234567,b\n") == [
+        (1, ["phone", "name"]),
+        (2, ["89131234567", "Ivan Petrov"]),
+        (3, ["89141234567", "b"]),
+    ]

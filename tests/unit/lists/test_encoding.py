@@ -61,3 +61,30 @@ def test_empty(data: bytes) -> None:
 def test_unreadable(data: bytes) -> None:
     with pytest.raises(UnreadableEncodingError, match=r"^f\.csv: "):
         detect_encoding(io.BytesIO(data), "f.csv")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # Two names and a stray byte: valid multi-byte characters are what UTF-8 looks like.
+        b"phone,name\n89131234567,\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\n89131234568,\xff\n",
+        b"phone,name\n89131234568,\xff\n89131234567,\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\n",
+        # The stray byte comes first and the names only after a window of ASCII.
+        b"phone,n\n1,\xff\n" + b"1,x\n" * 100_000 + "1,Иван Петров\n".encode(),
+    ],
+    ids=["small", "stray-byte-first", "names-far-after-the-stray-byte"],
+)
+def test_utf8_with_a_stray_byte_in_a_small_or_sparse_file(data: bytes) -> None:
+    assert detect_encoding(io.BytesIO(data), "f.csv") == UTF8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "phone;name\n89131234567;ИП\u00a0Ёж\n",  # upper case before a no-break space or Ё forms UTF-8 pairs
+        "phone;name\n89131234567;ПЁТР СЕМЁНОВ\n",
+        "phone;name\n89131234567;Я\n",
+    ],
+)
+def test_short_windows_1251_text_stays_windows_1251(text: str) -> None:
+    assert detect_encoding(io.BytesIO(text.encode("cp1251")), "f.csv") == CP1251

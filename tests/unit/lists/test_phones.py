@@ -38,6 +38,10 @@ def test_russian_mobile_spellings(raw: str) -> None:
         ("8 (495) 123-45-67", "+74951234567"),  # Moscow fixed line
         ("8 800 555-35-35", "+78005553535"),
         ("810 380 50 123 4567", "+380501234567"),  # Russian international prefix
+        ("00380501234568", "+380501234568"),  # the international prefix of most countries
+        ("00 44 20 7946 0958", "+442079460958"),
+        ("0079131234567", "+79131234567"),
+        ("00 7 (495) 123-45-67", "+74951234567"),
         ("+7 701 123 4567", "+77011234567"),  # Kazakhstan shares +7
         ("89371234567", "+79371234567"),  # 93X block
     ],
@@ -48,8 +52,9 @@ def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "abc", "12", "8913123456", "891312345678", "+7 913 123", "+999 1234567", "=HYPERLINK(1)", "+79300001234"],
-)
+    ["", "abc", "12", "8913123456", "891312345678", "+7 913 123", "+999 1234567", "=HYPERLINK(1)", "+79300001234",
+     "00", "000380501234568", "0038050"],
+)  # fmt: skip
 def test_invalid_values_say_why(raw: str) -> None:
     result = normalize(raw)
     assert isinstance(result, PhoneError), result

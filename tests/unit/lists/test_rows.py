@@ -8,7 +8,7 @@ import pytest
 
 from compliance import Registry
 from dialer.lists.columns import plan_columns
-from dialer.lists.model import ContactRow, Reject, RejectReason
+from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.rows import RowInterpreter, extra_json
 from dialer.lists.timezones import ZoneResolver
 
@@ -103,3 +103,41 @@ def test_undecodable_bytes_reject_the_row(registry: Registry) -> None:
 def test_extra_json_is_valid_json_without_nul(pairs: list[tuple[str, str]]) -> None:
     text = extra_json(pairs)
     assert json.loads(text) == {key: value.replace("\x00", "") for key, value in pairs}
+
+
+def test_a_repaired_row_goes_on_with_a_note(registry: Registry) -> None:
+    plan = plan_columns(HEADER, 1, "additional")
+    assert plan is not None
+    contacts: list[ContactRow] = []
+    rejects: list[Reject] = []
+    problem = RowProblem(1, RejectReason.QUOTE_REPAIRED, "unclosed quote: ...")
+    total = RowInterpreter(plan, ZoneResolver(registry)).interpret(
+        7, ["89130123456", "Иванов", "D-1", "", "", "bad"], False, contacts, rejects, problem
+    )
+    assert total == 2
+    assert [(c.phone, c.name) for c in contacts] == [("+79130123456", "Иванов")]
+    assert [(r.row, r.column, r.value, r.reason) for r in rejects] == [
+        (7, "Телефон 2", "bad", RejectReason.INVALID_NUMBER),
+        (7, "ФИО", "Иванов", RejectReason.QUOTE_REPAIRED),
+    ]
+    assert rejects[1].message == "unclosed quote: ..."
+    assert RejectReason.QUOTE_REPAIRED.is_note and not RejectReason.QUOTE_REPAIRED.is_invalid
+
+
+def test_a_row_with_a_too_long_quoted_cell_is_rejected(registry: Registry) -> None:
+    plan = plan_columns(HEADER, 1, "additional")
+    assert plan is not None
+    contacts: list[ContactRow] = []
+    rejects: list[Reject] = []
+    problem = RowProblem(3, RejectReason.QUOTED_CELL_TOO_LONG, "a quoted cell runs on ...")
+    interpreter = RowInterpreter(plan, ZoneResolver(registry))
+    total = interpreter.interpret(5, ["89130123456; 89130123457", "", "", "x"], False, contacts, rejects, problem)
+    assert (total, contacts) == (2, [])
+    assert [(r.value, r.reason) for r in rejects] == [
+        ("89130123456", RejectReason.QUOTED_CELL_TOO_LONG),
+        ("89130123457", RejectReason.QUOTED_CELL_TOO_LONG),
+    ]
+    rejects.clear()
+    assert interpreter.interpret(6, ["", "", "", "x"], False, contacts, rejects, problem) == 1
+    assert [(r.column, r.value, r.reason) for r in rejects] == [("Сумма", "", RejectReason.QUOTED_CELL_TOO_LONG)]
+    assert RejectReason.QUOTED_CELL_TOO_LONG.is_invalid
