@@ -8,7 +8,14 @@ class ComplianceError(Exception):
 
 
 class InvalidPhoneError(ComplianceError, ValueError):
-    """A phone number is not a valid E.164 number (or cannot be normalized to one)."""
+    """A phone number is not a valid E.164 number (or cannot be normalized to one).
+
+    `reason` says why without the number itself (for reject reports); it defaults to the message.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason if reason is not None else message
 
 
 class InvalidTimezoneError(ComplianceError, ValueError):

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import phonenumbers
+from phonenumbers import NumberParseException
 
 from compliance.errors import InvalidPhoneError
+
+if TYPE_CHECKING:
+    from compliance.registry import Registry
+
+_PARSE_REASONS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
 
 
 def is_e164(value: str) -> bool:
@@ -13,18 +27,43 @@ def is_e164(value: str) -> bool:
     return value[:1] == "+" and 8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit() and digits[0] != "0"
 
 
-def normalize_phone(text: str, default_region: str = "RU") -> str:
+def normalize_phone(
+    text: str, default_region: str = "RU", registry: Registry | None = None, *, strict: bool = True
+) -> str:
     """E.164 form of a number typed by a person (`8 (913) 123-45-67`, `+7 913 1234567`, `9131234567`).
 
-    Raises `InvalidPhoneError` when it is not a possible number of its country.
+    The number must be valid for its country by libphonenumber's metadata (`+70001234567` is not, nor
+    `8913123456`, a digit short), or, for +7, lie in a range of `registry`: the numbering registry
+    allocates new ranges before libphonenumber knows them. `strict=False` accepts any number of a
+    possible length, for looking up numbers already stored. The list importer uses this function for
+    every number outside its fast path for Russian mobiles (`dialer.lists.phones`).
+
+    Raises `InvalidPhoneError`; its `reason` says why without repeating the number.
     """
     value = text.strip()
     if not value:
-        raise InvalidPhoneError("empty phone number")
+        raise InvalidPhoneError("empty phone number", "not a phone number")
     try:
         number = phonenumbers.parse(value, default_region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidPhoneError(f"{text!r} is not a phone number: {exc}") from exc
+    except NumberParseException as exc:
+        raise InvalidPhoneError(
+            f"{text!r} is not a phone number: {exc}", _PARSE_REASONS.get(exc.error_type, "not a phone number")
+        ) from exc
+    country = number.country_code
     if not phonenumbers.is_possible_number(number):
-        raise InvalidPhoneError(f"{text!r} is not a possible phone number (wrong length for its country)")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        raise InvalidPhoneError(
+            f"{text!r} is not a possible phone number (wrong length for country code +{country})",
+            f"wrong length for a number of country code +{country}",
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if strict and not phonenumbers.is_valid_number(number) and not _in_registry(e164, registry):
+        raise InvalidPhoneError(
+            f"{text!r} is not a valid phone number: no such number range for country code +{country}",
+            f"not a valid number of country code +{country}",
+        )
+    return e164
+
+
+def _in_registry(e164: str, registry: Registry | None) -> bool:
+    """A +7 number in an allocated range: valid though libphonenumber's metadata may not know it yet."""
+    return registry is not None and e164.startswith("+7") and registry.lookup(e164) is not None

@@ -12,9 +12,12 @@ from compliance.errors import InvalidTimezoneError
 # Fixed offsets that are not whole hours have no IANA name; we write them "UTC+05:30".
 _FIXED = re.compile(r"^UTC([+-])(\d{2}):(\d{2})$")
 _OFFSET = re.compile(
-    r"^(?P<base>UTC|GMT|MSK|МСК)?\s*(?P<sign>[+\-−])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$",
+    r"^(?P<base>UTC|GMT|MSK|МСК)?\s*(?P<sign>[+\-−])\s*(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?"
+    r"\s*(?:ч|час|часа|часов|h)?\.?$",
     re.IGNORECASE,
 )
+# Moscow time itself, as call lists write it: `МСК`, `MSK`, `Московское время`.
+_MOSCOW = re.compile(r"^(?:MSK|МСК|москов\w*\s+время|moscow\s+time)$", re.IGNORECASE)
 _MOSCOW_OFFSET_HOURS = 3  # MSK is UTC+3 (107-FZ art. 5)
 
 
@@ -47,8 +50,9 @@ def is_known_zone(name: str) -> bool:
 def parse_timezone(text: str) -> str:
     """Canonical zone name for an explicit value: an IANA name (any case), `UTC`, or an offset.
 
-    Offsets: `+07:00`, `+7`, `UTC+7`, `GMT-03:30`, `MSK+4` / `МСК+4` (Moscow time + 4 h). Whole hours
-    become `Etc/GMT-7` (the tz database inverts the sign), others `UTC+05:30`.
+    Offsets: `+07:00`, `+7`, `UTC+7`, `GMT-03:30`, `MSK+4` / `МСК+4` / `МСК+4ч` (Moscow time + 4 h). Whole
+    hours become `Etc/GMT-7` (the tz database inverts the sign), others `UTC+05:30`. `MSK` / `МСК` alone
+    is `Europe/Moscow`.
     """
     value = text.strip()
     if not value:
@@ -58,6 +62,8 @@ def parse_timezone(text: str) -> str:
     known = _names_by_lower().get(value.lower())
     if known is not None:
         return known
+    if _MOSCOW.match(value):
+        return "Europe/Moscow"
     match = _OFFSET.match(value)
     if match is None:
         raise InvalidTimezoneError(

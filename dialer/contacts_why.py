@@ -228,7 +228,7 @@ def _reasons(raw: Any) -> tuple[Reason, ...]:
 
 def normalize_query_phone(phone: str, *, field_name: str = "phone") -> str:
     try:
-        return normalize_phone(phone)
+        return normalize_phone(phone, strict=False)  # a lookup: the number may be stored from a registry range
     except InvalidPhoneError as exc:
         raise InvalidValueError(field_name, str(exc)) from None
 

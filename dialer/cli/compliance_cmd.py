@@ -28,6 +28,7 @@ from compliance import (
     Subscriber,
     TzHints,
     TzResolution,
+    TzSource,
     decide,
     load_rules,
     normalize_phone,
@@ -112,6 +113,24 @@ def _registry(paths: list[Path]) -> Registry | None:
     return _registry_from_database()
 
 
+_NO_REGISTRY = (
+    "warning: no numbering registry loaded: Russian mobile numbers get every Russian zone as a candidate; "
+    "load one with --registry DEF-9xx.csv, the DIALER_REGISTRY setting or `dialer registry import`"
+)
+
+
+class _RegistryWarning:
+    """Says once, on stderr, that +7 numbers were resolved without a registry."""
+
+    def __init__(self, registry: Registry | None) -> None:
+        self._pending = registry is None
+
+    def after(self, checked: _Checked) -> None:
+        if self._pending and checked.phone.startswith("+7") and checked.resolution.source is not TzSource.EXPLICIT:
+            self._pending = False
+            err_console.print(_NO_REGISTRY, highlight=False, soft_wrap=True, markup=False)
+
+
 @dataclass(frozen=True, slots=True)
 class _Checked:
     phone: str
@@ -158,7 +177,7 @@ class _Checked:
 def _check_one(
     raw_phone: str, hints: TzHints, at: datetime, counts: AnsweredCounts, rules: RuleSet, registry: Registry | None
 ) -> _Checked:
-    phone = normalize_phone(raw_phone)
+    phone = normalize_phone(raw_phone, registry=registry)
     resolution = resolve_timezone(phone, hints, registry)
     decision = decide(Subscriber.from_resolution(phone, resolution), at, counts, rules)
     return _Checked(phone, resolution, decision, at, rules)
@@ -239,11 +258,13 @@ def check(
     except (ComplianceError, DialerError) as exc:
         fail(str(exc), code=2)
 
+    warning = _RegistryWarning(registry)
     if phone is not None:
         try:
             checked = _check_one(phone, TzHints(timezone=tz, region=region), instant, counts, rule_set, registry)
         except ComplianceError as exc:
             fail(f"{_field(exc, 'PHONE', '--tz')}{exc}", code=2)
+        warning.after(checked)
         typer.echo(json.dumps(checked.as_json(), ensure_ascii=False) if as_json else checked.sentence())
         return
 
@@ -262,6 +283,7 @@ def check(
                 f"{file}: line {line}: {_field(exc, 'phone', 'timezone')}{exc}", highlight=False, soft_wrap=True
             )
             continue
+        warning.after(checked)
         typer.echo(json.dumps({"line": line, **checked.as_json()}, ensure_ascii=False))
     sys.stdout.flush()
     if failures:

@@ -3,7 +3,8 @@
 Accepted without a `+`: `8 (913) 123-45-67`, `8-913-123-45-67`, `79131234567`, `9131234567` (national
 formats of the default region, RU). Any number with a leading `+` (or an international prefix such as
 `810`/`00`) is parsed for its own country. A number must be valid for its country (libphonenumber
-metadata), not merely of a plausible length.
+metadata), not merely of a plausible length, or be a +7 number in a range of the loaded numbering
+registry; that rule is `compliance.normalize_phone`'s, which takes every number off the fast path.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from compliance import InvalidPhoneError, Registry, normalize_phone
 
 DEFAULT_REGION = "RU"
 
@@ -26,15 +26,6 @@ class PhoneError:
     """Why a phone value is not a valid number, for the reject report."""
 
     message: str
-
-
-_PARSE_MESSAGES = {
-    NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    NumberParseException.NOT_A_NUMBER: "not a phone number",
-    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
-    NumberParseException.TOO_SHORT_NSN: "too short",
-    NumberParseException.TOO_LONG: "too long",
-}
 
 
 def split_cell(value: str) -> list[str]:
@@ -64,8 +55,8 @@ def _fast_russian_mobile(digits: str, plus: bool) -> str | None:
     return None
 
 
-def normalize(value: str, region: str = DEFAULT_REGION) -> str | PhoneError:
-    """The E.164 form of one phone value, or why it is not a valid number."""
+def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
+    """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
     plus = stripped.startswith("+")
     digits = (stripped[1:] if plus else stripped).translate(_SEPARATORS)
@@ -77,16 +68,11 @@ def normalize(value: str, region: str = DEFAULT_REGION) -> str | PhoneError:
         fast = _fast_russian_mobile(digits, plus)
         if fast is not None:
             return fast
-    return _slow(stripped, region)
+    return _slow(stripped, region, registry)
 
 
-def _slow(value: str, region: str) -> str | PhoneError:
+def _slow(value: str, region: str, registry: Registry | None = None) -> str | PhoneError:
     try:
-        number = phonenumbers.parse(value, region)
-    except NumberParseException as exc:
-        return PhoneError(_PARSE_MESSAGES.get(exc.error_type, "not a phone number"))
-    if not phonenumbers.is_valid_number(number):
-        if not phonenumbers.is_possible_number(number):
-            return PhoneError(f"wrong length for a number of country code +{number.country_code}")
-        return PhoneError(f"not a valid number of country code +{number.country_code}")
-    return phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        return normalize_phone(value, region, registry)
+    except InvalidPhoneError as exc:
+        return PhoneError(exc.reason)

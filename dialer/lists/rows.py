@@ -32,6 +32,7 @@ class RowInterpreter:
     def __init__(self, plan: ColumnPlan, zones: ZoneResolver) -> None:
         self.plan = plan
         self._resolve = zones.resolve
+        self._registry = zones.registry  # a +7 number in its ranges is valid even if libphonenumber disagrees
         self._width = plan.width
         self._phones = [(index, plan.header(index)) for index in plan.phones]
         self._extra = [(encode_basestring(key) + ":", index) for key, index in plan.extra]
@@ -88,7 +89,7 @@ class RowInterpreter:
         if self._has_hints:
             hints = self._hints(cells)
         for column, raw in values:
-            phone = normalize(raw)
+            phone = normalize(raw, registry=self._registry)
             if isinstance(phone, PhoneError):
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, phone.message))
                 continue

@@ -18,6 +18,11 @@ class ZoneResolver:
         self._registry = registry
         self._explicit: dict[TzHints, TzResolution | None] = {}
 
+    @property
+    def registry(self) -> Registry | None:
+        """The numbering registry of this import, if any."""
+        return self._registry
+
     def resolve(self, phone: str, hints: TzHints | None) -> TzResolution:
         if hints is None:
             return resolve_timezone(phone, None, self._registry)

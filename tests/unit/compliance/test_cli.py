@@ -109,6 +109,43 @@ def test_without_any_registry_a_mobile_has_all_russian_zones() -> None:
     assert result["next_allowed_at"] == "2026-04-21T07:10:00Z"
 
 
+def test_without_any_registry_a_warning_says_so_once(tmp_path: Path) -> None:
+    code, out, err = check("+79131234567", "--at", "2026-04-20T07:20:00Z", "--json")
+    assert code == 0
+    assert json.loads(out)["tz_source"] == "candidates"
+    assert len(err.splitlines()) == 1
+    assert err.startswith("warning: no numbering registry loaded:")
+    assert "--registry" in err
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("phone\n+79131234567\n+79141234567\n+12125551234\n", encoding="utf-8")
+    code, out, err = check("--file", str(numbers), "--at", "2026-04-20T07:20:00Z")
+    assert code == 0
+    assert len(out.splitlines()) == 3
+    assert err.count("no numbering registry loaded") == 1
+
+
+def test_no_registry_warning_when_it_does_not_matter(def_registry_path: Path) -> None:
+    for args, registry in (
+        (["+79131234567", "--at", "2026-04-20T07:20:00Z"], def_registry_path),
+        (["+79131234567", "--at", "2026-04-20T07:20:00Z", "--tz", "Asia/Omsk"], None),
+        (["+12125551234", "--at", "2026-04-20T07:20:00Z"], None),
+    ):
+        code, _, err = check(*args, registry=registry)
+        assert code == 0
+        assert "registry" not in err, args
+
+
+def test_a_number_of_a_registry_range_unknown_to_libphonenumber(def_registry_path: Path) -> None:
+    # +7 930 000-xx-xx is allocated in the registry (Moscow) but missing from libphonenumber's metadata.
+    code, out, err = check("+79300000000", "--at", "2026-04-20T10:00:00Z", "--json", registry=def_registry_path)
+    assert code == 0, err
+    assert json.loads(out)["tz_source"] == "registry"
+    code, out, err = check("+79300000000", "--at", "2026-04-20T10:00:00Z", "--json")
+    assert code == 2
+    assert out == ""
+    assert "PHONE: '+79300000000' is not a valid phone number" in " ".join(err.split())
+
+
 def test_a_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> None:
     bogus = tmp_path / "numbers.csv"
     bogus.write_text("phone\n+79131234567\n", encoding="utf-8")
@@ -122,6 +159,8 @@ def test_a_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["123", "--at", "2026-04-20T05:00:00Z"], "PHONE: '123' is not a possible phone number"),
+        (["+70001234567", "--at", "2026-04-20T05:00:00Z"], "PHONE: '+70001234567' is not a valid phone number"),
+        (["8913123456", "--at", "2026-04-20T05:00:00Z"], "PHONE: '8913123456' is not a valid phone number"),
         (["+79131234567", "--at", "yesterday"], "--at: 'yesterday' is not an ISO 8601 instant"),
         (["+79131234567", "--tz", "Mars/Base"], "--tz: 'Mars/Base' is neither an IANA time zone"),
         (["+79131234567", "--rules", "fz999"], "unknown rule set 'fz999'"),

@@ -73,6 +73,33 @@ def test_abc_file_of_same_format_loads_and_resolves(tmp_path: Path) -> None:
     assert whole.zones == ("Asia/Yakutsk", "Asia/Ust-Nera", "Asia/Srednekolymsk")
 
 
+@pytest.mark.parametrize(
+    ("region", "territory", "zones"),
+    [
+        # District names of other subjects inside Территория ГАР.
+        ("Красноярский край", "Таймырский Долгано-Ненецкий р-н|Красноярский край", ("Asia/Krasnoyarsk",)),
+        ("Краснодарский край", "Крымский р-н|Краснодарский край", ("Europe/Moscow",)),
+        ("Краснодарский край", "г. Крымск|г.п. город Крымск|Краснодарский край", ("Europe/Moscow",)),
+        ("Забайкальский край", "Агинский Бурятский округ|Забайкальский край", ("Asia/Chita",)),
+        # Yakutia narrows only to a district whose zone is known.
+        ("Республика Саха /Якутия/", "м.р-н Верхоянский|Республика Саха (Якутия)", ("Asia/Vladivostok",)),
+        ("Республика Саха /Якутия/", "м.р-н Томпонский|Республика Саха (Якутия)", ("Asia/Khandyga",)),
+        ("Республика Саха /Якутия/", "м.р-н Нижнеколымский|Республика Саха (Якутия)", ("Asia/Srednekolymsk",)),
+        ("Республика Саха /Якутия/", "г. Мирный|м.р-н Мирнинский|Республика Саха (Якутия)", ("Asia/Yakutsk",)),
+        (
+            "Республика Саха /Якутия/",
+            "с. Иное|Республика Саха (Якутия)",
+            ("Asia/Yakutsk", "Asia/Ust-Nera", "Asia/Srednekolymsk"),
+        ),
+    ],
+)
+def test_territory_names_a_district_not_another_subject(region: str, territory: str, zones: tuple[str, ...]) -> None:
+    registry = Registry.from_rows([RegistryRow(74110000000, 74110099999, "X", region, territory)])
+    entry = registry.lookup("+74110000000")
+    assert entry is not None
+    assert entry.zones == zones
+
+
 def test_windows_1251_file_is_read(tmp_path: Path) -> None:
     path = write(
         tmp_path,

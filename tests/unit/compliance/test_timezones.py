@@ -17,6 +17,7 @@ from compliance import (
     TzHints,
     TzResolution,
     TzSource,
+    normalize_phone,
     parse_timezone,
     resolve_timezone,
 )
@@ -75,6 +76,58 @@ def test_mobile_without_registry_or_regionless_range_is_all_of_russia(small_regi
     assert resolve_timezone("+79990000000", registry=small_registry).source is TzSource.CANDIDATES
     # Toll-free 8-800 names no region.
     assert resolve_timezone("+78001234567").candidates == RUSSIA_ZONES
+
+
+def test_region_hints_in_short_and_latin_forms() -> None:
+    assert resolve_timezone(KEMEROVO_MOBILE, TzHints(region="НСО")).candidates == ("Asia/Novosibirsk",)
+    assert resolve_timezone(KEMEROVO_MOBILE, TzHints(region="Омская")).candidates == ("Asia/Omsk",)
+    assert resolve_timezone(KEMEROVO_MOBILE, TzHints(address="Moscow, Tverskaya 1")).zone == "Europe/Moscow"
+    resolved = resolve_timezone(KEMEROVO_MOBILE, TzHints(timezone="МСК+4"))
+    assert resolved == TzResolution("Etc/GMT-7", TzSource.EXPLICIT, ("Etc/GMT-7",))
+
+
+@pytest.mark.parametrize(
+    ("text", "e164"),
+    [
+        ("8 (913) 123-45-67", "+79131234567"),
+        ("+7 913 1234567", "+79131234567"),
+        ("9131234567", "+79131234567"),
+        ("8 (495) 123-45-67", "+74951234567"),
+        ("+1 212 555 0100", "+12125550100"),
+    ],
+)
+def test_normalize_phone(text: str, e164: str) -> None:
+    assert normalize_phone(text) == e164
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("+70001234567", "not a valid number of country code +7"),  # no such range
+        ("8913123456", "not a valid number of country code +7"),  # a digit short: not +78913123456
+        ("+79300001234", "not a valid number of country code +7"),  # 930 range libphonenumber does not know
+        ("123", "wrong length for a number of country code +7"),
+        ("not-a-phone", "not a phone number"),
+        ("", "not a phone number"),
+    ],
+)
+def test_normalize_phone_rejects_invalid_numbers(text: str, reason: str) -> None:
+    with pytest.raises(InvalidPhoneError) as error:
+        normalize_phone(text)
+    assert error.value.reason == reason
+    assert (repr(text) in str(error.value)) or not text
+
+
+def test_a_registry_range_makes_a_number_valid() -> None:
+    """New DEF ranges reach the registry before libphonenumber's metadata."""
+    registry = Registry.from_rows([RegistryRow(79300000000, 79300009999, "X", "Москва и Московская область")])
+    assert normalize_phone("8 930 000-12-34", registry=registry) == "+79300001234"
+    with pytest.raises(InvalidPhoneError):
+        normalize_phone("+79300020000", registry=registry)  # outside the range
+    with pytest.raises(InvalidPhoneError):
+        normalize_phone("+70001234567", registry=registry)
+    # A lookup of a stored number asks only for a possible length.
+    assert normalize_phone("+79300020000", strict=False) == "+79300020000"
 
 
 def test_invalid_phone_is_an_error() -> None:
@@ -177,7 +230,13 @@ def test_number_without_geography_is_unknown() -> None:
         ("GMT-05:00", "Etc/GMT+5"),
         ("utc−3", "Etc/GMT+3"),
         ("MSK+4", "Etc/GMT-7"),
+        ("МСК+4", "Etc/GMT-7"),
+        ("мск +4 ч", "Etc/GMT-7"),
+        ("MSK-1", "Etc/GMT-2"),
         ("МСК+0", "Etc/GMT-3"),
+        ("МСК", "Europe/Moscow"),
+        ("MSK", "Europe/Moscow"),
+        ("Московское время", "Europe/Moscow"),
         ("+05:30", "UTC+05:30"),
         ("UTC-03:30", "UTC-03:30"),
         ("+00:00", "UTC"),

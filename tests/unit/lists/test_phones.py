@@ -7,7 +7,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compliance import Registry
+from dialer.lists.columns import plan_columns
+from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.phones import PhoneError, _fast_russian_mobile, _slow, normalize, split_cell
+from dialer.lists.rows import RowInterpreter
+from dialer.lists.timezones import ZoneResolver
 
 
 @pytest.mark.parametrize(
@@ -59,6 +64,28 @@ def test_invalid_values_say_why(raw: str) -> None:
     result = normalize(raw)
     assert isinstance(result, PhoneError), result
     assert result.message
+
+
+def test_a_registry_range_unknown_to_libphonenumber_is_valid(registry: Registry) -> None:
+    """The registry allocates ranges (here +7 930 000-xx-xx, Moscow) before libphonenumber's metadata has them."""
+    assert isinstance(normalize("8 930 000-00-00"), PhoneError)
+    assert normalize("8 930 000-00-00", registry=registry) == "+79300000000"
+    assert normalize("+7 930 000 00 00", registry=registry) == "+79300000000"
+    result = normalize("+70001234567", registry=registry)
+    assert isinstance(result, PhoneError)
+    assert result.message == "not a valid number of country code +7"
+
+
+def test_the_importer_passes_its_registry_to_normalization(registry: Registry) -> None:
+    plan = plan_columns(["Телефон"], 1, "additional")
+    assert plan is not None
+    contacts: list[ContactRow] = []
+    rejects: list[Reject] = []
+    interpreter = RowInterpreter(plan, ZoneResolver(registry))
+    for row, cell in enumerate(["89300000000", "+70001234567"], start=2):
+        interpreter.interpret(row, [cell], False, contacts, rejects)
+    assert [(c.phone, c.zone.source.value) for c in contacts] == [("+79300000000", "registry")]
+    assert [(r.value, r.reason) for r in rejects] == [("+70001234567", RejectReason.INVALID_NUMBER)]
 
 
 @given(st.integers(min_value=9_000_000_000, max_value=9_999_999_999), st.sampled_from(["8", "7", "+7", ""]))
