@@ -379,6 +379,7 @@ async def load_campaign_configs(
 
 def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> CampaignConfig:
     schedule_spec = (row.schedule or {}).get("spec")
+    answered = AnsweredLeg.from_stored(row.settings or {})
     return CampaignConfig(
         id=row.id,
         name=row.name,
@@ -387,7 +388,7 @@ def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> C
         rules=StoredRules(row.rules, row.rules_toml),
         trunks=tuple(trunks),
         retry=RetryPolicy.from_stored(row.retry_delays, row.max_attempts, row.settings.get("machine"),
-                                     bool(row.settings.get("notsure_as_machine"))),
+                                     answered.notsure_as_machine),
         cps_limit=None if row.cps_limit is None else Decimal(row.cps_limit),
         max_channels=row.max_channels,
         subscriber_column=row.subscriber_column,
@@ -397,7 +398,7 @@ def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> C
         schedule=parse_schedule(schedule_spec) if schedule_spec else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
-        answered=AnsweredLeg.from_stored(row.settings or {}),
+        answered=answered,
     )
 
 
