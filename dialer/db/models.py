@@ -35,6 +35,11 @@ NAMING = {
 }
 
 
+# Phone numbers and subscriber keys are identifiers: compared byte by byte, whatever the server's locale.
+Phone = String(20, collation="C")
+Identifier = Text(collation="C")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map: ClassVar[dict[Any, Any]] = {
@@ -158,13 +163,17 @@ class CallList(Base):
 
 
 class Contact(Base):
+    """A number to dial. Loaded in bulk (millions per call list), so its references to campaigns
+    (ON DELETE CASCADE) and call lists (ON DELETE SET NULL) are kept by statement-level triggers
+    (migration 0003_bulk_contacts) rather than foreign keys checked row by row."""
+
     __tablename__ = "contacts"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
-    call_list_id: Mapped[int | None] = mapped_column(ForeignKey("call_lists.id", ondelete="SET NULL"))
-    phone: Mapped[str] = mapped_column(String(20))
-    subscriber_key: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[int] = mapped_column(Integer)
+    call_list_id: Mapped[int | None] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(Phone)
+    subscriber_key: Mapped[str] = mapped_column(Identifier)
     name: Mapped[str | None] = mapped_column(Text)
     extra: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'::jsonb"))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -248,8 +257,8 @@ class ComplianceLedger(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
-    subscriber_key: Mapped[str] = mapped_column(Text)
-    phone: Mapped[str] = mapped_column(String(20))
+    subscriber_key: Mapped[str] = mapped_column(Identifier)
+    phone: Mapped[str] = mapped_column(Phone)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaigns.id", ondelete="SET NULL"))
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("attempts.id", ondelete="SET NULL"), unique=True
@@ -272,8 +281,8 @@ class Cdr(Base):
     campaign_id: Mapped[int | None] = mapped_column(Integer)
     company_id: Mapped[int | None] = mapped_column(Integer)
     contact_id: Mapped[int | None] = mapped_column(BigInteger)
-    subscriber_key: Mapped[str | None] = mapped_column(Text)
-    phone: Mapped[str] = mapped_column(String(20))
+    subscriber_key: Mapped[str | None] = mapped_column(Identifier)
+    phone: Mapped[str] = mapped_column(Phone)
     trunk: Mapped[str | None] = mapped_column(String(100))
     worker_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column()
@@ -319,7 +328,7 @@ class DncEntry(Base):
     __tablename__ = "dnc"
 
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    phone: Mapped[str] = mapped_column(Phone, primary_key=True)
     source: Mapped[str | None] = mapped_column(Text)
     added_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

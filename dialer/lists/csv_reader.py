@@ -26,7 +26,7 @@ import csv
 import io
 import re
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -176,6 +176,14 @@ class _RowShape:
         return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Block:
+    """Whole lines of the file, each ending with "\\n"; `quoted`: some hold a quote."""
+
+    lines: list[str]
+    quoted: bool
+
+
 class _Unclosed(Exception):
     """Raised by the feed through csv.reader: the quoted cell being read is taken for an unclosed quote."""
 
@@ -193,8 +201,10 @@ class _Feed:
     """The lines csv.reader reads; keeps those of the record being read, and watches a quoted cell
     that runs over lines. Lines to read again (after a repair) come first."""
 
-    def __init__(self, lines: Iterator[str], shape: _RowShape) -> None:
-        self._source = lines
+    def __init__(self, lines: list[str], start: int, blocks: Iterator[_Block], shape: _RowShape) -> None:
+        self._lines = lines
+        self._next = start
+        self._blocks = blocks
         self._shape = shape
         self.replay: deque[str] = deque()
         self.record: list[str] = []  # the consumer clears it after each record
@@ -206,8 +216,20 @@ class _Feed:
     def __iter__(self) -> _Feed:
         return self
 
+    def _source(self) -> str | None:
+        """The next line of the block, or of the next blocks while a record runs on past its end;
+        None at the end of the file, or of the block between records."""
+        while self._next >= len(self._lines):
+            block = next(self._blocks, None) if self.record else None
+            if block is None:
+                return None
+            self._lines, self._next = block.lines, 0
+        line = self._lines[self._next]
+        self._next += 1
+        return line
+
     def __next__(self) -> str:
-        line = self.replay.popleft() if self.replay else next(self._source, None)
+        line = self.replay.popleft() if self.replay else self._source()
         record = self.record
         if line is None:
             if record:
@@ -321,40 +343,61 @@ class CsvRows:
         """Bytes consumed so far (for progress)."""
         return self._stream.tell()
 
-    def _lines(self) -> Iterator[str]:
+    def _blocks(self) -> Iterator[_Block]:
         decoder = codecs.getincrementaldecoder(self.encoding.codec)("surrogateescape")
         newline = self._newline
-        # The csv module wants each line to end with "\n" (or "\r\n"); a lone CR line end becomes LF.
-        ending = "\n"
-        pending: list[str] = []
+        pending: list[str] = []  # the start of a line that goes on in the next read
         read = self._stream.read
         while True:
-            block = read(_BLOCK)
-            text = decoder.decode(block, final=not block)
+            data = read(_BLOCK)
+            text = decoder.decode(data, final=not data)
             if text:
                 if not self.bad_bytes_seen and _BAD_BYTES.search(text):
                     self.bad_bytes_seen = True
                 lines = text.split(newline)
                 last = lines.pop()
                 if lines:
+                    quoted = '"' in text
                     if pending:
                         pending.append(lines[0])
                         lines[0] = "".join(pending)
+                        quoted = quoted or '"' in lines[0]
                         pending.clear()
-                    for line in lines:
-                        yield line + ending
+                    # The csv module wants each line to end with "\n" (or "\r\n"); a lone CR line end becomes LF.
+                    yield _Block([line + "\n" for line in lines], quoted)
                 if last:
                     pending.append(last)
-            if not block:
+            if not data:
                 break
         if pending:
-            yield "".join(pending)
+            last = "".join(pending)
+            yield _Block([last], '"' in last)
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        """(row number, cells) for every record; a quoted field may span lines (see the module docstring)."""
-        feed = _Feed(self._lines(), self._shape)
-        record = feed.record
+        """(row number, cells) for every record; a quoted field may span lines (see the module docstring).
+
+        A block of lines without quotes has one record per line: the csv module reads it alone. The
+        other blocks are read through a `_Feed`, which watches records that run over lines.
+        """
+        blocks = self._blocks()
         number = 0
+        delimiter = self.delimiter
+        for block in blocks:
+            start = 0
+            if not block.quoted:
+                reader = csv.reader(block.lines, delimiter=delimiter, strict=False)
+                try:
+                    for cells in reader:
+                        number += 1
+                        yield number, cells
+                    continue
+                except csv.Error:
+                    start = reader.line_num - 1  # the failed line, read again below
+            number = yield from self._read_watched(_Feed(block.lines, start, blocks, self._shape), number)
+
+    def _read_watched(self, feed: _Feed, number: int) -> Generator[tuple[int, list[str]], None, int]:
+        """The rows of the feed's block (and of the next ones, while a record runs on into them)."""
+        record = feed.record
         while True:
             reader = csv.reader(feed, delimiter=self.delimiter, strict=False)
             try:
@@ -364,7 +407,7 @@ class CsvRows:
                         cells = self._repair(number, feed, _SWALLOWS_ROWS)
                     record.clear()
                     yield number, cells
-                return
+                return number
             except _Unclosed as unclosed:
                 number += 1
                 cells = self._repair(number, feed, unclosed.why)

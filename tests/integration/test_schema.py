@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
@@ -40,3 +43,93 @@ def test_next_eligible_contacts_is_an_index_scan(database_url: str) -> None:
         )
     assert "ix_contacts_eligible" in plan, plan
     assert "Sort" not in plan, plan
+
+
+def _seed(conn: psycopg.Connection[Any]) -> None:
+    conn.execute("INSERT INTO companies (name) VALUES ('c')")
+    conn.execute("INSERT INTO campaigns (company_id, name) VALUES (1, 'x'), (1, 'y')")
+    conn.execute("INSERT INTO call_lists (campaign_id, filename, sha256) VALUES (1, 'a.csv', 'a'), (2, 'b.csv', 'b')")
+
+
+def _contacts(conn: psycopg.Connection[Any], rows: list[tuple[int, int | None]]) -> None:
+    columns = "campaign_id, call_list_id, phone, subscriber_key, tz_source"
+    with conn.cursor().copy(f"COPY contacts ({columns}) FROM STDIN") as cp:
+        for i, (campaign, call_list) in enumerate(rows):
+            cp.write_row((campaign, call_list, f"+7900000{i:04d}", str(i), "registry"))
+
+
+@pytest.mark.parametrize(
+    ("rows", "detail"),
+    [
+        ([(1, 1)] * 50 + [(3, 1)] + [(2, 2)] * 50, 'Key (campaign_id)=(3) is not present in table "campaigns"'),
+        ([(1, 1), (2, None), (1, 7)], 'Key (call_list_id)=(7) is not present in table "call_lists"'),
+    ],
+)
+def test_contacts_must_reference_existing_campaigns_and_call_lists(
+    database_url: str, rows: list[tuple[int, int | None]], detail: str
+) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        _seed(conn)
+        with pytest.raises(psycopg.errors.ForeignKeyViolation) as caught:
+            _contacts(conn, rows)
+        assert caught.value.diag.message_detail is not None and detail in caught.value.diag.message_detail
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                "INSERT INTO contacts (campaign_id, phone, subscriber_key, tz_source) "
+                "VALUES (9, '+79000000001', 'k', 'x')"
+            )
+        _contacts(conn, [(1, 1), (2, None)])
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("UPDATE contacts SET campaign_id = 5 WHERE call_list_id = 1")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("UPDATE contacts SET call_list_id = 8 WHERE campaign_id = 2")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("UPDATE call_lists SET id = 10 WHERE id = 1")
+        conn.execute("UPDATE contacts SET campaign_id = 2, call_list_id = 2 WHERE call_list_id = 1")
+        conn.execute("UPDATE call_lists SET id = 10 WHERE id = 1")  # no longer referenced
+        assert conn.execute("SELECT campaign_id, call_list_id FROM contacts ORDER BY id").fetchall() == [
+            (2, 2),
+            (2, None),
+        ]
+
+
+def test_deleting_a_campaign_deletes_its_contacts_and_a_call_list_releases_them(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        _seed(conn)
+        _contacts(conn, [(1, 1)] * 3 + [(2, 2)] * 2)
+        conn.execute(
+            "INSERT INTO attempts (contact_id, campaign_id, worker_id, channel_id) "
+            "SELECT id, campaign_id, 'w', 'ch-' || id FROM contacts"
+        )
+        conn.execute("DELETE FROM call_lists WHERE id = 2")
+        assert conn.execute("SELECT campaign_id, call_list_id FROM contacts WHERE campaign_id = 2").fetchall() == [
+            (2, None),
+            (2, None),
+        ]
+        conn.execute("DELETE FROM campaigns WHERE id = 1")
+        assert conn.execute("SELECT DISTINCT campaign_id FROM contacts").fetchall() == [(2,)]
+        assert conn.execute("SELECT DISTINCT campaign_id FROM attempts").fetchall() == [(2,)]
+
+
+def test_a_campaign_being_filled_cannot_be_deleted_until_the_import_ends(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as importer, psycopg.connect(database_url) as deleter:
+        _seed(importer)
+        with importer.transaction():
+            _contacts(importer, [(1, 1)] * 10)
+            # The import holds its campaign and call list as a foreign key would (FOR KEY SHARE).
+            deleter.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                deleter.execute("DELETE FROM campaigns WHERE id = 1")
+            deleter.rollback()
+        deleter.execute("DELETE FROM campaigns WHERE id = 1")
+        deleter.commit()
+        assert importer.execute("SELECT count(*) FROM contacts").fetchone() == (0,)
+
+
+def test_identifiers_compare_byte_by_byte(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        collations = conn.execute(
+            """SELECT table_name || '.' || column_name, collation_name FROM information_schema.columns
+               WHERE column_name IN ('phone', 'subscriber_key') AND table_schema = 'public'"""
+        ).fetchall()
+    assert collations and all(collation == "C" for _, collation in collations), collations

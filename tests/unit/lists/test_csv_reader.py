@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 
 import pytest
@@ -185,3 +186,34 @@ def test_a_stray_carriage_return_in_an_unquoted_cell_is_a_space() -> None:
         (2, ["89131234567", "Ivan Petrov"]),
         (3, ["89141234567", "b"]),
     ]
+
+
+def _long_table(rows_: int, special: dict[int, str]) -> str:
+    """A `phone;name;comment` table over many 64 KiB reads, with some rows' comments replaced."""
+    lines = ["phone;name;comment"]
+    for i in range(rows_):
+        lines.append(f"8913{i:07d};Иванов Иван {i};{special.get(i, 'ok')}")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def test_quoted_cells_across_reads_of_a_long_file() -> None:
+    # Multi-line quoted cells everywhere, some of them across the reader's block boundaries.
+    special = {i: f'"line one {i}\r\nline two; ""quoted""{" x" * 100}\r\nthree"' for i in range(3, 20_000, 3)}
+    text = _long_table(20_000, special)
+    data = text.encode("utf-8")
+    starts = [data.index(f"line one {i}\r".encode()) + len(f"line one {i}\r") for i in special]
+    spans = [(start, data.index(b"three", start)) for start in starts]
+    reads = range(1 << 16, len(data), 1 << 16)
+    assert any(start < boundary < end for start, end in spans for boundary in reads), "no cell across a read"
+    expected = [(n, cells) for n, cells in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=";"), 1)]
+    assert rows(data) == expected
+
+
+def test_repairs_deep_in_a_long_file() -> None:
+    special = {15_000: '"never closed', 15_010: "a\rb"}
+    result, found = problems(_long_table(20_000, special).encode("utf-8"))
+    assert len(result) == 20_001
+    assert result[15_001] == (15_002, ["89130015000", "Иванов Иван 15000", "never closed"])
+    assert result[15_002] == (15_003, ["89130015001", "Иванов Иван 15001", "ok"])
+    assert result[15_011] == (15_012, ["89130015010", "Иванов Иван 15010", "a b"])
+    assert found == {15_002: (2, "quote-repaired")}
