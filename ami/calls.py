@@ -322,8 +322,11 @@ class CallTracker:
     """Call state machine for all calls of one client. Sync and I/O-free; the client drives it."""
 
     def __init__(self, clock: Clock, *, cdr_grace: float, hangup_grace: float, originate_margin: float,
-                 publish: Callable[[CallEvent], None] | None = None) -> None:
+                 publish: Callable[[CallEvent], None] | None = None,
+                 on_deadline: Callable[[float], None] | None = None) -> None:
         self._clock = clock
+        # Told every new deadline, so the owner can arm one timer for the earliest instead of polling.
+        self._on_deadline = on_deadline
         self._cdr_grace = cdr_grace
         self._hangup_grace = hangup_grace
         self._originate_margin = originate_margin
@@ -522,6 +525,19 @@ class CallTracker:
         call.deadline = deadline  # any older heap entry is now superseded
         if deadline is not None:
             heapq.heappush(self._deadlines, (deadline, next(self._seq), call.channel_id))
+            if self._on_deadline is not None:
+                self._on_deadline(deadline)
+
+    def next_deadline(self) -> float | None:
+        """The earliest pending deadline (monotonic), None when no call has one."""
+        heap = self._deadlines
+        while heap:
+            deadline, _, channel_id = heap[0]
+            call = self._calls.get(channel_id)
+            if call is not None and call.deadline == deadline:
+                return deadline
+            heapq.heappop(heap)  # superseded or resolved
+        return None
 
     def expire(self) -> int:
         """Resolve calls whose deadline passed; returns how many."""

@@ -8,6 +8,7 @@ import contextlib
 import enum
 import itertools
 import logging
+import math
 import random
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
@@ -44,7 +45,8 @@ __all__ = ["AmiClient", "AmiStats", "ConnectionState", "parse_ami_url"]
 
 log = logging.getLogger(__name__)
 
-_TICK = 0.1  # seconds between deadline checks of tracked calls
+# A deadline timer that finds nothing due (an injected clock behind the loop's) looks again this soon.
+_RECHECK = 0.1
 
 
 class ConnectionState(enum.Enum):
@@ -88,8 +90,9 @@ def parse_ami_url(url: str) -> tuple[str, int, str, str]:
 class AmiClient:
     """`async with AmiClient(host, port, username, secret) as client:` one managed AMI connection.
 
-    The client reconnects by itself (backoff with jitter) for as long as it is open. It owns two
-    tasks, the connection supervisor and the deadline ticker, and awaits them on close.
+    The client reconnects by itself (backoff with jitter) for as long as it is open. It owns one
+    task, the connection supervisor, and awaits it on close; the tracked calls' deadlines are one
+    loop timer, armed for the earliest (no polling while nothing is due).
     """
 
     def __init__(
@@ -123,7 +126,10 @@ class AmiClient:
         self._tracker = CallTracker(
             self._clock, cdr_grace=self.options.cdr_grace, hangup_grace=self.options.hangup_grace,
             originate_margin=self.options.originate_margin, publish=self._call_events.publish,
+            on_deadline=self._arm_deadline,
         )
+        self._deadline_timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf  # the tracker's monotonic deadline the timer is armed for
         self._state = ConnectionState.DISCONNECTED
         self._session: AmiSession | None = None
         self._epoch = 0
@@ -157,10 +163,8 @@ class AmiClient:
         loop = asyncio.get_running_loop()
         self._ready = loop.create_future()
         self._connected_event = asyncio.Event()
-        self._tasks = [
-            loop.create_task(self._supervise(), name=f"{self.name}-supervisor"),
-            loop.create_task(self._tick(), name=f"{self.name}-ticker"),
-        ]
+        self._tasks = [loop.create_task(self._supervise(), name=f"{self.name}-supervisor")]
+        self._rearm()  # calls tracked before a reopen keep their deadlines
         try:
             async with asyncio.timeout(self.options.first_connect_timeout):
                 await asyncio.shield(self._ready)
@@ -186,6 +190,7 @@ class AmiClient:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._disarm()
         if self._ready is not None and not self._ready.done():
             self._ready.cancel()
         self._tracker.abandon_all()
@@ -322,13 +327,47 @@ class AmiClient:
         self.stats.resyncs += 1
         log.info("ami.resynced server=%s resolved=%s live=%s", self.server, resolved, len(live))
 
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(_TICK)
-            try:
-                self._tracker.expire()
-            except Exception:  # a tracker bug must not stop the deadlines of every other call
-                log.exception("ami.expire_failed")
+    # Deadlines of tracked calls: one timer for the earliest
+
+    def _arm_deadline(self, deadline: float) -> None:
+        """The tracker scheduled a deadline: move the timer earlier if it is."""
+        if deadline < self._timer_at and self._tasks and not self._closing:
+            self._arm(deadline)
+
+    def _arm(self, deadline: float) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        delay = max(0.0, deadline - self._clock.monotonic())
+        self._timer_at = deadline
+        self._deadline_timer = asyncio.get_running_loop().call_later(delay, self._on_deadline_timer)
+
+    def _disarm(self) -> None:
+        if self._deadline_timer is not None:
+            self._deadline_timer.cancel()
+        self._deadline_timer = None
+        self._timer_at = math.inf
+
+    def _rearm(self) -> None:
+        self._disarm()
+        deadline = self._tracker.next_deadline()
+        if deadline is None:
+            return
+        if deadline <= self._clock.monotonic():
+            # Due but not expired: the injected clock is behind the loop's; look again shortly.
+            self._timer_at = deadline
+            self._deadline_timer = asyncio.get_running_loop().call_later(_RECHECK, self._on_deadline_timer)
+            return
+        self._arm(deadline)
+
+    def _on_deadline_timer(self) -> None:
+        self._deadline_timer = None
+        self._timer_at = math.inf
+        try:
+            self._tracker.expire()
+        except Exception:  # a tracker bug must not stop the deadlines of every other call
+            log.exception("ami.expire_failed")
+        if self._tasks and not self._closing:
+            self._rearm()
 
     # Incoming messages (called by the session's reader: never block, never raise)
 
