@@ -33,10 +33,12 @@ log = logging.getLogger(__name__)
 
 # Event names the dialer needs; everything else is filtered out by Asterisk itself (Filter action)
 # so a busy server does not flood the client (`Newexten`/`VarSet` alone are most of the traffic).
+# These are what the session (FullyBooted, Shutdown) and the call tracker (ami.calls) read; the rest
+# (DialBegin/DialEnd/BridgeEnter: two or three of the nine messages of a call) is parsed for nobody.
+# Add names through `AmiOptions.event_names` where a consumer needs more.
 DEFAULT_EVENT_NAMES: frozenset[str] = frozenset({
     "FullyBooted", "Shutdown", "Reload",
     "OriginateResponse", "Newchannel", "Newstate", "Hangup", "Cdr", "UserEvent",
-    "DialBegin", "DialEnd", "BridgeEnter",
 })
 
 
