@@ -81,8 +81,10 @@ class Signal:
         if max_seconds is None:
             await event.wait()
             return True
+        # asyncio.timeout, not wait_for: no task per wait (dispatchers wait here for every call).
         try:
-            await asyncio.wait_for(event.wait(), max_seconds)
+            async with asyncio.timeout(max_seconds):
+                await event.wait()
         except TimeoutError:
             return False
         return True
