@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 
@@ -50,6 +51,8 @@ class Notifications:
                 delay = min(self._backoff_max, delay * 2)
                 continue
             try:
+                # Also sees notifications psycopg reads while it runs a statement on this connection.
+                conn.add_notify_handler(lambda note: self._dispatch(note.channel, note.payload))
                 await conn.execute(f"LISTEN {CONTACTS_CHANNEL}")
                 await conn.execute(f"LISTEN {CAMPAIGNS_CHANNEL}")
                 self.listening.set()
@@ -57,14 +60,35 @@ class Notifications:
                 if not first:
                     self._on_resync()
                 first = False
-                async for note in conn.notifies():
-                    self._dispatch(note.channel, note.payload)
+                await self._receive(conn)
             except psycopg.OperationalError as exc:
                 log.warning("LISTEN connection lost: %s", exc)
                 self.listening.clear()
                 first = False
             finally:
                 await conn.close()
+
+    @staticmethod
+    async def _receive(conn: psycopg.AsyncConnection[Any]) -> None:
+        """Hand notifications to the connection's notify handlers as they arrive, woken by the
+        socket only. (psycopg's `notifies()` wakes up every 0.1 s to check for a Ctrl-C: two epoll
+        changes and a timer each time, all day long on an idle worker.) Returns never; raises
+        psycopg.OperationalError when the connection is lost."""
+        loop = asyncio.get_running_loop()
+        readable = asyncio.Event()
+        fd = conn.fileno()
+        pgconn = conn.pgconn
+        loop.add_reader(fd, readable.set)
+        try:
+            while True:
+                await readable.wait()
+                readable.clear()
+                pgconn.consume_input()  # OperationalError when the server or the link is gone
+                while (note := pgconn.notifies()) is not None:
+                    if pgconn.notify_handler is not None:
+                        pgconn.notify_handler(note)
+        finally:
+            loop.remove_reader(fd)
 
     def _dispatch(self, channel: str, payload: str) -> None:
         try:
