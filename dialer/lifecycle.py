@@ -17,6 +17,7 @@ from dialer.db.models import Campaign, CampaignStatus, Contact, ContactState
 from dialer.errors import ConflictError, NotFoundError
 
 __all__ = [
+    "CAMPAIGN_DIALABLE_SQL",
     "CONTACTS_CHANNEL",
     "NOTIFY_CHANNEL",
     "TRANSITIONS",
@@ -103,6 +104,11 @@ async def apply_action(session: Db, campaign_id: int, action: Action) -> Campaig
     target = transition(CampaignStatus(row.status), action, campaign=row.name)
     await _set_status(session, campaign_id, target)
     return target
+
+
+# `campaign_dialable` as one SQL statement for the hot path on a bare psycopg connection (the gate
+# pipelines it with the subscriber lock and the history read, dialer.reservations): the same row lock.
+CAMPAIGN_DIALABLE_SQL = "SELECT status = 'running' FROM campaigns WHERE id = %(campaign)s FOR KEY SHARE"
 
 
 async def campaign_dialable(session: Db, campaign_id: int) -> bool:

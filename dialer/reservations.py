@@ -25,27 +25,29 @@ retry policy to the contact. A gate's history read is one statement too, so it s
 attempt or the ledger row, never neither: the close needs no lock.
 
 Pure parts (`history_from_rows`, `counts_as_human`, `attempt_columns`) are apart from the SQL so
-they can be unit-tested; the DB functions take the caller's connection (psycopg or SQLAlchemy;
-`admit_attempt` an SQLAlchemy one, for the lifecycle's campaign lock) and never commit.
+they can be unit-tested; the DB functions take the caller's connection (psycopg or SQLAlchemy) and
+never commit.
 """
 
 from __future__ import annotations
 
 import secrets
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
 from dialer.db.models import AttemptState, ContactState
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
-from dialer.lifecycle import campaign_dialable
+from dialer.lifecycle import CAMPAIGN_DIALABLE_SQL
 from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
@@ -190,9 +192,8 @@ def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:
     return f"{company_id}/{subscriber_key}"
 
 
-# The hot path (two transactions per call) talks to psycopg directly with prepared statements, in the
-# caller's SQLAlchemy transaction (see dialer.leasing._driver): a call costs one lock, one history
-# read and one write to admit, one write to close.
+# The hot path (two transactions per call) talks to psycopg directly with prepared statements: the
+# gate is two round trips (`admit_attempt`), the close one statement.
 
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 
@@ -263,10 +264,19 @@ _CLOSE_SQL = """
 
 
 async def _execute(conn: HotConnection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a statement that returns rows (SELECT, or RETURNING) and fetch them; in pipeline mode the
+    fetch is what sends the queued statements and waits for this one's result."""
     driver = await driver_connection(conn)
     async with driver.cursor() as cur:
         await cur.execute(sql, params, prepare=True)
-        return await cur.fetchall() if cur.description is not None else []
+        return await cur.fetchall()
+
+
+async def _execute_only(conn: HotConnection, sql: str, params: Mapping[str, Any]) -> None:
+    """Run a statement without result rows."""
+    driver = await driver_connection(conn)
+    async with driver.cursor() as cur:
+        await cur.execute(sql, params, prepare=True)
 
 
 async def lock_subscriber(conn: HotConnection, company_id: int, subscriber_key: str) -> None:
@@ -279,8 +289,50 @@ async def read_history(conn: HotConnection, company_id: int, subscriber_key: str
     return [HistoryRow(kind, at) for kind, at in rows]
 
 
+# The gate's statements, prepared once per connection (PREPARE, outside any transaction) and run by
+# EXECUTE in one simple-query message per round trip: BEGIN + campaign status + subscriber lock +
+# history, then the write + COMMIT. (psycopg's extended-protocol prepared statements cost a round
+# trip each, and its pipeline mode sends each message and Sync apart: 15 sends per gate, against 2
+# here; system calls are what a call costs this process.)
+_GATE_STATEMENTS: tuple[tuple[str, tuple[tuple[str, str], ...], str], ...] = (
+    ("dialer_gate_dialable", (("campaign", "int4"),), CAMPAIGN_DIALABLE_SQL),
+    ("dialer_gate_lock", (("key", "text"),), _LOCK_SQL),
+    ("dialer_gate_history", (("company", "int4"), ("key", "text"), ("days", "int4")), _HISTORY_SQL),
+    ("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"), ("trunk", "int4"),
+                           ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
+    ("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"), ("contact", "int8"),
+                          ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
+)
+
+
+def _prepare_statement(name: str, params: Sequence[tuple[str, str]], sql: str) -> str:
+    """`PREPARE name(types) AS sql` with the named placeholders (`%(x)s`) made positional (`$n`)."""
+    for position, (param, _) in enumerate(params, start=1):
+        sql = sql.replace(f"%({param})s", f"${position}")
+    return f"PREPARE {name}({', '.join(t for _, t in params)}) AS {sql}"
+
+
+_PREPARE_GATE = ";\n".join(_prepare_statement(n, p, q) for n, p, q in _GATE_STATEMENTS)
+_EXECUTE = {name: f"EXECUTE {name}({', '.join('%s' for _ in params)})" for name, params, _ in _GATE_STATEMENTS}
+_BEGIN_AND_READ = ";\n".join(["BEGIN", _EXECUTE["dialer_gate_dialable"], _EXECUTE["dialer_gate_lock"],
+                              _EXECUTE["dialer_gate_history"]])
+_ADMIT_AND_COMMIT = f"{_EXECUTE['dialer_gate_admit']};\nCOMMIT"
+_HOLD_AND_COMMIT = f"{_EXECUTE['dialer_gate_hold']};\nCOMMIT"
+# Connections (of any pool) whose session holds the gate's statements.
+_gate_ready: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
+
+
+async def _results(cur: psycopg.AsyncClientCursor[Any]) -> list[list[tuple[Any, ...]]]:
+    """The rows of every statement of a multi-statement execute, in order (empty for those without)."""
+    out = []
+    while True:
+        out.append(await cur.fetchall() if cur.description is not None else [])
+        if not cur.nextset():
+            return out
+
+
 async def admit_attempt(
-    conn: AsyncConnection,
+    conn: psycopg.AsyncConnection[Any],
     *,
     contact: LeasedContact,
     company_id: int,
@@ -291,50 +343,83 @@ async def admit_attempt(
     now: Callable[[], datetime],
     channel_prefix: str = CHANNEL_ID_PREFIX,
 ) -> GateResult:
-    """Decide and record, in the caller's transaction, whether this contact is dialled now.
+    """Decide and record, in one transaction of its own, whether this contact is dialled now.
 
-    `now` gives the aware UTC instant; it is read after the lock, so it is the instant of dialing.
-    The campaign's status is read first under its row lock (dialer.lifecycle.campaign_dialable), in
-    this transaction: once a pause or stop has committed, no attempt is recorded, so no call starts.
+    `conn` is an autocommit psycopg connection with no transaction open (the worker's pool); the
+    gate is the transaction (begun and committed here) because its two round trips carry the BEGIN
+    and the COMMIT with its statements. `now` gives the aware UTC instant; it is read after the lock,
+    so it is the instant of dialing. The campaign's status is read first under its row lock
+    (dialer.lifecycle.campaign_dialable): once a pause or stop has committed, no attempt is recorded,
+    so no call starts. PostgreSQL runs the statements of one message one after the other, each with
+    its own snapshot, so the history is read after the subscriber lock is held.
     """
-    if not await campaign_dialable(conn, contact.campaign_id):
-        return CampaignNotDialable()
-    await lock_subscriber(conn, company_id, contact.subscriber_key)
-    history_rows = await read_history(conn, company_id, contact.subscriber_key)
-    instant = now()
-    decision = decide(subscriber_of(contact), instant, history_from_rows(history_rows, instant), rules)
-    if not decision.allowed:
-        held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
-        if not await _hold_back(conn, contact=contact, worker_id=worker_id, held=held):
-            return LeaseLost()
-        return held
-    channel_id = new_channel_id(contact.id, channel_prefix)
-    rows = await _execute(conn, _ADMIT_SQL, {
-        "lease_s": lease_seconds, "contact": contact.id, "worker": worker_id, "trunk": trunk_id,
-        "channel": channel_id, "at": instant,
-    })
-    if not rows:
+    try:
+        return await _gate(conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id,
+                           worker_id=worker_id, lease_seconds=lease_seconds, now=now,
+                           channel_prefix=channel_prefix)
+    except psycopg.errors.InvalidSqlStatementName:
+        # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
+        await conn.rollback()
+        _gate_ready.discard(conn)
+        return await _gate(conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id,
+                           worker_id=worker_id, lease_seconds=lease_seconds, now=now,
+                           channel_prefix=channel_prefix)
+
+
+async def _gate(
+    conn: psycopg.AsyncConnection[Any], *, contact: LeasedContact, company_id: int, rules: RuleSet,
+    trunk_id: int, worker_id: str, lease_seconds: float, now: Callable[[], datetime], channel_prefix: str,
+) -> GateResult:
+    if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
+    key = contact.subscriber_key
+    try:
+        async with psycopg.AsyncClientCursor(conn) as cur:
+            if conn not in _gate_ready:
+                await cur.execute(_PREPARE_GATE)
+                _gate_ready.add(conn)
+            await cur.execute(_BEGIN_AND_READ, (
+                contact.campaign_id, _subscriber_lock_key(company_id, key), company_id, key, HISTORY_DAYS))
+            _, dialable, _, history = await _results(cur)
+            if not dialable or not dialable[0][0]:
+                await conn.rollback()
+                return CampaignNotDialable()
+            instant = now()
+            rows = [HistoryRow(kind, at) for kind, at in history]
+            decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
+            if not decision.allowed:
+                held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
+                state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
+                await cur.execute(_HOLD_AND_COMMIT, _hold_params(contact, worker_id, held, state))
+                return held if (await _results(cur))[0] else LeaseLost()
+            channel_id = new_channel_id(contact.id, channel_prefix)
+            await cur.execute(_ADMIT_AND_COMMIT, (lease_seconds, contact.id, worker_id, trunk_id, channel_id,
+                                                  instant))
+            admitted = (await _results(cur))[0]
+    except BaseException:
+        # A statement failed (or we were cancelled between round trips): end the transaction here; a
+        # connection cut mid-statement is left to the pool, which discards it.
+        if not conn.closed and conn.pgconn.transaction_status in (TransactionStatus.INTRANS,
+                                                                  TransactionStatus.INERROR):
+            await conn.rollback()
+        raise
+    if not admitted:
         return LeaseLost()
-    attempt_id, counted = rows[0]
+    attempt_id, counted = admitted[0]
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-async def _hold_back(conn: HotConnection, *, contact: LeasedContact, worker_id: str, held: HeldBack) -> bool:
+def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
     # Never allowed (no instant inside every candidate zone's window): excluded, with the reason logged.
-    state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
-    rows = await _execute(conn, _HOLD_SQL, {
-        "state": state.value, "next": held.next_allowed_at, "excluded": state is ContactState.EXCLUDED,
-        "contact": contact.id, "worker": worker_id, "at": held.decided_at,
-        "reasons": Jsonb([reason_json(r) for r in held.reasons]),
-    })
-    return bool(rows)
+    return (state.value, held.next_allowed_at, state is ContactState.EXCLUDED, contact.id, worker_id,
+            held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
 
 
 async def log_decision(
     conn: HotConnection, *, contact_id: int, worker_id: str | None, allowed: bool,
     reasons: Sequence[Reason], next_allowed_at: datetime | None, at: datetime,
 ) -> None:
-    await _execute(
+    await _execute_only(
         conn,
         """INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
            VALUES (%(contact)s, %(at)s, %(worker)s, %(allowed)s, %(reasons)s, %(next)s)""",
@@ -412,7 +497,7 @@ async def close_attempt(
 async def undo_attempt(conn: HotConnection, *, attempt_id: int, contact_id: int, worker_id: str) -> None:
     """Nothing was dialled (the Originate never left us): forget the attempt and give the contact
     back to the queue as it was."""
-    await _execute(
+    await _execute_only(
         conn,
         """WITH gone AS (DELETE FROM attempts WHERE id = %(attempt)s AND ended_at IS NULL RETURNING contact_id)
            UPDATE contacts SET attempts = greatest(attempts - 1, 0), state = 'ready', lease_owner = NULL,

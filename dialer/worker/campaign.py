@@ -268,8 +268,8 @@ class CampaignRunner:
             self._queue_low.fire()
         self.ctx.live_contacts.add(contact.id)
         try:
-            # SQLAlchemy's connection (psycopg under it): the gate calls the lifecycle's campaign lock.
-            async with self.ctx.engine.connect() as conn, conn.begin():
+            # The gate is its own transaction on an autocommit connection (dialer.reservations).
+            async with self.ctx.pg.connection() as conn:
                 gate = await admit_attempt(
                     conn, contact=contact, company_id=self.config.company.id, rules=self.rules,
                     trunk_id=lane.config.id, worker_id=self.ctx.worker_id,

@@ -6,17 +6,22 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import Cap, CapPeriod, RuleSet, Window
-from dialer.leasing import LeasedContact, lease_contacts
+from dialer.db.url import libpq_url
+from dialer.leasing import LeasedContact, driver_connection, lease_contacts
 from dialer.reservations import (
     Admitted,
     AttemptRef,
+    CampaignNotDialable,
     ClosedAttempt,
+    GateResult,
     HeldBack,
     LeaseLost,
     admit_attempt,
@@ -60,8 +65,11 @@ async def _setup(
 
 
 async def _admit(database: AsyncEngine, contact: LeasedContact, company: int, trunk: int, rules: RuleSet,
-                 worker: str = "w") -> Admitted | HeldBack | LeaseLost:
-    async with database.begin() as conn:
+                 worker: str = "w") -> GateResult:
+    # The gate runs its own transaction on an autocommit psycopg connection, as on the worker's pool.
+    async with database.connect() as sa_conn:
+        await sa_conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn = await driver_connection(sa_conn)
         return await admit_attempt(conn, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
                                    worker_id=worker, lease_seconds=60, now=_now)
 
@@ -181,3 +189,32 @@ async def test_undo_forgets_an_attempt_that_never_left(database: AsyncEngine) ->
         assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 0
         row = (await conn.execute(text("SELECT state, attempts, lease_owner FROM contacts"))).one()
     assert (row.state, row.attempts, row.lease_owner) == ("ready", 0, None)
+
+
+async def test_gate_on_one_worker_connection_pause_and_lost_statements(
+    database: AsyncEngine, database_url: str
+) -> None:
+    """The worker's way: one autocommit psycopg connection, the gate its own transaction each time.
+    A paused campaign records nothing and leaves the connection idle; statements the session lost
+    (DEALLOCATE ALL, as a pooler's reset does) are prepared again."""
+    company, campaign, trunk, leased = await _setup(database, ["+79130000021", "+79130000022"])
+    first, second = leased
+    async with await psycopg.AsyncConnection.connect(libpq_url(database_url), autocommit=True) as conn:
+        await conn.execute("UPDATE campaigns SET status = 'paused' WHERE id = %s", (campaign,))
+        paused = await admit_attempt(conn, contact=first, company_id=company, rules=CAPPED, trunk_id=trunk,
+                                     worker_id="w", lease_seconds=60, now=_now)
+        assert isinstance(paused, CampaignNotDialable)
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+        await conn.execute("UPDATE campaigns SET status = 'running' WHERE id = %s", (campaign,))
+        admitted = await admit_attempt(conn, contact=first, company_id=company, rules=CAPPED, trunk_id=trunk,
+                                       worker_id="w", lease_seconds=60, now=_now)
+        assert isinstance(admitted, Admitted) and admitted.attempt_number == 1
+        await conn.execute("DEALLOCATE ALL")
+        again = await admit_attempt(conn, contact=second, company_id=company, rules=CAPPED, trunk_id=trunk,
+                                    worker_id="w", lease_seconds=60, now=_now)
+        assert isinstance(again, Admitted)
+        assert conn.info.transaction_status == TransactionStatus.IDLE
+    async with database.connect() as sa_conn:
+        rows = (await sa_conn.execute(text("SELECT contact_id, channel_id FROM attempts ORDER BY id"))).all()
+    assert [(r.contact_id, r.channel_id) for r in rows] == [(first.id, admitted.channel_id),
+                                                            (second.id, again.channel_id)]
