@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 import psycopg
 
+from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
 from dialer.lists.columns import ColumnPlan, plan_columns
 from dialer.lists.connection import Database, transaction
@@ -93,13 +94,22 @@ async def _store(
 
 
 async def add_dnc_numbers(
-    db: Database, phones: Iterable[str], company: str | None = None, *, source: str = "cli"
+    db: Database,
+    phones: Iterable[str],
+    company: str | None = None,
+    *,
+    source: str = "cli",
+    registry: Registry | None = None,
 ) -> DncSummary:
-    """Add numbers (any spelling `normalize` accepts) to a company's list; invalid ones are reported."""
+    """Add numbers (any spelling `normalize` accepts) to a company's list; invalid ones are reported.
+
+    `registry`: numbers in its ranges are valid even where libphonenumber does not know them yet (as
+    in a call list import), so that every number a list can hold can also be listed here.
+    """
     valid: list[str] = []
     invalid: list[Reject] = []
     for position, raw in enumerate(phones, start=1):
-        phone = normalize(raw)
+        phone = normalize(raw, registry=registry)
         if isinstance(phone, PhoneError):
             invalid.append(Reject(position, "argument", raw, RejectReason.INVALID_NUMBER, phone.message))
         else:
@@ -128,7 +138,9 @@ async def _in_thread(batches: Iterator[list[str]]) -> AsyncIterator[list[str]]:
         yield batch
 
 
-def _dnc_plan(rows: Iterator[tuple[int, list[str]]], where: str) -> tuple[ColumnPlan, list[str] | None]:
+def _dnc_plan(
+    rows: Iterator[tuple[int, list[str]]], where: str, registry: Registry | None
+) -> tuple[ColumnPlan, list[str] | None]:
     """The phone column(s); a file without a header whose first row is a number is a plain list."""
     for number, cells in rows:
         if not any(cell.strip() for cell in cells):
@@ -136,7 +148,7 @@ def _dnc_plan(rows: Iterator[tuple[int, list[str]]], where: str) -> tuple[Column
         plan = plan_columns(cells, number, subscriber_column="")
         if plan is not None:
             return plan, None
-        if len(cells) == 1 and not isinstance(normalize(cells[0]), PhoneError):
+        if len(cells) == 1 and not isinstance(normalize(cells[0], registry=registry), PhoneError):
             return plan_columns(["phone"], 0, subscriber_column="") or _never(), cells
         raise MissingColumnError(
             f"{where}: no phone column (a header named phone, телефон, номер, number or msisdn, or one "
@@ -152,10 +164,17 @@ def _never() -> ColumnPlan:  # pragma: no cover - plan_columns always accepts a 
 class _DncFileReader:
     """Batches of valid numbers from a file; counts and keeps the invalid ones."""
 
-    def __init__(self, rows: Iterator[tuple[int, list[str]]], plan: ColumnPlan, first: list[str] | None) -> None:
+    def __init__(
+        self,
+        rows: Iterator[tuple[int, list[str]]],
+        plan: ColumnPlan,
+        first: list[str] | None,
+        registry: Registry | None,
+    ) -> None:
         self._rows = rows
         self._plan = plan
         self._first = first
+        self._registry = registry
         self.total = 0
         self.valid = 0
         self.invalid: list[Reject] = []
@@ -174,7 +193,7 @@ class _DncFileReader:
                     continue
                 for raw in split_cell(cells[index]):
                     self.total += 1
-                    phone = normalize(raw)
+                    phone = normalize(raw, registry=self._registry)
                     if isinstance(phone, PhoneError):
                         self.invalid_count += 1
                         if len(self.invalid) < _SHOWN_INVALID:
@@ -199,13 +218,16 @@ async def import_dnc_file(
     *,
     sheet: str | None = None,
     filename: str | None = None,
+    registry: Registry | None = None,
 ) -> DncSummary:
-    """Add every number of a CSV/XLSX file (a phone column, or one number per line) to the list."""
+    """Add every number of a CSV/XLSX file (a phone column, or one number per line) to the list.
+
+    `registry` as for `add_dnc_numbers`."""
     with open_source(source, filename) as file:
         rows = await asyncio.to_thread(row_source, file, sheet)
         row_iter = iter(rows)
-        plan, first = await asyncio.to_thread(_dnc_plan, row_iter, file.name)
-        reader = _DncFileReader(row_iter, plan, first)
+        plan, first = await asyncio.to_thread(_dnc_plan, row_iter, file.name, registry)
+        reader = _DncFileReader(row_iter, plan, first, registry)
         async with transaction(db) as conn:
             company_id, company_name = await resolve_company(conn, company)
             added, excluded = await _store(conn, company_id, f"file:{file.name}", _in_thread(reader.batches()))

@@ -11,28 +11,39 @@ import psycopg
 import typer
 from sqlalchemy.exc import OperationalError
 
+from compliance import Registry
 from dialer.cli.common import console, db_url, fail
 from dialer.db.session import make_engine
 from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file
 from dialer.errors import DialerError
 from dialer.lists.connection import Database
+from dialer.lists.phones import PhoneError, normalize
+from dialer.registry_store import configured_registry
 from dialer.runtime import run
 
 app = typer.Typer(help="Do-not-call lists: numbers never imported into a company's campaigns.", no_args_is_help=True)
 
+class InvalidNumbers(DialerError):
+    """`dnc add` got numbers that are not valid phone numbers: nothing is added."""
+
+
 _COMPANY_HELP = "Company whose list to change (default: `default`, created on first use)."
 
 
-def _run(work: Callable[[Database], Awaitable[DncSummary]]) -> DncSummary:
+def _run(work: Callable[[Database, Registry | None], Awaitable[DncSummary]]) -> DncSummary:
+    """Run `work` with the database and the numbering registry (see `configured_registry`)."""
+
     async def main() -> DncSummary:
         engine = make_engine(db_url(), pool_size=1, max_overflow=0)
         try:
-            return await work(engine)
+            return await work(engine, await configured_registry(engine))
         finally:
             await engine.dispose()
 
     try:
         return run(main())
+    except InvalidNumbers as exc:
+        fail(str(exc), code=2)
     except DialerError as exc:
         fail(str(exc))
     except (OperationalError, psycopg.OperationalError) as exc:
@@ -61,13 +72,15 @@ def add(
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
     """Add numbers to a company's do-not-call list (nothing is added if one of them is invalid)."""
-    from dialer.lists.phones import PhoneError, normalize
 
-    bad = [(raw, result) for raw in phones if isinstance(result := normalize(raw), PhoneError)]
-    if bad:
-        listed = "; ".join(f"{raw!r}: {error.message}" for raw, error in bad)
-        fail(f"invalid phone number(s), nothing added: {listed}", code=2)
-    _report(_run(lambda db: add_dnc_numbers(db, phones, company)), json_output)
+    async def add_all(db: Database, registry: Registry | None) -> DncSummary:
+        bad = [(raw, result) for raw in phones if isinstance(result := normalize(raw, registry=registry), PhoneError)]
+        if bad:
+            listed = "; ".join(f"{raw!r}: {error.message}" for raw, error in bad)
+            raise InvalidNumbers(f"invalid phone number(s), nothing added: {listed}")
+        return await add_dnc_numbers(db, phones, company, registry=registry)
+
+    _report(_run(add_all), json_output)
 
 
 @app.command("import")
@@ -80,4 +93,6 @@ def import_(
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
     """Add every number of a file to a company's do-not-call list; invalid rows are listed, not fatal."""
-    _report(_run(lambda db: import_dnc_file(db, file, company, sheet=sheet)), json_output)
+    _report(
+        _run(lambda db, registry: import_dnc_file(db, file, company, sheet=sheet, registry=registry)), json_output
+    )

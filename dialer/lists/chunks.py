@@ -104,6 +104,7 @@ def read_chunks(
 ) -> Generator[Chunk, None, None]:
     """Chunks of at most `chunk_size` candidates (and about 16 MB of COPY text)."""
     chunk = Chunk()
+    contacts, lines_, rejects = chunk.contacts, chunk.lines, chunk.rejects
     first_index: dict[str, int] = {}
     seen = SeenNumbers()
     maybe_seen: list[int] = []
@@ -117,34 +118,36 @@ def read_chunks(
     problems = source.problems
     # Rows read for the header (it and any title rows above it) are no data rows: their repairs are notes.
     for number in sorted(problems):
-        chunk.rejects.append(interpreter.header_note(number, problems.pop(number)))
+        rejects.append(interpreter.header_note(number, problems.pop(number)))
     for number, cells in rows:
         problem = problems.pop(number, None) if problems else None
-        counted = interpret(number, cells, source.bad_bytes_seen, staged, chunk.rejects, problem)
+        counted = interpret(number, cells, source.bad_bytes_seen, staged, rejects, problem)
         if not counted:
             continue
         data_rows += 1
         chunk.total += counted
         for contact in staged:
-            first = first_index.get(contact.phone)
+            phone = contact.phone
+            first = first_index.get(phone)
             if first is not None:
                 chunk.repeats.append((first, contact))
                 continue
-            index = first_index[contact.phone] = len(chunk.contacts)
-            if seen_before is not None and seen_before(contact.phone):
+            index = first_index[phone] = len(contacts)
+            if seen_before is not None and seen_before(phone):
                 maybe_seen.append(index)
-            chunk.contacts.append(contact)
+            contacts.append(contact)
             line = format_line(contact)
-            chunk.lines.append(line)
+            lines_.append(line)
             chars += len(line)
         staged.clear()
-        if len(chunk.contacts) >= limit or len(chunk.rejects) >= limit or chars >= _MAX_CHUNK_CHARS:
+        if len(contacts) >= limit or len(rejects) >= limit or chars >= _MAX_CHUNK_CHARS:
             chunk.rows = data_rows
             chunk.position = source.position()
             chunk.seal(checks, maybe_seen)
             yield chunk
             limit = chunk_size
             chunk = Chunk()
+            contacts, lines_, rejects = chunk.contacts, chunk.lines, chunk.rejects
             first_index.clear()
             maybe_seen.clear()
             chars = 0

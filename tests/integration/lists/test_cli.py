@@ -197,6 +197,10 @@ def test_dnc_commands(cli_env: dict[str, str], tenant: Tenant, database_url: str
     bad = dialer(cli_env, "dnc", "add", "+79130123458", "oops", "--company", "acme")
     assert bad.returncode == 2 and "'oops'" in bad.stderr
     assert count(database_url, "dnc") == 2
+    # Allocated in the registry (DIALER_REGISTRY), unknown to libphonenumber: listed all the same.
+    registry_only = dialer(cli_env, "dnc", "add", "8 930 000-00-00", "--company", "acme")
+    assert registry_only.returncode == 0, registry_only.stderr
+    assert count(database_url, "dnc") == 3
 
     listing = tmp_path / "dnc.csv"
     listing.write_text("89130123457\n89130123459\nне номер\n", encoding="utf-8")  # no header: one number per line

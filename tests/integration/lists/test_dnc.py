@@ -9,6 +9,7 @@ import pytest
 import xlsxwriter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from compliance import Registry
 from dialer.dnc import add_dnc_numbers, import_dnc_file
 from dialer.lists import (
     EmptyFileError,
@@ -95,3 +96,23 @@ async def test_bad_files(database: AsyncEngine, database_url: str, tmp_path: Pat
     with pytest.raises(EmptyFileError):
         await import_dnc_file(database, path)
     assert count(database_url, "dnc") == 0
+
+
+async def test_numbers_of_the_registry_libphonenumber_does_not_know_can_be_listed(
+    database: AsyncEngine, database_url: str, registry: Registry, tmp_path: Path
+) -> None:
+    # +7 930 000-00-00 is allocated (Moscow) but missing from libphonenumber's ranges: a call list
+    # holding it imports it with the registry, so its owner must be able to opt out of it too.
+    without = await add_dnc_numbers(database, ["8 (930) 000-00-00"])
+    assert (without.added, without.invalid) == (0, 1)
+    listed = await add_dnc_numbers(database, ["8 (930) 000-00-00"], registry=registry)
+    assert (listed.added, listed.invalid) == (1, 0)
+    path = tmp_path / "dnc.csv"
+    path.write_text("+79300010000\n+79300060000\n")
+    from_file = await import_dnc_file(database, path, registry=registry)
+    assert (from_file.added, from_file.invalid) == (2, 0)
+    assert query(database_url, "SELECT phone FROM dnc ORDER BY phone") == [
+        ("+79300000000",),
+        ("+79300010000",),
+        ("+79300060000",),
+    ]
