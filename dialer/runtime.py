@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Coroutine
@@ -20,6 +21,18 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
     # asyncio.run(loop_factory=) is 3.12+; asyncio.Runner takes it on 3.11.
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
+
+
+def freeze_heap() -> None:
+    """Exempt every object alive now from garbage collection: for a long-running process, once started.
+
+    A worker allocates steadily (a lease of 1,000 contacts makes thousands of objects that live a
+    while), so the collector's full passes come every few seconds, and each walked the whole heap of
+    modules, settings and caches again: a pause of about 100 ms (it was the p99 of leasing, and a
+    hiccup of the pacing). Frozen objects are never walked again.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:

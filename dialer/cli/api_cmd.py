@@ -13,6 +13,7 @@ import typer
 from fastapi import APIRouter, FastAPI
 
 from dialer.cli.common import db_url, settings
+from dialer.runtime import freeze_heap
 
 # Routers other packages offer to the API (e.g. /healthz and /metrics), mounted when present.
 _EXTRA_ROUTERS = [("cdr.api", "router")]
@@ -43,6 +44,7 @@ def api(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        freeze_heap()
         try:
             yield
         finally:

@@ -18,6 +18,7 @@ from cdr.metrics import DialerMetrics
 from dialer.cli.common import db_url, fail, settings
 from dialer.db.session import make_engine
 from dialer.errors import DialerError
+from dialer.runtime import freeze_heap
 from dialer.runtime import run as run_loop
 from dialer.worker import Worker, WorkerOptions
 from dialer.worker.signals import process_stop_signals
@@ -51,6 +52,7 @@ async def _main(url: str, options: WorkerOptions) -> int:
         # The worker serves /metrics and /healthz on options.metrics_port in its own TaskGroup.
         worker = Worker(engine, url, options, metrics=metrics,
                         asterisk_timezone=os.environ.get("DIALER_ASTERISK_TZ", "UTC"))
+        freeze_heap()
         return await worker.run(handle_signals=True)
     finally:
         await engine.dispose()
