@@ -23,7 +23,7 @@ from dialer.errors import DialerError
 from dialer.lifecycle import after_contacts_added
 from dialer.lists import ImportOptions, ImportProgress, ImportSummary, ProgressCallback, import_call_list
 from dialer.registry_store import configured_registry
-from dialer.runtime import run
+from dialer.runtime import freeze_heap, run
 
 app = typer.Typer(help="Call lists: import CSV/XLSX files into a campaign.", no_args_is_help=True)
 
@@ -58,6 +58,7 @@ async def _run_import(
     try:
         if options.registry is None:
             options = replace(options, registry=await configured_registry(engine))
+        freeze_heap()  # the registry and the rest of the start-up heap: millions of rows allocate after
         summary = await import_call_list(engine, file, campaign, options, progress)
         async with session_scope(engine) as session:
             await after_contacts_added(session, await campaign_id_by_name(session, summary.campaign))
