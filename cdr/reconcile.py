@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -301,8 +301,9 @@ async def _repair(conn: AsyncConnection, mismatches: Sequence[Mismatch]) -> list
 class Reconciler:
     """Reconcile periodically inside a worker (a task of its TaskGroup).
 
-    Each pass looks back `lookback` and counts in `dialer_cdr_mismatch_total` only mismatches it has
-    not counted before, so an unresolvable difference is counted once, not once per pass.
+    Each pass looks back `lookback` and counts in `dialer_cdr_mismatch_total` only mismatches no
+    reconciler has counted before (table `cdr_mismatches`, in the pass's transaction), so a difference
+    is counted once, not once per pass nor once per worker.
     """
 
     def __init__(
@@ -314,7 +315,6 @@ class Reconciler:
         lookback: timedelta = timedelta(hours=2),
         channel_prefix: str = "",
         grace: timedelta = DEFAULT_GRACE,
-        remember: int = 100_000,
     ) -> None:
         self._engine = engine
         self._metrics = metrics
@@ -322,8 +322,6 @@ class Reconciler:
         self._lookback = lookback
         self._prefix = channel_prefix
         self._grace = grace
-        self._remember = remember
-        self._counted: OrderedDict[tuple[str, str], None] = OrderedDict()
         self.last_report: ReconcileReport | None = None
 
     async def run_once(self, now: datetime) -> ReconcileReport:
@@ -332,15 +330,7 @@ class Reconciler:
                 conn, since=now - self._lookback, now=now, channel_prefix=self._prefix, grace=self._grace,
                 metrics=None,
             )
-        fresh = 0
-        for mismatch in report.mismatches:
-            key = (mismatch.channel_id, mismatch.kind.value)
-            if key in self._counted:
-                continue
-            self._counted[key] = None
-            fresh += 1
-        while len(self._counted) > self._remember:
-            self._counted.popitem(last=False)
+            fresh = await _first_counts(conn, report.mismatches, now, forget_before=now - 2 * self._lookback)
         if self._metrics is not None and fresh:
             self._metrics.cdr_mismatch_total.inc(fresh)
         self.last_report = report
@@ -355,6 +345,26 @@ class Reconciler:
             except Exception as exc:  # the database may be restarting: next pass
                 log.warning("cdr reconcile pass failed", error=repr(exc))
             await asyncio.sleep(self._interval)
+
+
+async def _first_counts(
+    conn: AsyncConnection, mismatches: Sequence[Mismatch], now: datetime, forget_before: datetime
+) -> int:
+    """How many of `mismatches` no reconciler has counted yet; records them as counted at `now`.
+    Mismatches counted before `forget_before` are forgotten (out of every pass's look-back by then)."""
+    await conn.execute(text("DELETE FROM cdr_mismatches WHERE found_at < :before"), {"before": forget_before})
+    if not mismatches:
+        return 0
+    result = await conn.execute(
+        text(
+            """INSERT INTO cdr_mismatches (channel_id, kind, found_at)
+               SELECT channel_id, kind, :now FROM unnest(CAST(:channels AS text[]), CAST(:kinds AS text[]))
+                      AS found(channel_id, kind)
+               ON CONFLICT DO NOTHING"""
+        ),
+        {"channels": [m.channel_id for m in mismatches], "kinds": [m.kind.value for m in mismatches], "now": now},
+    )
+    return result.rowcount
 
 
 def _utc_now() -> datetime:

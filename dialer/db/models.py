@@ -324,6 +324,17 @@ class AsteriskCdr(Base):
     __table_args__ = (Index("ix_asterisk_cdr_start", "start_at"),)
 
 
+class CdrMismatch(Base):
+    """A mismatch between the dialer's CDR and Asterisk's, counted once in dialer_cdr_mismatch_total
+    by whichever worker's reconciler found it first."""
+
+    __tablename__ = "cdr_mismatches"
+
+    channel_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    found_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class DncEntry(Base):
     __tablename__ = "dnc"
 

@@ -128,15 +128,27 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
             if m.kind is MismatchKind.MISSING_IN_DIALER] == [(MismatchKind.MISSING_IN_DIALER, "d-just-ended", True)]
 
 
-async def test_periodic_reconciler_counts_each_mismatch_once(database: AsyncEngine) -> None:
+async def test_periodic_reconcilers_count_each_mismatch_once(database: AsyncEngine) -> None:
     await scenario(database)
-    metrics = DialerMetrics(CollectorRegistry())
-    reconciler = Reconciler(database, metrics=metrics, lookback=timedelta(hours=1), channel_prefix="d-")
-    first = await reconciler.run_once(NOW)
-    second = await reconciler.run_once(NOW)
+    # Two workers, each with its reconciler and its metrics: Prometheus sums their counters.
+    metrics = [DialerMetrics(CollectorRegistry()) for _ in range(2)]
+    reconcilers = [
+        Reconciler(database, metrics=m, lookback=timedelta(hours=1), channel_prefix="d-") for m in metrics
+    ]
+    first = await reconcilers[0].run_once(NOW)
+    second = await reconcilers[1].run_once(NOW)
+    third = await reconcilers[0].run_once(NOW)
     assert len(first.mismatches) == 7
-    assert len(second.mismatches) == 3
-    assert metrics.registry.get_sample_value("dialer_cdr_mismatch_total") == 7
+    assert len(second.mismatches) == len(third.mismatches) == 3
+    counted = [m.registry.get_sample_value("dialer_cdr_mismatch_total") for m in metrics]
+    assert counted == [7, 0]
+    # Counted mismatches are remembered as long as a pass can still look back at them.
+    count = text("SELECT count(*) FROM cdr_mismatches")
+    async with database.connect() as conn:
+        assert (await conn.execute(count)).scalar_one() == 7
+    await reconcilers[1].run_once(NOW + timedelta(hours=3))
+    async with database.connect() as conn:
+        assert (await conn.execute(count)).scalar_one() == 0
 
 
 async def test_nothing_to_reconcile(database: AsyncEngine) -> None:
