@@ -43,6 +43,10 @@ def normalize_phone(
     value = text.strip()
     if not value:
         raise InvalidPhoneError("empty phone number", "not a phone number")
+    if value.startswith("00"):
+        # `00`, the international prefix of most countries, as `+` (a national number never starts
+        # with 0 in Russia, whose own prefix, 810, libphonenumber knows for the RU region).
+        value = "+" + value[2:]
     try:
         number = phonenumbers.parse(value, default_region)
     except NumberParseException as exc:

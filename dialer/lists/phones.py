@@ -61,10 +61,6 @@ def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | Non
     plus = stripped.startswith("+")
     digits = (stripped[1:] if plus else stripped).translate(_SEPARATORS)
     if digits.isascii() and digits.isdigit():
-        if not plus and digits.startswith("00"):
-            # `00`, the international prefix of most countries, as `+` (no Russian number starts
-            # with 0; Russia's own prefix, 810, libphonenumber knows for the RU region).
-            plus, digits, stripped = True, digits[2:], "+" + digits[2:]
         fast = _fast_russian_mobile(digits, plus)
         if fast is not None:
             return fast

@@ -94,6 +94,9 @@ def test_region_hints_in_short_and_latin_forms() -> None:
         ("9131234567", "+79131234567"),
         ("8 (495) 123-45-67", "+74951234567"),
         ("+1 212 555 0100", "+12125550100"),
+        ("00 49 30 1234567", "+49301234567"),  # 00, the international prefix of most countries
+        ("00 7 913 123-45-67", "+79131234567"),
+        ("810 49 30 1234567", "+49301234567"),  # Russia's own
     ],
 )
 def test_normalize_phone(text: str, e164: str) -> None:
