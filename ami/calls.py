@@ -124,8 +124,8 @@ class OriginateRequest:
             out.append(("CallerID", self.caller_id))
         if self.account is not None:
             out.append(("Account", self.account))
-        for name, value in self.variables.items():
-            out.append(("Variable", validate_variable(name, value)))
+        # Checked in __post_init__ (the mapping is a private read-only copy): no second pass here.
+        out += [("Variable", f"{name}={value}") for name, value in self.variables.items()]
         return out
 
 

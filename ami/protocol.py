@@ -283,17 +283,30 @@ def validate_variable(name: str, value: str) -> str:
     return f"{name}={value}"
 
 
+# Header names (and action names) already checked: a dialer sends the same dozen all day.
+_CHECKED_NAMES: set[str] = set()
+
+
+def _check_name(name: str) -> None:
+    if name not in _CHECKED_NAMES:
+        validate_header_name(name)
+        _CHECKED_NAMES.add(name)
+
+
 def serialize_action(action: str, action_id: str, fields: Iterable[tuple[str, str]] = ()) -> bytes:
     """Encode an action; every name and value is checked first so nothing half-valid is sent."""
-    parts = [
-        "Action: ", validate_value("Action", validate_header_name(action)), "\r\n",
-        "ActionID: ", validate_value("ActionID", action_id), "\r\n",
-    ]
-    for name, value in fields:
-        validate_header_name(name)
-        parts += (name, ": ", validate_value(name, value), "\r\n")
-    parts.append("\r\n")
-    return "".join(parts).encode("utf-8")
+    _check_name(action)
+    pairs = [("Action", action), ("ActionID", action_id), *fields]
+    for name, value in pairs:
+        _check_name(name)
+        if not isinstance(value, str):
+            validate_value(name, value)  # raises, naming the header
+    # One scan of all the values for control characters; the header at fault is then named by the
+    # per-value check.
+    if _CONTROL.search("".join([value for _, value in pairs])) is not None:
+        for name, value in pairs:
+            validate_value(name, value)
+    return ("".join([part for name, value in pairs for part in (name, ": ", value, "\r\n")]) + "\r\n").encode()
 
 
 def iter_messages(data: bytes, *, expect_banner: bool = True) -> Iterator[Message]:
