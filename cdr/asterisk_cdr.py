@@ -76,7 +76,12 @@ def _local_instant(fields: Mapping[str, str], header: str, zone: tzinfo) -> date
     if not value:
         return None
     try:
-        naive = datetime.strptime(value, ASTERISK_TIME_FORMAT)
+        # fromisoformat (C) reads exactly this shape ("2026-11-25 14:03:07"); strptime (regular
+        # expressions in Python, three per event) stays the judge of anything else.
+        if len(value) == 19 and value[10] == " " and value[4] == value[7] == "-" and value[13] == value[16] == ":":
+            naive = datetime.fromisoformat(value)
+        else:
+            naive = datetime.strptime(value, ASTERISK_TIME_FORMAT)
     except ValueError as exc:
         raise CdrEventError(f"Cdr event {fields.get('uniqueid', '?')}: {header} {value!r} is not "
                             f"'{ASTERISK_TIME_FORMAT}'") from exc
@@ -108,7 +113,12 @@ def phone_from_channel(channel: str | None) -> str | None:
 
 def parse_cdr_event(event: Mapping[str, str], *, server: str | None, zone: tzinfo) -> AsteriskCdrRecord:
     """One cdr_manager `Cdr` event as a record with UTC instants (headers matched case-insensitively)."""
-    fields = {key.lower(): value for key, value in event.items()}
+    return _record(event, {key.lower(): value for key, value in event.items()}, server=server, zone=zone)
+
+
+def _record(event: Mapping[str, str], fields: Mapping[str, str], *, server: str | None,
+            zone: tzinfo) -> AsteriskCdrRecord:
+    """`parse_cdr_event` once the headers are folded to lower case (`fields`)."""
     unique_id = fields.get("uniqueid", "").strip()
     if not unique_id:
         raise CdrEventError("Cdr event without UniqueID")
@@ -232,15 +242,15 @@ class AsteriskCdrIngester:
 
     def parse(self, event: Mapping[str, str]) -> AsteriskCdrRecord | None:
         """The record of a Cdr event; None for other events and for malformed ones (logged, counted)."""
-        headers = {k.lower(): v for k, v in event.items() if k.lower() in ("event", "response")}
+        fields = {k.lower(): v for k, v in event.items()}
         # A bare mapping of Cdr fields is accepted; any other event or an action response is not.
-        if "response" in headers or headers.get("event", "Cdr").lower() != "cdr":
+        if "response" in fields or fields.get("event", "Cdr").lower() != "cdr":
             return None
         self.events_seen += 1
         if self._metrics is not None:
             self._metrics.asterisk_cdr_events_total.labels(self.server or "").inc()
         try:
-            record = parse_cdr_event(event, server=self.server, zone=self.zone)
+            record = _record(event, fields, server=self.server, zone=self.zone)
         except CdrEventError as exc:
             self.events_rejected += 1
             log.error("asterisk cdr event skipped", server=self.server, error=str(exc))
