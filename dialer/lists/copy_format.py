@@ -55,12 +55,14 @@ class ContactLines:
         tail = self._zones.get(key)
         if tail is None:
             tail = self._zones[key] = zone_fields(zone)
+        phone = contact.phone
+        subscriber = contact.subscriber_key
         return "".join(
             (
                 self._prefix,
-                contact.phone,
+                phone,
                 "\t",
-                copy_text(contact.subscriber_key),
+                phone if subscriber is phone else copy_text(subscriber),
                 "\t",
                 NULL if name is None else copy_text(name),
                 "\t",

@@ -65,10 +65,8 @@ class RowInterpreter:
             cell = cells[index]
             if ";" in cell or "," in cell or "\n" in cell:
                 values.extend((column, part) for part in split_cell(cell))
-            else:
-                cell = cell.strip()
-                if cell:
-                    values.append((column, cell))
+            elif cell := cell.strip():
+                values.append((column, cell))
         if not values:
             if not any(cell.strip() for cell in cells):
                 return 0

@@ -45,7 +45,7 @@ class ZoneResolver:
         # resolve_timezone's registry step, with one resolution per zone set (most numbers of a list).
         entry = self._registry.lookup(phone) if self._registry is not None else None
         if entry is None or not entry.zones:
-            return resolve_timezone(phone, None, self._registry)
+            return resolve_timezone(phone, None, None)  # the registry has been asked
         resolution = self._ranges.get(entry.zones)
         if resolution is None:
             resolution = self._ranges[entry.zones] = TzResolution.of(entry.zones, TzSource.REGISTRY)
