@@ -133,3 +133,14 @@ def test_identifiers_compare_byte_by_byte(database_url: str) -> None:
                WHERE column_name IN ('phone', 'subscriber_key') AND table_schema = 'public'"""
         ).fetchall()
     assert collations and all(collation == "C" for _, collation in collations), collations
+
+
+def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> None:
+    from alembic import command
+
+    from dialer.db.migrate import alembic_config
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "base")
+    command.upgrade(config, "head")
+    test_migrations_match_models(database_url)
