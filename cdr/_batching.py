@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import random
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -21,6 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import psycopg
 import psycopg.errors
 import structlog
+from psycopg import sql
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -48,6 +50,24 @@ class RetryPolicy:
 
     def delay(self, attempt: int) -> float:
         return random.uniform(0, min(self.maximum, self.initial * (2**attempt)))
+
+
+# Session-local staging tables already created, by connection: `CREATE TEMP TABLE IF NOT EXISTS`
+# before every batch was a round trip (and a NOTICE) per batch and writer.
+_staged: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[str]] = weakref.WeakKeyDictionary()
+
+
+async def ensure_stage(conn: psycopg.AsyncConnection[Any], name: str, create: sql.Composed) -> None:
+    """Create the temporary staging table `name` on this session once. It is created and committed
+    on its own (a batch rolled back later does not take it away); the caller's transaction begins
+    after."""
+    done = _staged.setdefault(conn, set())
+    if name in done:
+        return
+    await conn.execute(create)
+    if not conn.autocommit:
+        await conn.commit()
+    done.add(name)
 
 
 def is_transient(exc: BaseException) -> bool:

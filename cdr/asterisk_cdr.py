@@ -24,7 +24,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats
+from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
 from cdr.errors import CdrError, CdrEventError
 from cdr.metrics import DialerMetrics
 from cdr.records import AsteriskCdrRecord
@@ -177,7 +177,7 @@ _UPSERT = sql.SQL(
 
 class _AsteriskCdrSink:
     async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[AsteriskCdrRecord]) -> None:
-        await conn.execute(_CREATE_STAGE)
+        await ensure_stage(conn, _STAGE, _CREATE_STAGE)
         async with conn.cursor() as cur, cur.copy(_COPY) as copy:
             copy.set_types([t for _, t in _COLUMNS])
             for r in rows:

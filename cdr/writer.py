@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats
+from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
 from cdr.metrics import DialerMetrics
 from cdr.records import CdrRecord
 
@@ -108,7 +108,7 @@ async def copy_cdr_rows(
 
 class _CdrSink:
     async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[CdrRecord]) -> None:
-        await conn.execute(_CREATE_STAGE)
+        await ensure_stage(conn, _STAGE, _CREATE_STAGE)
         await copy_cdr_rows(conn, rows)
         await conn.execute(_UPSERT)
 
