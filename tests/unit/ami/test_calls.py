@@ -109,6 +109,28 @@ async def test_missing_cdr_resolves_after_the_grace() -> None:
     assert result.outcome is Outcome.ANSWERED and result.amd_status == "MACHINE" and result.billsec == 5
 
 
+async def test_the_owner_is_told_each_deadline_and_the_earliest_pending_one() -> None:
+    """The client arms one timer for `next_deadline()` instead of polling `expire()`."""
+    channel_id, events = capture("answered_machine")
+    clock = FakeClock()
+    told: list[float] = []
+    calls = CallTracker(clock, cdr_grace=GRACE, hangup_grace=GRACE, originate_margin=60, on_deadline=told.append)
+    assert calls.next_deadline() is None
+    handle = calls.track(request("5", timeout_s=30), channel_id, f"{channel_id}-2", epoch=1)
+    calls.sent(channel_id, "originate-1")
+    originate_deadline = clock.monotonic() + 30 + 60
+    assert told == [originate_deadline] and calls.next_deadline() == originate_deadline
+    for event in events:
+        if event.name != "Cdr":
+            calls.on_event(event)
+    # Answered (no originate deadline any more), then hung up: only the Cdr grace is pending.
+    grace_deadline = clock.monotonic() + GRACE
+    assert told[-1] == grace_deadline and calls.next_deadline() == grace_deadline
+    clock.advance(GRACE)
+    assert calls.expire() == 1 and handle.done()
+    assert calls.next_deadline() is None
+
+
 async def test_amd_from_cdr_when_the_user_event_is_missed() -> None:
     channel_id, events = capture("answered_human")
     calls = tracker(FakeClock())
