@@ -31,6 +31,7 @@ never commit.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -376,7 +377,7 @@ async def _gate(
     try:
         async with psycopg.AsyncClientCursor(conn) as cur:
             if conn not in _gate_ready:
-                await cur.execute(_PREPARE_GATE)
+                await _prepare_gate(cur)
                 _gate_ready.add(conn)
             await cur.execute(_BEGIN_AND_READ, (
                 contact.campaign_id, _subscriber_lock_key(company_id, key), company_id, key, HISTORY_DAYS))
@@ -407,6 +408,18 @@ async def _gate(
         return LeaseLost()
     attempt_id, counted = admitted[0]
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
+
+
+async def _prepare_gate(cur: psycopg.AsyncClientCursor[Any]) -> None:
+    try:
+        await cur.execute(_PREPARE_GATE)
+    except psycopg.errors.DuplicatePreparedStatement:
+        # Some were prepared by an earlier attempt that failed or was cancelled half way (PREPARE
+        # is not undone with its statement): start again from none.
+        for name, _, _ in _GATE_STATEMENTS:
+            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                await cur.execute(f"DEALLOCATE {name}")
+        await cur.execute(_PREPARE_GATE)
 
 
 def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
