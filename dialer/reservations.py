@@ -265,8 +265,7 @@ _CLOSE_SQL = """
 
 
 async def _execute(conn: HotConnection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
-    """Run a statement that returns rows (SELECT, or RETURNING) and fetch them; in pipeline mode the
-    fetch is what sends the queued statements and waits for this one's result."""
+    """Run a statement that returns rows (SELECT, or RETURNING) and fetch them."""
     driver = await driver_connection(conn)
     async with driver.cursor() as cur:
         await cur.execute(sql, params, prepare=True)

@@ -17,7 +17,6 @@ class ZoneResolver:
     def __init__(self, registry: Registry | None) -> None:
         self._registry = registry
         self._explicit: dict[TzHints, TzResolution | None] = {}
-        self._ranges: dict[tuple[str, ...], TzResolution] = {}
 
     @property
     def registry(self) -> Registry | None:
@@ -25,9 +24,8 @@ class ZoneResolver:
         return self._registry
 
     def resolve(self, phone: str, hints: TzHints | None) -> TzResolution:
-        """`phone` is E.164 (from `dialer.lists.phones.normalize`)."""
         if hints is None:
-            return self._by_number(phone)
+            return resolve_timezone(phone, None, self._registry)
         if hints not in self._explicit:
             resolution = self._resolve_with_hints(phone, hints)
             explicit = resolution if resolution.source is TzSource.EXPLICIT else None
@@ -38,18 +36,8 @@ class ZoneResolver:
         cached = self._explicit[hints]
         if cached is None:
             # The hints name no zone: the number decides.
-            return self._by_number(phone)
+            return resolve_timezone(phone, None, self._registry)
         return cached
-
-    def _by_number(self, phone: str) -> TzResolution:
-        # resolve_timezone's registry step, with one resolution per zone set (most numbers of a list).
-        entry = self._registry.lookup(phone) if self._registry is not None else None
-        if entry is None or not entry.zones:
-            return resolve_timezone(phone, None, None)  # the registry has been asked
-        resolution = self._ranges.get(entry.zones)
-        if resolution is None:
-            resolution = self._ranges[entry.zones] = TzResolution.of(entry.zones, TzSource.REGISTRY)
-        return resolution
 
     def _resolve_with_hints(self, phone: str, hints: TzHints) -> TzResolution:
         try:

@@ -32,29 +32,25 @@ _IDENTIFIERS = (
     ("dnc", "phone", "varchar(20)"),
 )
 
-_REFERENCES = """
+# One parent's check: lock the referenced rows as a foreign key would, then name a missing one.
+_CHECK_PARENT = """
+    PERFORM 1 FROM {table} WHERE id = ANY ({ids}) FOR KEY SHARE;
+    GET DIAGNOSTICS locked = ROW_COUNT;
+    IF locked < coalesce(cardinality({ids}), 0) THEN
+        SELECT min(i) INTO missing FROM unnest({ids}) i WHERE NOT EXISTS (SELECT 1 FROM {table} WHERE id = i);
+        RAISE EXCEPTION 'insert or update on table "contacts" violates its reference to "{table}"'
+            USING ERRCODE = 'foreign_key_violation', TABLE = 'contacts',
+                  DETAIL = format('Key ({column})=(%s) is not present in table "{table}".', missing);
+    END IF;"""
+
+_REFERENCES = f"""
 CREATE FUNCTION contacts_check_references(campaign_ids integer[], list_ids integer[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     locked bigint;
     missing integer;
-BEGIN
-    PERFORM 1 FROM campaigns WHERE id = ANY (campaign_ids) FOR KEY SHARE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
-    IF locked < coalesce(cardinality(campaign_ids), 0) THEN
-        SELECT min(i) INTO missing FROM unnest(campaign_ids) i WHERE NOT EXISTS (SELECT 1 FROM campaigns WHERE id = i);
-        RAISE EXCEPTION 'insert or update on table "contacts" violates its reference to "campaigns"'
-            USING ERRCODE = 'foreign_key_violation', TABLE = 'contacts',
-                  DETAIL = format('Key (campaign_id)=(%s) is not present in table "campaigns".', missing);
-    END IF;
-    PERFORM 1 FROM call_lists WHERE id = ANY (list_ids) FOR KEY SHARE;
-    GET DIAGNOSTICS locked = ROW_COUNT;
-    IF locked < coalesce(cardinality(list_ids), 0) THEN
-        SELECT min(i) INTO missing FROM unnest(list_ids) i WHERE NOT EXISTS (SELECT 1 FROM call_lists WHERE id = i);
-        RAISE EXCEPTION 'insert or update on table "contacts" violates its reference to "call_lists"'
-            USING ERRCODE = 'foreign_key_violation', TABLE = 'contacts',
-                  DETAIL = format('Key (call_list_id)=(%s) is not present in table "call_lists".', missing);
-    END IF;
+BEGIN{_CHECK_PARENT.format(table="campaigns", ids="campaign_ids", column="campaign_id")}
+{_CHECK_PARENT.format(table="call_lists", ids="list_ids", column="call_list_id")}
 END $$;
 
 CREATE FUNCTION contacts_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
