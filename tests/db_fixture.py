@@ -49,6 +49,8 @@ def template_database(pg_admin_url: str) -> str:
         try:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
             if not exists:
+                # Left by a run whose migration failed: it would hide the next run's own error.
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}_tmp" WITH (FORCE)')
                 conn.execute(f'CREATE DATABASE "{name}_tmp"')
                 migrate.upgrade(pg_admin_url.rsplit("/", 1)[0] + f"/{name}_tmp")
                 conn.execute(f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
