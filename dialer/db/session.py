@@ -4,15 +4,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from dialer.db.url import sqlalchemy_url
+from dialer.db.url import libpq_url, sqlalchemy_url
 
 
 def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 10) -> AsyncEngine:
     return create_async_engine(
         sqlalchemy_url(url), pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
+
+
+def make_hot_pool(url: str, *, name: str, min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool[Any]:
+    """The psycopg pool of a worker's hot path (leases, the compliance gate, closing calls), opened by the
+    caller. Autocommit: a one-statement write costs no BEGIN/COMMIT round trips; the gate and the lease
+    open their transaction explicitly."""
+    return AsyncConnectionPool(
+        libpq_url(url), min_size=min_size, max_size=max_size, open=False, name=name, kwargs={"autocommit": True}
     )
 
 

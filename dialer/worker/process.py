@@ -42,8 +42,7 @@ from cdr.writer import CdrWriter
 from compliance import RuleSet
 from dialer.campaigns import CampaignConfig, load_campaign_configs
 from dialer.db.models import CampaignStatus
-from dialer.db.session import make_sessionmaker
-from dialer.db.url import libpq_url
+from dialer.db.session import make_hot_pool, make_sessionmaker
 from dialer.errors import DialerError, NotFoundError
 from dialer.leasing import renew_leases
 from dialer.pacing import LoopClock, PacingClock
@@ -104,12 +103,7 @@ class Worker:
         self.database_url = database_url
         self.metrics = metrics or DialerMetrics()
         self.cdr = CdrWriter(engine, metrics=self.metrics)
-        self.pg: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            libpq_url(database_url), min_size=2, max_size=10, open=False, name=f"worker-{self.worker_id}",
-            # Autocommit: a one-statement write (closing a call) costs no BEGIN/COMMIT round trips;
-            # the gate and the lease open their transaction explicitly.
-            kwargs={"autocommit": True},
-        )
+        self.pg: AsyncConnectionPool[Any] = make_hot_pool(database_url, name=f"worker-{self.worker_id}")
         self.ctx = WorkerContext(
             worker_id=self.worker_id, engine=engine, sessions=make_sessionmaker(engine), options=options,
             clock=clock or LoopClock(), metrics=self.metrics, cdr=self.cdr, pg=self.pg,
