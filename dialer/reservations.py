@@ -209,9 +209,8 @@ _HISTORY_SQL = """
                                                          WHERE l2.attempt_id = a.id) THEN 'lost'
                 ELSE 'attempt' END AS kind,
            a.created_at AS at
-      FROM attempts a JOIN contacts c ON c.id = a.contact_id
-     WHERE c.subscriber_key = %(key)s
-       AND c.campaign_id IN (SELECT id FROM campaigns WHERE company_id = %(company)s)
+      FROM attempts a
+     WHERE a.company_id = %(company)s AND a.subscriber_key = %(key)s
        AND (a.ended_at IS NULL OR a.created_at > now() - make_interval(days => %(days)s))
     """
 

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -203,7 +204,6 @@ class Contact(Base):
             "lease_expires_at",
             postgresql_where=text("state = 'dialing'"),
         ),
-        Index("ix_contacts_subscriber", "campaign_id", "subscriber_key"),
     )
 
 
@@ -226,9 +226,14 @@ class Attempt(Base):
     amd_cause: Mapped[str | None] = mapped_column(String(64))
     billsec: Mapped[int | None] = mapped_column(Integer)
     ring_seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    # The contact's company and subscriber, set on insert by a trigger (migration 0005): the gate reads
+    # a subscriber's attempts by them.
+    company_id: Mapped[int | None] = mapped_column(Integer, server_default=FetchedValue())
+    subscriber_key: Mapped[str | None] = mapped_column(Identifier, server_default=FetchedValue())
 
     __table_args__ = (
         CheckConstraint(_check_in("state", AttemptState), name="state"),
+        Index("ix_attempts_subscriber", "company_id", "subscriber_key", "created_at"),
         Index("ix_attempts_open", "worker_id", postgresql_where=text("ended_at IS NULL")),
         Index("ix_attempts_campaign_created", "campaign_id", "created_at"),
     )

@@ -144,3 +144,29 @@ def test_every_migration_downgrades_and_upgrades_again(database_url: str) -> Non
     command.downgrade(config, "base")
     command.upgrade(config, "head")
     test_migrations_match_models(database_url)
+
+
+def test_attempts_recorded_before_0005_get_their_subscriber(database_url: str) -> None:
+    from alembic import command
+
+    from dialer.db.migrate import alembic_config
+
+    config = alembic_config(database_url)
+    command.downgrade(config, "0004_cdr_mismatches")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        _seed(conn)
+        _contacts(conn, [(1, 1), (2, 2)])
+        conn.execute("INSERT INTO attempts (contact_id, campaign_id, worker_id, channel_id) "
+                     "SELECT id, campaign_id, 'w', 'ch-' || id FROM contacts")
+    command.upgrade(config, "head")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        assert conn.execute("SELECT company_id, subscriber_key FROM attempts ORDER BY id").fetchall() == [
+            (1, "0"), (1, "1")]
+        # Recorded since: from the contact, whatever the writer passed.
+        conn.execute("INSERT INTO attempts (contact_id, campaign_id, worker_id, channel_id, subscriber_key) "
+                     "SELECT id, campaign_id, 'w', 'new-' || id, 'forged' FROM contacts WHERE subscriber_key = '1'")
+        assert conn.execute("SELECT company_id, subscriber_key FROM attempts WHERE channel_id = 'new-2'"
+                            ).fetchall() == [(1, "1")]
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute("INSERT INTO attempts (contact_id, campaign_id, worker_id, channel_id) "
+                         "VALUES (999, 1, 'w', 'nobody')")

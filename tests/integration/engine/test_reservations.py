@@ -104,6 +104,35 @@ async def test_concurrent_numbers_of_one_subscriber_never_exceed_the_cap(databas
     assert len(logs) == 4 and all(not log.allowed and log.reasons[0]["code"] == "cap-day" for log in logs)
 
 
+async def test_a_subscriber_s_calls_in_other_campaigns_of_the_company_count_and_other_companies_do_not(
+    database: AsyncEngine,
+) -> None:
+    async with database.begin() as conn:
+        acme = await seed_company(conn)
+        other = await seed_company(conn, "other")
+        trunk = await seed_trunk(conn)
+        campaigns = [await seed_campaign(conn, acme, "acme-1", trunk_ids=[trunk]),
+                     await seed_campaign(conn, acme, "acme-2", trunk_ids=[trunk]),
+                     await seed_campaign(conn, other, "other-1", trunk_ids=[trunk])]
+        leased = []
+        for campaign, phone in zip(campaigns, ["+79130000001", "+79130000002", "+79130000003"], strict=True):
+            await seed_contacts(conn, campaign, [SeedContact(phone, "person-1", "Asia/Novosibirsk")])
+            leased += await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=1, lease_seconds=60)
+    one_call = RuleSet("always-1", ALWAYS, ALWAYS, ALWAYS, caps=(Cap(CapPeriod.DAY, 1),))
+    acme_1, acme_2, other_1 = leased
+    assert isinstance(await _admit(database, acme_1, acme, trunk, one_call), Admitted)
+    # Same company, another campaign and number: the call in flight holds the subscriber's one call.
+    held = await _admit(database, acme_2, acme, trunk, one_call)
+    assert isinstance(held, HeldBack) and held.codes == ("cap-day",)
+    # Another company's subscriber with the same key is someone else.
+    assert isinstance(await _admit(database, other_1, other, trunk, one_call), Admitted)
+    async with database.connect() as conn:
+        recorded = (await conn.execute(text(
+            "SELECT a.company_id, a.subscriber_key, c.campaign_id"
+            " FROM attempts a JOIN contacts c ON c.id = a.contact_id ORDER BY a.id"))).all()
+    assert [tuple(r) for r in recorded] == [(acme, "person-1", campaigns[0]), (other, "person-1", campaigns[2])]
+
+
 async def test_unanswered_end_frees_the_reservation_and_answers_go_to_the_ledger(database: AsyncEngine) -> None:
     company, campaign, trunk, leased = await _setup(database, ["+79130000001", "+79130000002", "+79130000003"])
     first, second, third = leased
