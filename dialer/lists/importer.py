@@ -241,17 +241,12 @@ async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, re
     verdicts: dict[int, RejectReason] = {}
     if chunk.keys.count:
         verdicts = dict(await session.classify(chunk.keys))
-    contacts, lines = chunk.contacts, chunk.lines
+    lines = chunk.lines
     rejects = chunk.rejects
     if verdicts:
         rejects = list(rejects)
-        for index, reason in verdicts.items():
-            contact = contacts[index]
-            rejects.append(Reject(contact.row, contact.column, contact.raw, reason, _MESSAGES[reason]))
+        rejects.extend(chunk.reject(index, reason, _MESSAGES[reason]) for index, reason in verdicts.items())
         lines = [line for index, line in enumerate(lines) if index not in verdicts]
-        accepted = [contact for index, contact in enumerate(contacts) if index not in verdicts]
-    else:
-        accepted = contacts
     for first, repeat in chunk.repeats:
         first_reason = verdicts.get(first)
         reason = RejectReason.DNC if first_reason is RejectReason.DNC else RejectReason.DUPLICATE_IN_FILE
@@ -261,8 +256,8 @@ async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, re
         await session.store(data)
     counts.rows = chunk.rows
     counts.total += chunk.total
-    counts.imported += len(accepted)
-    counts.timezone_unknown += sum(1 for contact in accepted if contact.zone.zone is None)
+    counts.imported += len(chunk.phones) - len(verdicts)
+    counts.timezone_unknown += sum(1 for index in chunk.unknown_zones if index not in verdicts)
     counts.add_rejects(rejects)
     if rejects:
         rejects.sort(key=lambda reject: reject.row)
