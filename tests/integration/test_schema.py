@@ -170,3 +170,10 @@ def test_attempts_recorded_before_0005_get_their_subscriber(database_url: str) -
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute("INSERT INTO attempts (contact_id, campaign_id, worker_id, channel_id) "
                          "VALUES (999, 1, 'w', 'nobody')")
+
+
+def test_contacts_are_vacuumed_early_with_their_indexes(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        options = conn.execute("SELECT reloptions FROM pg_class WHERE relname = 'contacts'").fetchone()
+    assert options is not None and set(options[0]) == {
+        "autovacuum_vacuum_scale_factor=0.01", "autovacuum_vacuum_threshold=1000", "vacuum_index_cleanup=on"}
