@@ -55,11 +55,19 @@ def _fast_russian_mobile(digits: str, plus: bool) -> str | None:
     return None
 
 
+def _digits(text: str) -> str:
+    """`text` without separators: str.replace for the usual ones costs far less than str.translate."""
+    if text.isdigit():
+        return text
+    digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+    return digits if digits.isdigit() else digits.translate(_SEPARATORS)
+
+
 def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
     """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
-    plus = stripped.startswith("+")
-    digits = (stripped[1:] if plus else stripped).translate(_SEPARATORS)
+    plus = stripped[:1] == "+"
+    digits = _digits(stripped[1:] if plus else stripped)
     if digits.isascii() and digits.isdigit():
         fast = _fast_russian_mobile(digits, plus)
         if fast is not None:

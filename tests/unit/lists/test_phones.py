@@ -10,7 +10,15 @@ from hypothesis import strategies as st
 from compliance import Registry
 from dialer.lists.columns import plan_columns
 from dialer.lists.model import ContactRow, Reject, RejectReason
-from dialer.lists.phones import PhoneError, _fast_russian_mobile, _slow, normalize, split_cell
+from dialer.lists.phones import (
+    _SEPARATORS,
+    PhoneError,
+    _digits,
+    _fast_russian_mobile,
+    _slow,
+    normalize,
+    split_cell,
+)
 from dialer.lists.rows import RowInterpreter
 from dialer.lists.timezones import ZoneResolver
 
@@ -97,6 +105,28 @@ def test_fast_path_agrees_with_libphonenumber(national: int, prefix: str) -> Non
         assert phonenumbers.is_valid_number(number)
         assert fast == phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         assert fast == _slow(prefix + str(national), "RU")
+
+
+@given(st.text(alphabet=st.sampled_from([*"0123456789+x", *" -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/", "٣", "²"])))
+def test_separators_go_as_with_translate(text: str) -> None:
+    assert _digits(text) == text.translate(_SEPARATORS)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "8 (913) 123-45-67", "8-913-123-45-67", "89131234567", "79131234567", "+79131234567", "+7 913 123 45 67",
+        "+7 (913) 123-45-67", "9131234567", "913 123 45 67", "8 913 123.45.67", "8\u00a0913\u00a0123\u00a045\u00a067",
+        "+7(913)1234567", "8 (930) 000-00-00", "89301234567", "+79300001234", "9301234567", "8 (495) 123-45-67",
+        "84951234567", "4951234567", "8 800 555-35-35", "+7 701 123 4567", "87011234567", "+1 212 555 0100",
+        "+44 20 7946 0958", "810 380 50 123 4567", "00380501234568", "0079131234567", "+8 913 123 45 67",
+        "7 913 123 45 67 8", "8913123456", "891312345678", "+7 913 123", "+89131234567", "++79131234567",
+        "8 (913) 123-45-6x", "913-123-45-67-", "(913) 1234567", "8913١234567", "", "-", "+", "()",
+    ],
+)  # fmt: skip
+def test_normalize_agrees_with_the_general_path(raw: str, registry: Registry) -> None:
+    """Whatever the fast path takes, libphonenumber (with the registry) reads the same way."""
+    assert normalize(raw, registry=registry) == _slow(raw.strip(), "RU", registry)
 
 
 @pytest.mark.parametrize(
