@@ -19,11 +19,12 @@ from dialer.lists.timezones import ZoneResolver
 
 def extra_json(pairs: list[tuple[str, str]]) -> str:
     """A JSON object of string values, as json.dumps(ensure_ascii=False) writes it, minus NULs."""
-    text = "{" + ",".join(encode_basestring(key) + ":" + encode_basestring(value) for key, value in pairs) + "}"
-    if "\\u0000" in text:
-        # PostgreSQL text and jsonb cannot hold NUL.
-        return extra_json([(key, value.replace("\x00", "")) for key, value in pairs])
-    return text
+    # PostgreSQL text and jsonb cannot hold NUL.
+    return "{" + ",".join(_json_string(key) + ":" + _json_string(value) for key, value in pairs) + "}"
+
+
+def _json_string(value: str) -> str:
+    return encode_basestring(value.replace("\x00", ""))
 
 
 class RowInterpreter:
@@ -35,7 +36,7 @@ class RowInterpreter:
         self._registry = zones.registry  # a +7 number in its ranges is valid even if libphonenumber disagrees
         self._width = plan.width
         self._phones = [(index, plan.header(index)) for index in plan.phones]
-        self._extra = [(encode_basestring(key) + ":", index) for key, index in plan.extra]
+        self._extra = [(_json_string(key) + ":", index) for key, index in plan.extra]
         self._hint_columns = (plan.timezone, plan.region, plan.address)
         self._has_hints = any(i is not None for i in self._hint_columns)
         self._subscriber = plan.subscriber

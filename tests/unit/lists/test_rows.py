@@ -84,6 +84,12 @@ def test_short_and_long_rows(registry: Registry) -> None:
     assert json.loads(contacts[0].extra_json) == {"additional": "D", "Сумма": "1", "column8": "overflow"}
 
 
+def test_a_json_escape_written_out_in_a_cell_is_text(registry: Registry) -> None:
+    """A cell holding the six characters `\\u0000` once sent the JSON encoding into endless recursion."""
+    _, contacts, _ = interpret(registry, ["89130123456", "", "D-1", "see \\u0000", "", ""])
+    assert json.loads(contacts[0].extra_json) == {"additional": "D-1", "Сумма": "see \\u0000"}
+
+
 def test_undecodable_bytes_reject_the_row(registry: Registry) -> None:
     total, contacts, rejects = interpret(
         registry, ["89130123456", "Ив\udc98нов", "", "", "", "89130123457"], check_bytes=True
@@ -97,12 +103,14 @@ def test_undecodable_bytes_reject_the_row(registry: Registry) -> None:
     [
         [("a", 'quote " and \\ backslash'), ("б", "tab\tnewline\n")],
         [("nul", "a\x00b"), ("ctl", "\x01\x1f")],
+        [("k", "\\u0000 written out"), ("nul\x00key", "v")],
         [],
     ],
 )
 def test_extra_json_is_valid_json_without_nul(pairs: list[tuple[str, str]]) -> None:
     text = extra_json(pairs)
-    assert json.loads(text) == {key: value.replace("\x00", "") for key, value in pairs}
+    assert "\\u0000" not in text.replace("\\\\", "")
+    assert json.loads(text) == {key.replace("\x00", ""): value.replace("\x00", "") for key, value in pairs}
 
 
 def test_a_repaired_row_goes_on_with_a_note(registry: Registry) -> None:
