@@ -2,12 +2,14 @@
 
 Every phone value found counts once: a valid one becomes a contact candidate, an invalid one a reject.
 A row with cells but no phone value is one `empty-phone` reject; a row of blank cells is skipped.
-This runs once per row of million-row files, hence the precomputed JSON keys and inlined lookups.
+This runs once per row of million-row files, hence the ready JSON frame and inlined lookups.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from json.encoder import encode_basestring  # the C-accelerated string encoder of json
+from operator import itemgetter
 
 from compliance import InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
@@ -27,6 +29,28 @@ def _json_string(value: str) -> str:
     return encode_basestring(value.replace("\x00", ""))
 
 
+def _json_frame(keys: list[str]) -> list[str]:
+    """`{"key1":"`, value, `","key2":"`, value, ..., `"}`: a JSON object of values that need no escaping.
+
+    The values go to the odd places. One interpreter reads one file in one thread: it fills its own list.
+    """
+    if not keys:
+        return ["{}"]
+    parts: list[str] = []
+    for n, key in enumerate(keys):
+        parts += [("{" if n == 0 else '",') + _json_string(key) + ':"', ""]
+    return [*parts, '"}']
+
+
+def _cells_getter(indexes: list[int]) -> Callable[[list[str]], tuple[str, ...]]:
+    if len(indexes) >= 2:
+        return itemgetter(*indexes)
+    if indexes:
+        [index] = indexes
+        return lambda cells: (cells[index],)
+    return lambda cells: ()
+
+
 class RowInterpreter:
     """Applies a column plan to rows; appends to the caller's `contacts` and `rejects` lists."""
 
@@ -36,7 +60,8 @@ class RowInterpreter:
         self._registry = zones.registry  # a +7 number in its ranges is valid even if libphonenumber disagrees
         self._width = plan.width
         self._phones = [(index, plan.header(index)) for index in plan.phones]
-        self._extra = [(_json_string(key) + ":", index) for key, index in plan.extra]
+        self._extra_cells = _cells_getter([index for _, index in plan.extra])
+        self._extra_parts = _json_frame([key for key, _ in plan.extra])
         self._hint_columns = (plan.timezone, plan.region, plan.address)
         self._has_hints = any(i is not None for i in self._hint_columns)
         self._subscriber = plan.subscriber
@@ -147,15 +172,18 @@ class RowInterpreter:
         return TzHints(timezone, region, address)
 
     def _extra_json(self, cells: list[str]) -> str:
-        text = "{" + ",".join([key + encode_basestring(cells[index]) for key, index in self._extra]) + "}"
-        if len(cells) > self._width or "\\u0000" in text:
-            pairs = [(key, cells[index]) for key, index in self.plan.extra]
-            # Cells past the header still belong to the row: keep the non-empty ones.
-            pairs.extend(
-                (f"column{index + 1}", cells[index]) for index in range(self._width, len(cells)) if cells[index]
-            )
-            return extra_json(pairs)
-        return text
+        values = self._extra_cells(cells)
+        joined = "".join(values)
+        # encode_basestring writes a character as itself unless it escapes it (as two or more): the same
+        # length plus the quotes means that no value needs escaping.
+        if len(encode_basestring(joined)) == len(joined) + 2 and len(cells) <= self._width:
+            parts = self._extra_parts
+            parts[1::2] = values
+            return "".join(parts)
+        pairs = [(key, cells[index]) for key, index in self.plan.extra]
+        # Cells past the header still belong to the row: keep the non-empty ones.
+        pairs.extend((f"column{index + 1}", cells[index]) for index in range(self._width, len(cells)) if cells[index])
+        return extra_json(pairs)
 
 
 def _shown(value: str, limit: int = 200) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compliance import Registry
 from dialer.lists.columns import plan_columns
@@ -110,6 +112,24 @@ def test_undecodable_bytes_reject_the_row(registry: Registry) -> None:
 def test_extra_json_is_valid_json_without_nul(pairs: list[tuple[str, str]]) -> None:
     text = extra_json(pairs)
     assert "\\u0000" not in text.replace("\\\\", "")
+    assert json.loads(text) == {key.replace("\x00", ""): value.replace("\x00", "") for key, value in pairs}
+
+
+_CELL = st.text(st.sampled_from([*'aZ 0,;%{}"\\/\t\n\r\x00\x01\x1f\x7f\u2028\ud800', "ы", "ё", "€", "😀"]), max_size=6)
+
+
+@given(st.lists(_CELL, min_size=0, max_size=4, unique=True), st.lists(_CELL, min_size=0, max_size=7))
+def test_extra_json_of_a_row_is_the_general_one(keys: list[str], cells: list[str]) -> None:
+    """Values that need no escaping are put into a ready JSON frame: the text is the general path's."""
+    plan = plan_columns(["Телефон", *keys], 1, "additional")
+    assert plan is not None
+    interpreter = RowInterpreter(plan, ZoneResolver(None))
+    row = ["89130123456", *cells]
+    row += [""] * (plan.width - len(row))
+    pairs = [(key, row[index]) for key, index in plan.extra]
+    pairs += [(f"column{index + 1}", row[index]) for index in range(plan.width, len(row)) if row[index]]
+    text = interpreter._extra_json(row)
+    assert text == extra_json(pairs)
     assert json.loads(text) == {key.replace("\x00", ""): value.replace("\x00", "") for key, value in pairs}
 
 
