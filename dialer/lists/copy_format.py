@@ -19,6 +19,7 @@ CONTACT_COLUMNS = (
     "tz_candidates",
 )
 NULL = "\\N"
+_BY_ID_LIMIT = 4096
 
 # PostgreSQL text cannot hold NUL; the other four would break the COPY text format.
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\x00": None})
@@ -27,6 +28,8 @@ _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r\x00]").search
 
 def copy_text(value: str) -> str:
     """A user string as one COPY text field."""
+    if value.isprintable() and "\\" not in value:
+        return value  # what needs escaping is not printable, but for the backslash (a quick test)
     return value.translate(_ESCAPES) if _NEEDS_ESCAPE(value) else value
 
 
@@ -47,14 +50,25 @@ class ContactLines:
         self._prefix = f"{campaign_id}\t{call_list_id}\t"
         # A list has few distinct zone resolutions: format each once.
         self._zones: dict[tuple[str | None, str, tuple[str, ...]], str] = {}
+        # Resolutions are mostly shared objects (compliance caches them): found by identity first, which
+        # spares hashing their fields. An entry holds its resolution alive, so no other object has its id.
+        self._by_id: dict[int, tuple[TzResolution, str]] = {}
 
-    def line(self, contact: ContactRow) -> str:
-        name = contact.name
-        zone = contact.zone
+    def _tail(self, zone: TzResolution) -> str:
         key = (zone.zone, zone.source, zone.candidates)
         tail = self._zones.get(key)
         if tail is None:
             tail = self._zones[key] = zone_fields(zone)
+        if len(self._by_id) >= _BY_ID_LIMIT:
+            self._by_id.clear()
+        self._by_id[id(zone)] = (zone, tail)
+        return tail
+
+    def line(self, contact: ContactRow) -> str:
+        name = contact.name
+        zone = contact.zone
+        known = self._by_id.get(id(zone))
+        tail = known[1] if known is not None else self._tail(zone)
         phone = contact.phone
         subscriber = contact.subscriber_key
         return "".join(

@@ -7,9 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from compliance import TzResolution, TzSource
-from dialer.lists.copy_format import ContactLines, copy_array, copy_text
+from dialer.lists.copy_format import _ESCAPES, ContactLines, copy_array, copy_text, zone_fields
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
 from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.report import HEADER, RejectReport, default_report_path
@@ -22,6 +24,11 @@ from dialer.lists.seen import SeenNumbers
 )
 def test_copy_text(value: str, escaped: str) -> None:
     assert copy_text(value) == escaped
+
+
+@given(st.text(st.sampled_from([*"a \\\t\n\r\x00\x01\x7f\xa0\u2028\ud800", "ы", "😀"])))
+def test_copy_text_escapes_as_the_table_says(value: str) -> None:
+    assert copy_text(value) == value.translate(_ESCAPES)
 
 
 def test_copy_array() -> None:
@@ -37,6 +44,15 @@ def test_contact_line() -> None:
     unknown = TzResolution(None, TzSource.CANDIDATES, ("Europe/Moscow", "Asia/Omsk"))
     line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+7", "k", "Имя", "{}", unknown))
     assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\n')
+
+
+def test_contact_lines_format_each_resolution_by_its_value() -> None:
+    """Resolutions are cached by identity: new objects, equal or not, still get their own fields."""
+    lines = ContactLines(5, 7)
+    for i in range(10_000):
+        zone = TzResolution(f"Etc/GMT-{i % 13}", TzSource.EXPLICIT, (f"Etc/GMT-{i % 13}",))
+        line = lines.line(ContactRow(2, "p", "x", "+7", "k", None, "{}", zone))
+        assert line.endswith(zone_fields(zone)), (i, line)
 
 
 @pytest.mark.parametrize(
