@@ -3,6 +3,9 @@
 Rows wait in memory keyed by their natural key (a later row for the same key replaces the queued one,
 so one batch never touches a key twice, which `INSERT ... ON CONFLICT DO UPDATE` forbids). A batch is
 written when it is full, when its oldest row has waited `flush_interval`, or on `flush()`/`aclose()`.
+A batch of up to `small_batch` rows (the steady trickle of a dialing worker) is one statement (an
+upsert from arrays): with a psycopg pool in autocommit (`pool=`, a worker's hot-path pool) that is
+one round trip; larger batches go through COPY into a staging table, in a transaction.
 Transient database errors (PostgreSQL restarting, connection lost) keep the batch and retry it with
 backoff; rows PostgreSQL refuses as bad data are isolated by bisection, logged and counted, so one bad
 row never blocks the others.
@@ -23,6 +26,7 @@ import psycopg
 import psycopg.errors
 import structlog
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -36,9 +40,18 @@ log = structlog.stdlib.get_logger(__name__)
 
 
 class BatchSink(Protocol[R_contra]):
-    """Writes one batch inside an open transaction of a psycopg connection (the caller commits)."""
+    """Writes one batch to a psycopg connection."""
 
-    async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[R_contra]) -> None: ...
+    async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[R_contra]) -> None:
+        """Any number of rows, inside an open transaction (the caller commits)."""
+        ...
+
+    async def write_statement(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[R_contra]) -> None:
+        """A small batch in ONE statement, atomic by itself (in autocommit or in the caller's transaction)."""
+        ...
+
+# Batches up to this many rows are one statement (arrays as parameters); larger ones use COPY.
+SMALL_BATCH = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,9 +71,10 @@ _staged: weakref.WeakKeyDictionary[psycopg.AsyncConnection[Any], set[str]] = wea
 
 
 async def ensure_stage(conn: psycopg.AsyncConnection[Any], name: str, create: sql.Composed) -> None:
-    """Create the temporary staging table `name` on this session once. It is created and committed
-    on its own (a batch rolled back later does not take it away); the caller's transaction begins
-    after."""
+    """Create the temporary staging table `name` on this session once. Outside a transaction block it
+    is created and committed on its own (a batch rolled back later does not take it away); inside one
+    (an autocommit connection's explicit transaction) the writer calls `forget_stages` when the batch
+    fails."""
     done = _staged.setdefault(conn, set())
     if name in done:
         return
@@ -68,6 +82,11 @@ async def ensure_stage(conn: psycopg.AsyncConnection[Any], name: str, create: sq
     if not conn.autocommit:
         await conn.commit()
     done.add(name)
+
+
+def forget_stages(conn: psycopg.AsyncConnection[Any]) -> None:
+    """A transaction of this session rolled back: a staging table it created is gone with it."""
+    _staged.pop(conn, None)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -121,6 +140,8 @@ class KeyedBatcher(Generic[R]):
         max_pending: int,
         metrics: DialerMetrics | None,
         retry: RetryPolicy | None = None,
+        pool: AsyncConnectionPool[Any] | None = None,
+        small_batch: int = SMALL_BATCH,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -129,6 +150,9 @@ class KeyedBatcher(Generic[R]):
         if max_pending < batch_size:
             raise ValueError(f"max_pending ({max_pending}) must be at least batch_size ({batch_size})")
         self._engine = engine
+        # An autocommit psycopg pool (a worker's hot path): no pre-ping, no BEGIN/COMMIT for a small batch.
+        self._pool = pool
+        self._small_batch = small_batch
         self._sink = sink
         self._key = key
         self._table = table
@@ -320,14 +344,39 @@ class KeyedBatcher(Generic[R]):
             await self._write_isolating(rows[middle:])
 
     async def _write_once(self, rows: Sequence[R]) -> None:
-        log.debug("cdr batch writing", table=self._table, rows=len(rows))
+        if self._pool is not None:
+            await self._write_pooled(self._pool, rows)
+        else:
+            await self._write_engine(rows)
+        self.rows_written += len(rows)
+        if self._metrics is not None:
+            self._metrics.cdr_rows_written_total.labels(self._table).inc(len(rows))
+
+    async def _write_pooled(self, pool: AsyncConnectionPool[Any], rows: Sequence[R]) -> None:
+        # The pool discards a connection that broke (transient errors) and rolls back one left in a
+        # failed transaction when it comes back.
+        async with pool.connection() as conn:
+            if len(rows) <= self._small_batch and conn.autocommit:
+                await self._sink.write_statement(conn, rows)
+                return
+            try:
+                async with conn.transaction():
+                    await self._sink.write(conn, rows)
+            except BaseException:
+                forget_stages(conn)
+                raise
+
+    async def _write_engine(self, rows: Sequence[R]) -> None:
         async with self._engine.connect() as sa_conn:
             conn: psycopg.AsyncConnection[Any] | None = None
             try:
                 raw = await sa_conn.get_raw_connection()
                 conn = raw.driver_connection
                 assert conn is not None
-                await self._sink.write(conn, rows)
+                if len(rows) <= self._small_batch:
+                    await self._sink.write_statement(conn, rows)
+                else:
+                    await self._sink.write(conn, rows)
                 await conn.commit()
             except Exception as exc:
                 if is_transient(exc) or conn is None:
@@ -340,10 +389,6 @@ class KeyedBatcher(Generic[R]):
                 # transaction on the server, and the rows stay in flight for the next attempt.
                 await _invalidate(sa_conn)
                 raise
-        self.rows_written += len(rows)
-        if self._metrics is not None:
-            self._metrics.cdr_rows_written_total.labels(self._table).inc(len(rows))
-        log.debug("cdr batch written", table=self._table, rows=len(rows))
 
 
 async def _invalidate(sa_conn: AsyncConnection) -> None:

@@ -22,6 +22,7 @@ import psycopg
 import structlog
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
@@ -175,6 +176,18 @@ _UPSERT = sql.SQL(
 )
 
 
+# A small batch in one statement: each column as an array, the rows rebuilt by unnest().
+_UPSERT_ARRAYS = (
+    f"INSERT INTO asterisk_cdr ({', '.join(_NAMES)}) SELECT {', '.join(_NAMES)} FROM unnest("
+    + ", ".join(f"%b::{t}[]" for _, t in _COLUMNS)
+    + f") AS t({', '.join(_NAMES)}) "
+    "ON CONFLICT (unique_id) DO UPDATE SET "
+    + ", ".join(f"{n} = EXCLUDED.{n}" for n in _NAMES if n != "unique_id")
+    + ", received_at = now() "
+    "WHERE asterisk_cdr.end_at IS NULL OR EXCLUDED.end_at >= asterisk_cdr.end_at"
+)
+
+
 class _AsteriskCdrSink:
     async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[AsteriskCdrRecord]) -> None:
         await ensure_stage(conn, _STAGE, _CREATE_STAGE)
@@ -186,6 +199,14 @@ class _AsteriskCdrSink:
                     r.duration, r.billsec, Jsonb(r.raw),
                 ))
         await conn.execute(_UPSERT)
+
+    async def write_statement(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[AsteriskCdrRecord]) -> None:
+        await conn.execute(_UPSERT_ARRAYS, [
+            [r.unique_id for r in rows], [r.linked_id for r in rows], [r.server for r in rows],
+            [r.disposition for r in rows], [r.start_at for r in rows], [r.answer_at for r in rows],
+            [r.end_at for r in rows], [r.duration for r in rows], [r.billsec for r in rows],
+            [Jsonb(r.raw) for r in rows],
+        ], prepare=True)
 
 
 def _unique_id(record: AsteriskCdrRecord) -> str:
@@ -218,13 +239,15 @@ class AsteriskCdrIngester:
         metrics: DialerMetrics | None = None,
         max_pending: int = 100_000,
         retry: RetryPolicy | None = None,
+        pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
+        """`pool`: an autocommit psycopg pool to write through (a worker's hot path) instead of `engine`."""
         self.server = server
         self.zone: tzinfo = server_zone(server_tz) if isinstance(server_tz, str) else server_tz
         self._metrics = metrics
         self._batcher: KeyedBatcher[AsteriskCdrRecord] = KeyedBatcher(
             engine, _AsteriskCdrSink(), key=_unique_id, table=self.TABLE, batch_size=batch_size,
-            flush_interval=flush_interval, max_pending=max_pending, metrics=metrics, retry=retry,
+            flush_interval=flush_interval, max_pending=max_pending, metrics=metrics, retry=retry, pool=pool,
         )
         self.events_seen = 0
         self.events_rejected = 0

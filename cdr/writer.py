@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
@@ -106,11 +107,27 @@ async def copy_cdr_rows(
             await copy.write_row(record_row(record))
 
 
+# A small batch in one statement: each column as an array, the rows rebuilt by unnest().
+_UPSERT_ARRAYS = (
+    f"INSERT INTO cdr ({', '.join(_NAMES)}, source) "
+    f"SELECT {', '.join(_NAMES)}, 'dialer' FROM unnest("
+    + ", ".join(f"%b::{pg_type}[]" for pg_type in _TYPES)
+    + f") AS t({', '.join(_NAMES)}) "
+    "ON CONFLICT (channel_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _NAMES if name != "channel_id")
+    + ", source = 'dialer'"
+)
+
+
 class _CdrSink:
     async def write(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[CdrRecord]) -> None:
         await ensure_stage(conn, _STAGE, _CREATE_STAGE)
         await copy_cdr_rows(conn, rows)
         await conn.execute(_UPSERT)
+
+    async def write_statement(self, conn: psycopg.AsyncConnection[Any], rows: Sequence[CdrRecord]) -> None:
+        columns = [list(column) for column in zip(*map(record_row, rows), strict=True)]
+        await conn.execute(_UPSERT_ARRAYS, columns, prepare=True)
 
 
 def _channel_id(record: CdrRecord) -> str:
@@ -141,7 +158,9 @@ class CdrWriter:
         metrics: DialerMetrics | None = None,
         max_pending: int | None = None,
         retry: RetryPolicy | None = None,
+        pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
+        """`pool`: an autocommit psycopg pool to write through (a worker's hot path) instead of `engine`."""
         self._batcher: KeyedBatcher[CdrRecord] = KeyedBatcher(
             engine,
             _CdrSink(),
@@ -152,6 +171,7 @@ class CdrWriter:
             max_pending=max_pending if max_pending is not None else max(100 * batch_size, 50_000),
             metrics=metrics,
             retry=retry,
+            pool=pool,
         )
 
     @property

@@ -18,7 +18,9 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ami import AmiClient, AmiError, AmiOptions, ConnectionState, Outcome
@@ -113,8 +115,10 @@ class AmiPool:
         options: AmiOptions | None = None,
         asterisk_timezone: str = "UTC",
         on_state: Callable[[str, ConnectionState], None] | None = None,
+        pg: AsyncConnectionPool[Any] | None = None,
     ) -> None:
         self._engine = engine
+        self._pg = pg  # the worker's hot-path pool: Asterisk CDR batches written through it
         self._metrics = metrics
         self._capacity = capacity
         self._options = options or AmiOptions(first_connect_timeout=5.0)
@@ -185,7 +189,8 @@ class AmiPool:
         client.add_state_listener(functools.partial(self._state_changed, ami.server))
         for lane in server.lanes:
             lane.client = client
-        ingester = AsteriskCdrIngester(self._engine, server=ami.server, server_tz=self._tz, metrics=self._metrics)
+        ingester = AsteriskCdrIngester(self._engine, server=ami.server, server_tz=self._tz, metrics=self._metrics,
+                                       pool=self._pg)
         tg.create_task(ingester.run(), name=f"asterisk-cdr-{ami.server}")
         tg.create_task(self._ingest(ingester, client), name=f"asterisk-cdr-events-{ami.server}")
         self._capacity.fire()

@@ -102,15 +102,16 @@ class Worker:
         self.options = options
         self.database_url = database_url
         self.metrics = metrics or DialerMetrics()
-        self.cdr = CdrWriter(engine, metrics=self.metrics)
         self.pg: AsyncConnectionPool[Any] = make_hot_pool(database_url, name=f"worker-{self.worker_id}")
+        # CDR batches through the hot pool: a small batch is one round trip (no pre-ping, no BEGIN).
+        self.cdr = CdrWriter(engine, metrics=self.metrics, pool=self.pg)
         self.ctx = WorkerContext(
             worker_id=self.worker_id, engine=engine, sessions=make_sessionmaker(engine), options=options,
             clock=clock or LoopClock(), metrics=self.metrics, cdr=self.cdr, pg=self.pg,
             spawn_call=self._spawn_call,
         )
         self.pool = AmiPool(engine, self.metrics, self.ctx.capacity, options=ami_options,
-                            asterisk_timezone=asterisk_timezone)
+                            asterisk_timezone=asterisk_timezone, pg=self.pg)
         self.reconciler = Reconciler(self.ctx, self.pool, host=self.host)
         # Our CDR against Asterisk's, for `dialer_cdr_mismatch_total` (issue 8); our calls only
         # (this installation's ChannelId prefix, known once the database is reached: `run`).

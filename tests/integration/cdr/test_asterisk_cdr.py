@@ -53,6 +53,32 @@ async def test_captured_traffic_is_ingested_once_however_often_replayed(database
     assert busy == [("BUSY", 0, 0, "capture", "AppDial2")]
 
 
+async def test_captured_traffic_through_an_autocommit_pool(database: AsyncEngine, database_url: str) -> None:
+    """A worker's ingester writes through its hot-path pool: small batches are one upsert from arrays."""
+    from dialer.db.session import make_hot_pool
+
+    paths = sorted(CAPTURES.glob("*.bin"))
+    pool = make_hot_pool(database_url, name="asterisk-cdr-test", min_size=1, max_size=2)
+    await pool.open(wait=True)
+    try:
+        ingester = AsteriskCdrIngester(database, server="capture", server_tz="UTC", batch_size=3, pool=pool)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(ingester.run())
+            await ingester.consume(replay(paths))
+            await ingester.consume(replay(paths))
+            await ingester.aclose()
+    finally:
+        await pool.close()
+    unique = len({m.get("UniqueID") for p in paths for m in iter_messages(p.read_bytes()) if m.name == "Cdr"})
+    assert await fetch(database, "SELECT count(*), count(DISTINCT unique_id) FROM asterisk_cdr") == [(unique, unique)]
+    busy = await fetch(
+        database,
+        "SELECT disposition, billsec, duration, server, raw->>'LastApplication' FROM asterisk_cdr "
+        "WHERE unique_id = 'capture-busy-0f4da7b8'",
+    )
+    assert busy == [("BUSY", 0, 0, "capture", "AppDial2")]
+
+
 async def test_real_calls_are_ingested_with_utc_instants(database: AsyncEngine, asterisk: AsteriskSandbox) -> None:
     calls = [PlannedCall(phone=f"+7900777000{d}", hold_s=2) for d in "012345"]
     campaign = Campaign(name="ingest", campaign_id=1, company_id=1, trunk="sandbox")

@@ -146,3 +146,30 @@ async def test_queue_is_bounded_and_put_waits_for_room(database: AsyncEngine) ->
 def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(ValueError, match="created_at must be timezone-aware"):
         CdrRecord(channel_id="x", phone="+79001234567", created_at=datetime(2026, 1, 1), outcome="busy")
+
+
+async def test_writes_through_an_autocommit_pool_small_and_large_batches(database: AsyncEngine,
+                                                                          database_url: str) -> None:
+    """A worker's writer goes through its hot-path pool: small batches are one upsert from arrays,
+    larger ones COPY in a transaction; both idempotent by channel id."""
+    from dialer.db.session import make_hot_pool
+
+    pool = make_hot_pool(database_url, name="cdr-test", min_size=1, max_size=2)
+    await pool.open(wait=True)
+    try:
+        writer = CdrWriter(database, batch_size=100, flush_interval=0.05, pool=pool)
+        async with asyncio.TaskGroup() as tg:
+            tg.create_task(writer.run())
+            writer.submit(record(1, linked_id=None, ring_seconds=None))
+            writer.submit(record(2, answered_at=T0, billsec=7, outcome="answered", disposition="ANSWERED"))
+            async with asyncio.timeout(30):
+                await writer.wait_for(lambda s: s.rows_written >= 2)
+            for i in range(300):  # three batches of 100: COPY
+                writer.submit(record(i, hangup_cause=16))
+            async with asyncio.timeout(60):
+                await writer.aclose()
+    finally:
+        await pool.close()
+    assert await rows(database) == [(300,)]
+    assert await rows(database, "SELECT hangup_cause, source FROM cdr WHERE channel_id = 'w-2'") == [(16, "dialer")]
+    assert await rows(database, "SELECT ring_seconds FROM cdr WHERE channel_id = 'w-299'") == [(Decimal("1.250"),)]
