@@ -29,6 +29,8 @@ import socket
 from collections.abc import Coroutine, Mapping
 from typing import Any
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -44,7 +46,6 @@ from dialer.campaigns import CampaignConfig, load_campaign_configs
 from dialer.db.models import CampaignStatus
 from dialer.db.session import make_hot_pool, make_sessionmaker
 from dialer.errors import DialerError, NotFoundError
-from dialer.leasing import renew_leases
 from dialer.pacing import LoopClock, PacingClock
 from dialer.reservations import installation_prefix
 from dialer.trunks import TrunkConfig
@@ -55,16 +56,7 @@ from dialer.worker.lanes import AmiPool, TrunkLane
 from dialer.worker.listener import Notifications
 from dialer.worker.options import WorkerOptions
 from dialer.worker.reconcile import Reconciler
-from dialer.worker.registry import (
-    LiveWorker,
-    heartbeat,
-    live_workers,
-    lock_shares,
-    make_worker_id,
-    mark_stopped,
-    open_calls,
-    register_worker,
-)
+from dialer.worker.registry import LiveWorker, begin_beat, end_beat, make_worker_id, mark_stopped, register_worker
 from dialer.worker.shares import Allowance, PublishedShare, allowance, parse_shares, share_key
 from dialer.worker.signals import STOP_SIGNALS, process_stop_signals
 from dialer.worker.supervisor import supervise
@@ -433,16 +425,23 @@ class Worker:
         """Renew the heartbeat and leases; compute, publish and apply this worker's shares."""
         campaign_ids = sorted(self.runners)
         trunk_ids = sorted(self.lanes)
-        async with self.ctx.engine.begin() as conn:
-            await lock_shares(conn)
-            peers = await live_workers(conn, stale_after_s=self.options.lease_seconds)
-            usage = await open_calls(conn, trunk_ids=trunk_ids, campaign_ids=campaign_ids)
-            targets = self._allowances(peers, usage)
-            # Lower limits apply before they are published, higher ones after (dialer.worker.shares).
-            self._apply_allowances({k: a.lower(self._applied.get(k, a)) for k, a in targets.items()})
-            await heartbeat(conn, worker_id=self.worker_id, campaign_ids=campaign_ids, trunk_ids=trunk_ids,
-                            shares={k: PublishedShare(a.channels, a.cps).as_json() for k, a in targets.items()})
-            await renew_leases(conn, worker_id=self.worker_id, lease_seconds=self.options.lease_seconds)
+        # One transaction in two round trips on the hot-path pool (dialer.worker.registry).
+        async with self.pg.connection() as conn:
+            try:
+                async with psycopg.AsyncClientCursor(conn) as cur:
+                    view = await begin_beat(cur, stale_after_s=self.options.lease_seconds, trunk_ids=trunk_ids,
+                                            campaign_ids=campaign_ids)
+                    targets = self._allowances(view.peers, view.usage)
+                    # Lower limits apply before they are published, higher ones after (dialer.worker.shares).
+                    self._apply_allowances({k: a.lower(self._applied.get(k, a)) for k, a in targets.items()})
+                    await end_beat(cur, worker_id=self.worker_id, campaign_ids=campaign_ids, trunk_ids=trunk_ids,
+                                   shares={k: PublishedShare(a.channels, a.cps).as_json() for k, a in targets.items()},
+                                   lease_seconds=self.options.lease_seconds)
+            except BaseException:
+                if not conn.closed and conn.pgconn.transaction_status in (TransactionStatus.INTRANS,
+                                                                          TransactionStatus.INERROR):
+                    await conn.rollback()
+                raise
         self._apply_allowances(targets)
         self._beats += 1
         if self._beats % 5 == 1:
@@ -483,15 +482,13 @@ class Worker:
     async def _update_ready_gauges(self) -> None:
         if not self.runners:
             return
-        async with self.ctx.engine.connect() as conn:
-            rows = (
-                await conn.execute(
-                    text("""SELECT campaign_id, count(*) AS n FROM contacts
-                             WHERE campaign_id = ANY(:ids) AND state = 'ready' AND next_attempt_at <= now()
-                             GROUP BY campaign_id"""),
-                    {"ids": list(self.runners)},
-                )
-            ).all()
-        counts: Mapping[int, int] = {r.campaign_id: r.n for r in rows}
+        async with self.pg.connection() as conn:
+            cur = await conn.execute(
+                """SELECT campaign_id, count(*) AS n FROM contacts
+                    WHERE campaign_id = ANY(%s::int4[]) AND state = 'ready' AND next_attempt_at <= now()
+                    GROUP BY campaign_id""",
+                (list(self.runners),),
+            )
+            counts: Mapping[int, int] = {campaign_id: n for campaign_id, n in await cur.fetchall()}
         for campaign_id, runner in self.runners.items():
             self.metrics.contacts_ready.labels(runner.config.name).set(counts.get(campaign_id, 0))

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,7 +42,7 @@ from dialer.reservations import AttemptRef, close_attempt
 from dialer.trunks import AmiUrl, parse_ami_url
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import AmiPool
-from dialer.worker.registry import dead_workers
+from dialer.worker.registry import LEASE_OWNERS_SQL, dead_of, dead_workers
 
 __all__ = [
     "AsteriskCdrRow",
@@ -90,23 +91,31 @@ class AsteriskCdrRow:
     raw: Mapping[str, Any]
 
 
+_OPEN_ATTEMPTS_SQL = """
+    SELECT a.id, a.channel_id, a.contact_id, c.campaign_id, cp.company_id, a.worker_id, c.phone,
+           c.subscriber_key, t.name AS trunk_name, t.ami_url, a.created_at, c.attempts
+      FROM attempts a
+      JOIN contacts c ON c.id = a.contact_id
+      JOIN campaigns cp ON cp.id = c.campaign_id
+      LEFT JOIN trunks t ON t.id = a.trunk_id
+     WHERE a.ended_at IS NULL
+       AND (a.worker_id = ANY({dead}) OR (a.worker_id = {me} AND a.contact_id <> ALL({live})))
+     ORDER BY a.id"""
+# A round's usual case in one message on the hot-path pool: the lease owners (are any dead?) and this
+# worker's own orphans; only when a worker is dead does the round read again (`open_attempts`).
+_SCAN_SQL = ";\n".join([
+    LEASE_OWNERS_SQL,
+    _OPEN_ATTEMPTS_SQL.format(dead="'{}'::text[]", me="%(me)s", live="%(live)s::int8[]"),
+])
+
+
 async def open_attempts(
     conn: AsyncConnection, *, dead: Sequence[str], me: str, live_contacts: Collection[int]
 ) -> list[OpenAttempt]:
     """Open attempts of dead workers, and of this worker whose contact has no call in this process."""
     rows = (
         await conn.execute(
-            text(
-                """SELECT a.id, a.channel_id, a.contact_id, c.campaign_id, cp.company_id, a.worker_id, c.phone,
-                          c.subscriber_key, t.name AS trunk_name, t.ami_url, a.created_at, c.attempts
-                     FROM attempts a
-                     JOIN contacts c ON c.id = a.contact_id
-                     JOIN campaigns cp ON cp.id = c.campaign_id
-                     LEFT JOIN trunks t ON t.id = a.trunk_id
-                    WHERE a.ended_at IS NULL
-                      AND (a.worker_id = ANY(:dead) OR (a.worker_id = :me AND a.contact_id <> ALL(:live)))
-                    ORDER BY a.id"""
-            ),
+            text(_OPEN_ATTEMPTS_SQL.format(dead=":dead", me=":me", live=":live")),
             {"dead": list(dead), "me": me, "live": list(live_contacts)},
         )
     ).all()
@@ -182,14 +191,23 @@ class Reconciler:
     async def once(self) -> int:
         """One round; returns how many attempts it settled."""
         opts = self.ctx.options
-        async with self.ctx.engine.begin() as conn:
-            dead = await dead_workers(conn, stale_after_s=opts.lease_seconds, host=self.host)
-            dead = [w for w in dead if w != self.ctx.worker_id]
-            returned = await release_unattempted_expired(conn, dead_workers=dead)
-            for campaign_id in returned:
-                await notify_contacts_ready(conn, campaign_id)
-            attempts = await open_attempts(conn, dead=dead, me=self.ctx.worker_id,
-                                           live_contacts=self.ctx.live_contacts)
+        async with self.ctx.pg.connection() as pg, psycopg.AsyncClientCursor(pg) as cur:
+            await cur.execute(_SCAN_SQL, {"stale": opts.lease_seconds, "me": self.ctx.worker_id,
+                                          "live": list(self.ctx.live_contacts)})
+            owners = await cur.fetchall()
+            cur.nextset()
+            attempts = [OpenAttempt(*row) for row in await cur.fetchall()]
+        dead = [w for w in dead_of(owners, host=self.host) if w != self.ctx.worker_id]
+        returned: list[int] = []
+        if dead:
+            async with self.ctx.engine.begin() as conn:
+                dead = await dead_workers(conn, stale_after_s=opts.lease_seconds, host=self.host)
+                dead = [w for w in dead if w != self.ctx.worker_id]
+                returned = await release_unattempted_expired(conn, dead_workers=dead)
+                for campaign_id in returned:
+                    await notify_contacts_ready(conn, campaign_id)
+                attempts = await open_attempts(conn, dead=dead, me=self.ctx.worker_id,
+                                               live_contacts=self.ctx.live_contacts)
         if returned:
             log.info("returned queued contacts of dead workers %s to ready", ", ".join(dead))
         if not attempts:
