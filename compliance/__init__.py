@@ -27,7 +27,7 @@ from compliance.phones import is_e164, normalize_phone
 from compliance.regions import RUSSIA_ZONES, Subject, match_subjects, zones_for_text
 from compliance.registry import Registry, RegistryEntry, RegistryFile, RegistryRow, read_registry_file
 from compliance.rules import PRESETS, RuleSet, load_rules
-from compliance.timezones import TzHints, TzResolution, TzSource, resolve_timezone
+from compliance.timezones import NumberZones, TzHints, TzResolution, TzSource, resolve_timezone
 from compliance.windows import Window
 from compliance.zones import parse_timezone, zone_info
 
@@ -46,6 +46,7 @@ __all__ = [
     "Decision",
     "InvalidPhoneError",
     "InvalidTimezoneError",
+    "NumberZones",
     "PeriodCounts",
     "Reason",
     "ReasonCode",

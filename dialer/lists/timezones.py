@@ -1,12 +1,21 @@
 """Time zone of each imported number, through compliance's resolver (explicit hints, registry, ...).
 
 Explicit hints do not depend on the number, so their resolution is cached per distinct hint: a list
-whose rows all say `Asia/Omsk` parses that once.
+whose rows all say `Asia/Omsk` parses that once. Without hints the number decides (compliance's
+NumberZones, which remembers registry blocks).
 """
 
 from __future__ import annotations
 
-from compliance import InvalidTimezoneError, Registry, TzHints, TzResolution, TzSource, resolve_timezone
+from compliance import (
+    InvalidTimezoneError,
+    NumberZones,
+    Registry,
+    TzHints,
+    TzResolution,
+    TzSource,
+    resolve_timezone,
+)
 
 _CACHE_LIMIT = 4096
 
@@ -17,6 +26,7 @@ class ZoneResolver:
     def __init__(self, registry: Registry | None) -> None:
         self._registry = registry
         self._explicit: dict[TzHints, TzResolution | None] = {}
+        self._by_number = NumberZones(registry).resolve
 
     @property
     def registry(self) -> Registry | None:
@@ -25,7 +35,7 @@ class ZoneResolver:
 
     def resolve(self, phone: str, hints: TzHints | None) -> TzResolution:
         if hints is None:
-            return resolve_timezone(phone, None, self._registry)
+            return self._by_number(phone)
         if hints not in self._explicit:
             resolution = self._resolve_with_hints(phone, hints)
             explicit = resolution if resolution.source is TzSource.EXPLICIT else None
@@ -36,7 +46,7 @@ class ZoneResolver:
         cached = self._explicit[hints]
         if cached is None:
             # The hints name no zone: the number decides.
-            return resolve_timezone(phone, None, self._registry)
+            return self._by_number(phone)
         return cached
 
     def _resolve_with_hints(self, phone: str, hints: TzHints) -> TzResolution:
