@@ -32,15 +32,20 @@ never commit.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.adapt import Transformer
+from psycopg.generators import execute
+from psycopg.pq import Escaping, ExecStatus, TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
 
 from ami.calls import CallResult
@@ -301,6 +306,12 @@ _GATE_STATEMENTS: tuple[tuple[str, tuple[tuple[str, str], ...], str], ...] = (
                            ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
     ("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"), ("contact", "int8"),
                           ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
+    ("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
+                      ("ended_at", "timestamptz"), ("hangup_cause", "int4"), ("amd_status", "text"),
+                      ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"), ("attempt", "int8"),
+                      ("company", "int4"), ("key", "text"), ("phone", "text"), ("campaign", "int4"),
+                      ("counted_at", "timestamptz"), ("human", "bool"), ("contact_state", "text"),
+                      ("next", "timestamptz")), _CLOSE_SQL),
 )
 
 
@@ -312,22 +323,60 @@ def _prepare_statement(name: str, params: Sequence[tuple[str, str]], sql: str) -
 
 
 _PREPARE_GATE = ";\n".join(_prepare_statement(n, p, q) for n, p, q in _GATE_STATEMENTS)
-_EXECUTE = {name: f"EXECUTE {name}({', '.join('%s' for _ in params)})" for name, params, _ in _GATE_STATEMENTS}
+# EXECUTE texts with a `{}` per parameter, filled with SQL literals (`_literal`): the statements'
+# declared types read them, as PostgreSQL reads a parameter.
+_EXECUTE = {name: f"EXECUTE {name}({', '.join('{}' for _ in params)})" for name, params, _ in _GATE_STATEMENTS}
 _BEGIN_AND_READ = ";\n".join(["BEGIN", _EXECUTE["dialer_gate_dialable"], _EXECUTE["dialer_gate_lock"],
                               _EXECUTE["dialer_gate_history"]])
 _ADMIT_AND_COMMIT = f"{_EXECUTE['dialer_gate_admit']};\nCOMMIT"
 _HOLD_AND_COMMIT = f"{_EXECUTE['dialer_gate_hold']};\nCOMMIT"
+_CLOSE_PARAMS = tuple(name for name, _ in _GATE_STATEMENTS[-1][1])
 # Connections (of any pool) whose session holds the gate's statements.
 _gate_ready: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
 
-async def _results(cur: psycopg.AsyncClientCursor[Any]) -> list[list[tuple[Any, ...]]]:
-    """The rows of every statement of a multi-statement execute, in order (empty for those without)."""
-    out = []
-    while True:
-        out.append(await cur.fetchall() if cur.description is not None else [])
-        if not cur.nextset():
-            return out
+def _literal(esc: Escaping, value: Any) -> str:
+    """A parameter as an SQL literal, for an EXECUTE whose statement declares the types."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return f"'{value}'"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} sent as timestamptz")
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return bytes(esc.escape_literal(value.encode())).decode()
+    if isinstance(value, Jsonb):
+        return bytes(esc.escape_literal(json.dumps(value.obj).encode())).decode()
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+async def _simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> list[PGresult]:
+    """Send one simple-query message (statements separated by `;`) and return each statement's
+    result; raises the first error as psycopg would. The gate's and the close's statements are
+    prepared and their literals made here, so psycopg's cursor machinery (query conversion,
+    parameter dumping, result descriptions) is not needed: the whole hot path is a send and a read."""
+    pgconn = conn.pgconn
+    async with conn.lock:
+        pgconn.send_query(sql.encode())
+        results: list[PGresult] = await conn.wait(execute(pgconn))
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    return results
+
+
+def _rows(conn: psycopg.AsyncConnection[Any], result: PGresult) -> list[tuple[Any, ...]]:
+    if not result.ntuples:
+        return []
+    loader = Transformer(conn)
+    loader.set_pgresult(result)
+    return loader.load_rows(0, result.ntuples, tuple)
 
 
 async def admit_attempt(
@@ -372,29 +421,30 @@ async def _gate(
     if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
     key = contact.subscriber_key
+    esc = Escaping(conn.pgconn)
     try:
-        async with psycopg.AsyncClientCursor(conn) as cur:
-            if conn not in _gate_ready:
-                await _prepare_gate(cur)
-                _gate_ready.add(conn)
-            await cur.execute(_BEGIN_AND_READ, (
-                contact.campaign_id, _subscriber_lock_key(company_id, key), company_id, key, HISTORY_DAYS))
-            _, dialable, _, history = await _results(cur)
-            if not dialable or not dialable[0][0]:
-                await conn.rollback()
-                return CampaignNotDialable()
-            instant = now()
-            rows = [HistoryRow(kind, at) for kind, at in history]
-            decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
-            if not decision.allowed:
-                held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
-                state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
-                await cur.execute(_HOLD_AND_COMMIT, _hold_params(contact, worker_id, held, state))
-                return held if (await _results(cur))[0] else LeaseLost()
-            channel_id = new_channel_id(contact.id, channel_prefix)
-            await cur.execute(_ADMIT_AND_COMMIT, (lease_seconds, contact.id, worker_id, trunk_id, channel_id,
-                                                  instant))
-            admitted = (await _results(cur))[0]
+        await _ensure_prepared(conn)
+        _, dialable, _, history = await _simple_query(conn, _BEGIN_AND_READ.format(
+            contact.campaign_id, _literal(esc, _subscriber_lock_key(company_id, key)), company_id,
+            _literal(esc, key), HISTORY_DAYS))
+        if not dialable.ntuples or dialable.get_value(0, 0) != b"t":
+            await conn.rollback()
+            return CampaignNotDialable()
+        instant = now()
+        rows = [HistoryRow(kind, at) for kind, at in _rows(conn, history)]
+        decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
+        if not decision.allowed:
+            held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
+            state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
+            hold = await _simple_query(conn, _HOLD_AND_COMMIT.format(
+                *(_literal(esc, v) for v in _hold_params(contact, worker_id, held, state))))
+            return held if hold[0].ntuples else LeaseLost()
+        channel_id = new_channel_id(contact.id, channel_prefix)
+        admit = await _simple_query(conn, _ADMIT_AND_COMMIT.format(
+            _literal(esc, float(lease_seconds)), contact.id, _literal(esc, worker_id), trunk_id,
+            _literal(esc, channel_id), _literal(esc, instant)))
+        admitted = [(int(admit[0].get_value(0, 0) or 0), int(admit[0].get_value(0, 1) or 0))
+                    ] if admit[0].ntuples else []
     except BaseException:
         # A statement failed (or we were cancelled between round trips): end the transaction here; a
         # connection cut mid-statement is left to the pool, which discards it.
@@ -408,16 +458,23 @@ async def _gate(
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-async def _prepare_gate(cur: psycopg.AsyncClientCursor[Any]) -> None:
+async def _ensure_prepared(conn: psycopg.AsyncConnection[Any]) -> None:
+    """The gate's and the close's statements, prepared once per session (outside any transaction)."""
+    if conn in _gate_ready:
+        return
+    if conn.info.encoding != "utf-8":
+        # Our literals and texts are UTF-8 (psycopg follows the change: it reads client_encoding).
+        await _simple_query(conn, "SET client_encoding TO 'UTF8'")
     try:
-        await cur.execute(_PREPARE_GATE)
+        await _simple_query(conn, _PREPARE_GATE)
     except psycopg.errors.DuplicatePreparedStatement:
         # Some were prepared by an earlier attempt that failed or was cancelled half way (PREPARE
         # is not undone with its statement): start again from none.
         for name, _, _ in _GATE_STATEMENTS:
             with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
-                await cur.execute(f"DEALLOCATE {name}")
-        await cur.execute(_PREPARE_GATE)
+                await _simple_query(conn, f"DEALLOCATE {name}")
+        await _simple_query(conn, _PREPARE_GATE)
+    _gate_ready.add(conn)
 
 
 def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
@@ -494,15 +551,36 @@ async def close_attempt(
     """
     human = counts_as_human(result)
     step = next_step(result.outcome, result.amd_status, max(1, ref.attempt_number), policy, now)
-    rows = await _execute(conn, _CLOSE_SQL, {
+    params = {
         **attempt_columns(result), "attempt": ref.attempt_id, "company": ref.company_id,
         "key": ref.subscriber_key, "phone": ref.phone, "campaign": ref.campaign_id,
         "counted_at": result.answered_at or result.ended_at or now, "human": human,
         "contact_state": step.state.value, "next": step.next_attempt_at,
-    })
-    if not rows or rows[0][0] == 0:
+    }
+    if isinstance(conn, psycopg.AsyncConnection) and conn.autocommit and (
+            conn.pgconn.transaction_status == TransactionStatus.IDLE):
+        # The worker's hot path: the prepared statement, one send and one read (see _simple_query).
+        closed = await _close_prepared(conn, params)
+    else:
+        rows = await _execute(conn, _CLOSE_SQL, params)
+        closed = bool(rows) and rows[0][0] != 0
+    if not closed:
         return None
     return ClosedAttempt(attempt_id=ref.attempt_id, contact_id=ref.contact_id, step=step, human=human)
+
+
+async def _close_prepared(conn: psycopg.AsyncConnection[Any], params: Mapping[str, Any]) -> bool:
+    esc = Escaping(conn.pgconn)
+    sql = _EXECUTE["dialer_close"].format(*(_literal(esc, params[name]) for name in _CLOSE_PARAMS))
+    try:
+        await _ensure_prepared(conn)
+        result = (await _simple_query(conn, sql))[0]
+    except psycopg.errors.InvalidSqlStatementName:
+        # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
+        _gate_ready.discard(conn)
+        await _ensure_prepared(conn)
+        result = (await _simple_query(conn, sql))[0]
+    return bool(result.ntuples) and result.get_value(0, 0) not in (None, b"0")
 
 
 async def undo_attempt(conn: HotConnection, *, attempt_id: int, contact_id: int, worker_id: str) -> None:
