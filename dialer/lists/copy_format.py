@@ -71,18 +71,13 @@ class ContactLines:
         tail = known[1] if known is not None else self._tail(zone)
         phone = contact.phone
         subscriber = contact.subscriber_key
-        return "".join(
-            (
-                self._prefix,
-                phone,
-                "\t",
-                phone if subscriber is phone else copy_text(subscriber),
-                "\t",
-                NULL if name is None else copy_text(name),
-                "\t",
-                # JSON escapes control characters itself; only its backslashes need doubling.
-                contact.extra_json.replace("\\", "\\\\"),
-                "\t",
-                tail,
-            )
-        )
+        # copy_text's quick test, inline: most values have nothing to escape.
+        if subscriber is not phone and not (subscriber.isprintable() and "\\" not in subscriber):
+            subscriber = copy_text(subscriber)
+        if name is None:
+            name = NULL
+        elif not (name.isprintable() and "\\" not in name):
+            name = copy_text(name)
+        # JSON escapes control characters itself; only its backslashes need doubling.
+        extra = contact.extra_json.replace("\\", "\\\\")
+        return f"{self._prefix}{phone}\t{subscriber}\t{name}\t{extra}\t{tail}"

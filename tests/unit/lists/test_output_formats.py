@@ -26,7 +26,10 @@ def test_copy_text(value: str, escaped: str) -> None:
     assert copy_text(value) == escaped
 
 
-@given(st.text(st.sampled_from([*"a \\\t\n\r\x00\x01\x7f\xa0\u2028\ud800", "ы", "😀"])))
+_TEXT = st.text(st.sampled_from([*"a \\\t\n\r\x00\x01\x7f\xa0\u2028\ud800", "ы", "😀"]))
+
+
+@given(_TEXT)
 def test_copy_text_escapes_as_the_table_says(value: str) -> None:
     assert copy_text(value) == value.translate(_ESCAPES)
 
@@ -44,6 +47,14 @@ def test_contact_line() -> None:
     unknown = TzResolution(None, TzSource.CANDIDATES, ("Europe/Moscow", "Asia/Omsk"))
     line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+7", "k", "Имя", "{}", unknown))
     assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\n')
+
+
+@given(_TEXT, st.none() | _TEXT, _TEXT)
+def test_contact_line_is_its_fields_in_copy_text(subscriber: str, name: str | None, extra: str) -> None:
+    zone = TzResolution("Asia/Omsk", TzSource.REGISTRY, ("Asia/Omsk",))
+    line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+79131234567", subscriber, name, extra, zone))
+    fields = ["5", "7", "+79131234567", copy_text(subscriber), "\\N" if name is None else copy_text(name)]
+    assert line == "\t".join([*fields, extra.replace("\\", "\\\\"), "Asia/Omsk", "registry", '{"Asia/Omsk"}']) + "\n"
 
 
 def test_contact_lines_format_each_resolution_by_its_value() -> None:
