@@ -15,7 +15,7 @@ from compliance import InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
-from dialer.lists.phones import PhoneError, normalize, split_cell
+from dialer.lists.phones import DEFAULT_REGION, PhoneError, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
 
@@ -57,6 +57,7 @@ class RowInterpreter:
     def __init__(self, plan: ColumnPlan, zones: ZoneResolver) -> None:
         self.plan = plan
         self._resolve = zones.resolve
+        self._resolve_number = zones.numbers.resolve
         self._registry = zones.registry  # a +7 number in its ranges is valid even if libphonenumber disagrees
         self._width = plan.width
         self._phones = [(index, plan.header(index)) for index in plan.phones]
@@ -112,13 +113,14 @@ class RowInterpreter:
         hints: TzHints | None = None
         if self._has_hints:
             hints = self._hints(cells)
+        registry = self._registry
         for column, raw in values:
-            phone = normalize(raw, registry=self._registry)
+            phone = normalize(raw, DEFAULT_REGION, registry)
             if isinstance(phone, PhoneError):
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, phone.message))
                 continue
             try:
-                zone = self._resolve(phone, hints)
+                zone = self._resolve_number(phone) if hints is None else self._resolve(phone, hints)
             except InvalidTimezoneError as exc:
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_TIMEZONE, str(exc)))
                 continue

@@ -26,7 +26,8 @@ class ZoneResolver:
     def __init__(self, registry: Registry | None) -> None:
         self._registry = registry
         self._explicit: dict[TzHints, TzResolution | None] = {}
-        self._by_number = NumberZones(registry).resolve
+        self.numbers = NumberZones(registry)  # where the number alone decides
+        self._by_number = self.numbers.resolve
 
     @property
     def registry(self) -> Registry | None:
