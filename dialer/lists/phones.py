@@ -4,7 +4,8 @@ Accepted without a `+`: `8 (913) 123-45-67`, `8-913-123-45-67`, `79131234567`, `
 formats of the default region, RU). Any number with a leading `+` (or an international prefix such as
 `810`/`00`) is parsed for its own country. A number must be valid for its country (libphonenumber
 metadata), not merely of a plausible length, or be a +7 number in a range of the loaded numbering
-registry; that rule is `compliance.normalize_phone`'s, which takes every number off the fast path.
+registry; that rule is `compliance.normalize_phone`'s, which takes every number off the fast path
+(where a 930 number is valid only when the registry has it, see `_fast_russian_mobile`).
 """
 
 from __future__ import annotations
@@ -36,23 +37,29 @@ def split_cell(value: str) -> list[str]:
     return [value] if value else []
 
 
-def _fast_russian_mobile(digits: str, plus: bool) -> str | None:
+def _fast_russian_mobile(digits: str, plus: bool, registry: Registry | None = None) -> str | None:
     """E.164 for the common Russian mobile spellings, or None to take the slow path.
 
     Russian mobile numbers are 9XX XXX-XX-XX. libphonenumber's RU mobile pattern accepts every such
-    number except in the 930 block, which has holes: 930 goes the slow path.
+    number except in the 930 block, which has holes: a 930 number is taken here only when it lies in
+    a range of `registry` (which makes it valid, see `compliance.normalize_phone`), else goes the slow path.
     """
     n = len(digits)
     if n == 11:
-        if digits[1] != "9" or digits.startswith("30", 2):
+        if digits[1] != "9":
             return None
         if plus:
-            return "+" + digits if digits[0] == "7" else None
-        # Trunk prefix 8 (or the country code 7 typed without +).
-        return "+7" + digits[1:] if digits[0] in "78" else None
-    if n == 10 and not plus and digits[0] == "9" and not digits.startswith("30", 1):
-        return "+7" + digits
-    return None
+            e164 = "+" + digits if digits[0] == "7" else None
+        else:
+            # Trunk prefix 8 (or the country code 7 typed without +).
+            e164 = "+7" + digits[1:] if digits[0] in "78" else None
+    elif n == 10 and not plus and digits[0] == "9":
+        e164 = "+7" + digits
+    else:
+        return None
+    if e164 is not None and e164.startswith("+7930"):
+        return e164 if registry is not None and registry.lookup(e164) is not None else None
+    return e164
 
 
 def _digits(text: str) -> str:
@@ -69,7 +76,8 @@ def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | Non
     plus = stripped[:1] == "+"
     digits = _digits(stripped[1:] if plus else stripped)
     if digits.isascii() and digits.isdigit():
-        fast = _fast_russian_mobile(digits, plus)
+        # The registry vouches for national spellings only as read in the default region.
+        fast = _fast_russian_mobile(digits, plus, registry if region == DEFAULT_REGION else None)
         if fast is not None:
             return fast
     return _slow(stripped, region, registry)

@@ -129,6 +129,34 @@ def test_normalize_agrees_with_the_general_path(raw: str, registry: Registry) ->
     assert normalize(raw, registry=registry) == _slow(raw.strip(), "RU", registry)
 
 
+_SPELLINGS = ["8{}", "7{}", "+7{}", "{}", "8 ({}) {}-{}-{}", "+7 {} {} {} {}", "8-{}-{}-{}-{}", "{} {} {} {}"]
+
+
+def _spelled(national: str, spelling: str) -> str:
+    return spelling.format(national[:3], national[3:6], national[6:8], national[8:])
+
+
+@given(st.integers(min_value=9_300_000_000, max_value=9_309_999_999), st.sampled_from(_SPELLINGS))
+def test_the_930_block_in_the_registry_agrees_with_the_general_path(
+    registry: Registry, national: int, spelling: str
+) -> None:
+    raw = _spelled(str(national), spelling)
+    assert normalize(raw, registry=registry) == _slow(raw, "RU", registry)
+    assert normalize(raw) == _slow(raw, "RU", None)
+
+
+def test_the_930_ranges_of_the_registry_at_their_ends(registry: Registry) -> None:
+    ends = [n for e in registry if str(e.start).startswith("7930") for n in (e.start - 1, e.start, e.end, e.end + 1)]
+    assert len(ends) > 100
+    for number in ends:
+        for spelling in _SPELLINGS:
+            raw = _spelled(str(number)[1:], spelling)
+            assert normalize(raw, registry=registry) == _slow(raw, "RU", registry), raw
+            if str(number).startswith("7930"):
+                # Read in another region, a national spelling is another number: the registry is not asked.
+                assert normalize(raw, "US", registry) == _slow(raw, "US", registry), raw
+
+
 @pytest.mark.parametrize(
     ("cell", "parts"),
     [
