@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 __all__ = [
     "CAMPAIGNS_CHANNEL",
     "CONTACTS_CHANNEL",
+    "RENEW_LEASES_SQL",
     "CampaignProgress",
     "HotConnection",
     "LeasedContact",
@@ -127,16 +128,18 @@ async def lease_contacts(
     ]
 
 
-async def renew_leases(conn: AsyncConnection, *, worker_id: str, lease_seconds: float) -> int:
-    """Extend every lease this worker holds; returns how many."""
-    result = await conn.execute(
-        text(
-            """UPDATE contacts SET lease_expires_at = now() + make_interval(secs => :lease_s)
-                WHERE lease_owner = :worker AND state = 'dialing'"""
-        ),
-        {"worker": worker_id, "lease_s": lease_seconds},
-    )
-    return result.rowcount
+RENEW_LEASES_SQL = """
+    UPDATE contacts SET lease_expires_at = now() + make_interval(secs => %(lease_s)s)
+     WHERE lease_owner = %(worker)s AND state = 'dialing'"""
+
+
+async def renew_leases(conn: HotConnection, *, worker_id: str, lease_seconds: float) -> int:
+    """Extend every lease this worker holds; returns how many. (The worker renews them in its
+    heartbeat's transaction with the same statement.)"""
+    driver = await driver_connection(conn)
+    async with driver.cursor() as cur:
+        await cur.execute(RENEW_LEASES_SQL, {"worker": worker_id, "lease_s": lease_seconds})
+        return cur.rowcount
 
 
 async def release_leases(conn: AsyncConnection, *, worker_id: str, contact_ids: Sequence[int]) -> int:

@@ -19,6 +19,8 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from dialer.leasing import RENEW_LEASES_SQL
+
 __all__ = [
     "BeatView",
     "LiveWorker",
@@ -85,12 +87,8 @@ _BEGIN_BEAT = ";\n".join(["BEGIN", _LOCK_SHARES_SQL, _LIVE_WORKERS_SQL, _OPEN_CA
 _HEARTBEAT_SQL = """
     UPDATE workers SET heartbeat_at = now(), campaign_ids = %(campaigns)s::int4[], trunk_ids = %(trunks)s::int4[],
            shares = %(shares)s::jsonb
-     WHERE id = %(id)s"""
-# dialer.leasing.renew_leases, in this transaction's last message.
-_RENEW_LEASES_SQL = """
-    UPDATE contacts SET lease_expires_at = now() + make_interval(secs => %(lease_s)s)
-     WHERE lease_owner = %(id)s AND state = 'dialing'"""
-_END_BEAT = ";\n".join([_HEARTBEAT_SQL, _RENEW_LEASES_SQL, "COMMIT"])
+     WHERE id = %(worker)s"""
+_END_BEAT = ";\n".join([_HEARTBEAT_SQL, RENEW_LEASES_SQL, "COMMIT"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +127,7 @@ async def end_beat(
     shares: Mapping[str, Any], lease_seconds: float,
 ) -> None:
     """Publish this worker's heartbeat (what it serves, its shares), renew its leases, and commit."""
-    await cur.execute(_END_BEAT, {"id": worker_id, "campaigns": list(campaign_ids), "trunks": list(trunk_ids),
+    await cur.execute(_END_BEAT, {"worker": worker_id, "campaigns": list(campaign_ids), "trunks": list(trunk_ids),
                                   "shares": json.dumps(dict(shares)), "lease_s": lease_seconds})
 
 
