@@ -143,3 +143,25 @@ async def test_notify_wakes_a_listener(database: AsyncEngine, database_url: str)
         assert (note.channel, note.payload) == (CONTACTS_CHANNEL, "42")
     finally:
         await listener.close()
+
+
+async def test_the_heartbeat_renews_this_worker_s_leases_in_its_transaction(database: AsyncEngine) -> None:
+    from dialer.worker.registry import begin_beat, end_beat
+
+    campaign, _ = await _campaign_with(database, 6)
+    async with database.begin() as conn:
+        await conn.execute(text("INSERT INTO workers (id, host, pid) VALUES ('w1', 'h', 1)"))
+        for worker in ("w1", "w2"):
+            await lease_contacts(conn, campaign_id=campaign, worker_id=worker, limit=3, lease_seconds=5)
+    url = database.url.render_as_string(hide_password=False).replace("+psycopg", "")
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        async with psycopg.AsyncClientCursor(conn) as cur:
+            await begin_beat(cur, stale_after_s=30, trunk_ids=[], campaign_ids=[campaign])
+            await end_beat(cur, worker_id="w1", campaign_ids=[campaign], trunk_ids=[], shares={}, lease_seconds=600)
+        rows = await (await conn.execute(
+            "SELECT lease_owner, min(lease_expires_at - now()), max(lease_expires_at - now()) FROM contacts"
+            " GROUP BY lease_owner ORDER BY lease_owner")).fetchall()
+        assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    (w1, w1_min, _), (w2, _, w2_max) = rows
+    assert (w1, w2) == ("w1", "w2")
+    assert w1_min.total_seconds() > 500 and w2_max.total_seconds() <= 5
