@@ -6,8 +6,10 @@ import csv
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from dialer.lists.csv_reader import CsvRows, has_bad_bytes, sniff_delimiter
+from dialer.lists.csv_reader import _BAD_BYTES, CsvRows, _holds_bad_bytes, has_bad_bytes, sniff_delimiter
 
 
 def rows(data: bytes) -> list[tuple[int, list[str]]]:
@@ -217,3 +219,12 @@ def test_repairs_deep_in_a_long_file() -> None:
     assert result[15_002] == (15_003, ["89130015001", "Иванов Иван 15001", "ok"])
     assert result[15_011] == (15_012, ["89130015010", "Иванов Иван 15010", "a b"])
     assert found == {15_002: (2, "quote-repaired")}
+
+
+_SURROGATES = ["\ud7ff", "\ud800", "\udbff", "\udc00", "\udc7f", "\udc80", "\udcff", "\udd00", "\udfff"]
+
+
+@given(st.text(st.sampled_from([*"a;\n", "я", "😀", *_SURROGATES])))
+def test_bad_bytes_of_a_block_are_those_of_the_search(text: str) -> None:
+    assert _holds_bad_bytes(text) == (_BAD_BYTES.search(text) is not None)
+    assert _holds_bad_bytes(text + "\ud800\udc80")  # two lone surrogates, even in a pair's order
