@@ -62,12 +62,18 @@ def _fast_russian_mobile(digits: str, plus: bool, registry: Registry | None = No
     return e164
 
 
-def _digits(text: str) -> str:
-    """`text` without separators: str.replace for the usual ones costs far less than str.translate."""
-    if text.isdigit():
-        return text
-    digits = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
-    return digits if digits.isdigit() else digits.translate(_SEPARATORS)
+def _digits(text: str) -> str | None:
+    """`text` without separators when ASCII digits are left, else None.
+
+    str.replace for the usual separators costs far less than str.translate, which takes the rest.
+    """
+    if not text.isdigit():
+        text = text.replace(" ", "").replace("-", "").replace("(", "").replace(")", "")
+        if not text.isdigit():
+            text = text.translate(_SEPARATORS)
+            if not text.isdigit():
+                return None
+    return text if text.isascii() else None
 
 
 def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
@@ -75,7 +81,7 @@ def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | Non
     stripped = value.strip()
     plus = stripped[:1] == "+"
     digits = _digits(stripped[1:] if plus else stripped)
-    if digits.isascii() and digits.isdigit():
+    if digits is not None:
         # The registry vouches for national spellings only as read in the default region.
         fast = _fast_russian_mobile(digits, plus, registry if region == DEFAULT_REGION else None)
         if fast is not None:

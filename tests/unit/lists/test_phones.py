@@ -109,7 +109,8 @@ def test_fast_path_agrees_with_libphonenumber(national: int, prefix: str) -> Non
 
 @given(st.text(alphabet=st.sampled_from([*"0123456789+x", *" -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/", "٣", "²"])))
 def test_separators_go_as_with_translate(text: str) -> None:
-    assert _digits(text) == text.translate(_SEPARATORS)
+    digits = text.translate(_SEPARATORS)
+    assert _digits(text) == (digits if digits.isascii() and digits.isdigit() else None)
 
 
 @pytest.mark.parametrize(
