@@ -4,8 +4,8 @@ Runs in a worker thread, ahead of the database: while PostgreSQL stores chunk N,
 normalized and formatted. A number repeated inside a chunk is held back here (the database sees each
 number once per chunk) and gets its first occurrence's verdict: on DNC if that one is, else duplicate.
 A chunk keeps its candidates as parallel lists of strings and ints, not one object per candidate: the
-garbage collector then has nothing to walk in them (its full passes over the chunks held in memory
-cost more than the rest of the reading).
+garbage collector then has nothing to walk in them (its passes over the two chunks held in memory
+cost more than a microsecond a row).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Chunk:
         else:
             idx = list(maybe_seen)
             probe = [True] * len(idx)
-        phone = phones if checks.stage_all else [phones[i] for i in idx]
+        phone = list(phones) if checks.stage_all else [phones[i] for i in idx]
         if len(idx) > INLINE_KEYS_MAX:
             text = "".join([f"{i}\t{'t' if p else 'f'}\t{n}\n" for i, p, n in zip(idx, probe, phone, strict=True)])
             self.keys = Keys(len(idx), [], [], [], text.encode())
