@@ -5,7 +5,7 @@ formats of the default region, RU). Any number with a leading `+` (or an interna
 `810`/`00`) is parsed for its own country. A number must be valid for its country (libphonenumber
 metadata), not merely of a plausible length, or be a +7 number in a range of the loaded numbering
 registry; that rule is `compliance.normalize_phone`'s, which takes every number off the fast path
-(where a 930 number is valid only when the registry has it, see `_fast_russian_mobile`).
+(on it, a number of the 930 block needs the registry: see `_fast_russian_mobile`).
 """
 
 from __future__ import annotations
