@@ -36,6 +36,7 @@ from ami.calls import (
     CallStarted,
     CallState,
     ChannelInfo,
+    CheckedVariables,
     OriginateRequest,
     TrackerStats,
 )
@@ -95,6 +96,7 @@ __all__ = [
     "CallStarted",
     "CallState",
     "ChannelInfo",
+    "CheckedVariables",
     "Clock",
     "ConnectionState",
     "EventStream",

@@ -18,13 +18,13 @@ import heapq
 import itertools
 import logging
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
 from ami.clock import Clock
-from ami.errors import AmiError
+from ami.errors import AmiError, UnsafeFieldError
 from ami.outcomes import Outcome, cause_text, classify
 from ami.protocol import Message, validate_value, validate_variable
 
@@ -39,6 +39,7 @@ __all__ = [
     "CallState",
     "CallTracker",
     "ChannelInfo",
+    "CheckedVariables",
     "OriginateRequest",
     "TrackerStats",
 ]
@@ -59,6 +60,79 @@ class CallState(enum.IntEnum):
     ANSWERED = 4
     HUNG_UP = 5  # the dialer leg is gone; waiting briefly for Cdr / the other leg
     ENDED = 6  # resolved
+
+
+class CheckedVariables(Mapping[str, str]):
+    """Channel variables that passed `validate_variable`, read-only, so `OriginateRequest` takes them
+    without checking them again: a campaign's own variables are checked once, not on every call.
+
+    `CheckedVariables(pairs)` checks every pair (UnsafeFieldError on the first bad one);
+    `keep_safe` skips the bad ones instead; `merged` joins two checked sets without a second pass.
+    A later pair of the same name replaces the value in place, as in a dict.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, variables: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        data: dict[str, str] = {}
+        for name, value in variables.items() if isinstance(variables, Mapping) else variables:
+            validate_variable(name, value)
+            data[name] = value
+        self._data = data
+
+    @classmethod
+    def keep_safe(cls, variables: Iterable[tuple[str, str]], skipped: list[str] | None = None) -> CheckedVariables:
+        """The safe pairs only; the names of the others are appended to `skipped`."""
+        data: dict[str, str] = {}
+        for name, value in variables:
+            try:
+                validate_variable(name, value)
+            except (UnsafeFieldError, ValueError):
+                if skipped is not None:
+                    skipped.append(name)
+                continue
+            data[name] = value
+        return cls._of(data)
+
+    @classmethod
+    def _of(cls, data: dict[str, str]) -> CheckedVariables:
+        out = cls.__new__(cls)
+        out._data = data
+        return out
+
+    def merged(self, *others: CheckedVariables) -> CheckedVariables:
+        """These variables, then each of `others` (a later one wins on a shared name, keeping the
+        first one's place); nothing is checked again."""
+        data = dict(self._data)
+        for other in others:
+            if type(other) is not CheckedVariables:
+                raise TypeError("CheckedVariables.merged takes CheckedVariables")
+            data.update(other._data)
+        return CheckedVariables._of(data)
+
+    def __getitem__(self, name: str) -> str:
+        return self._data[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._data
+
+    def items(self) -> ItemsView[str, str]:
+        return self._data.items()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CheckedVariables):
+            return self._data == other._data
+        return Mapping.__eq__(self, other)
+
+
+    def __repr__(self) -> str:
+        return f"CheckedVariables({self._data!r})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +174,10 @@ class OriginateRequest:
                             ("Data", self.data)):
             if value is not None:
                 validate_value(name, value)
-        for name, value in self.variables.items():
-            validate_variable(name, value)
-        object.__setattr__(self, "variables", MappingProxyType(dict(self.variables)))
+        if type(self.variables) is not CheckedVariables:  # a CheckedVariables is checked and read-only
+            for name, value in self.variables.items():
+                validate_variable(name, value)
+            object.__setattr__(self, "variables", MappingProxyType(dict(self.variables)))
 
     @property
     def is_local(self) -> bool:
@@ -124,7 +199,8 @@ class OriginateRequest:
             out.append(("CallerID", self.caller_id))
         if self.account is not None:
             out.append(("Account", self.account))
-        # Checked in __post_init__ (the mapping is a private read-only copy): no second pass here.
+        # Checked in __post_init__ or before (a read-only CheckedVariables or a private read-only
+        # copy): no second pass here.
         out += [("Variable", f"{name}={value}") for name, value in self.variables.items()]
         return out
 

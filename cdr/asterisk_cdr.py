@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 import structlog
+from prometheus_client import Counter
 from psycopg import sql
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
@@ -57,10 +58,12 @@ async def message_fields(messages: AsyncIterable[_HasFields]) -> AsyncIterator[M
     """Adapt a stream of `ami.Message` (e.g. `client.events({"Cdr"})`) to a CdrEventSource.
 
     Headers keep Asterisk's spelling (stored as is in `asterisk_cdr.raw`); the first of repeated
-    headers wins, as in `Message.get`.
+    headers wins, as in `Message.get`. An `ami.Message` already holds that mapping (`headers`, read
+    only here): it is passed on rather than built again.
     """
     async for message in messages:
-        yield dict(reversed(message.fields))
+        headers: Mapping[str, str] | None = getattr(message, "headers", None)
+        yield headers if headers is not None else dict(reversed(message.fields))
 
 
 def server_zone(name: str) -> ZoneInfo:
@@ -114,12 +117,25 @@ def phone_from_channel(channel: str | None) -> str | None:
 
 def parse_cdr_event(event: Mapping[str, str], *, server: str | None, zone: tzinfo) -> AsteriskCdrRecord:
     """One cdr_manager `Cdr` event as a record with UTC instants (headers matched case-insensitively)."""
-    return _record(event, {key.lower(): value for key, value in event.items()}, server=server, zone=zone)
+    return _record({key.lower(): value for key, value in event.items()}, _raw(event), server=server, zone=zone)
 
 
-def _record(event: Mapping[str, str], fields: Mapping[str, str], *, server: str | None,
+def _raw(event: Mapping[str, str], folded: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """What `asterisk_cdr.raw` stores: the event's headers as Asterisk spelt them, without Privilege.
+    `folded` (the headers in lower case, when at hand) lets the usual event take a plain copy."""
+    if folded is not None and "privilege" not in folded:
+        return dict(event)
+    if folded is not None and len(folded) == len(event) and "Privilege" in event:
+        # No two headers differ only in case, so "Privilege" is the only spelling to drop.
+        raw = dict(event)
+        del raw["Privilege"]
+        return raw
+    return {key: value for key, value in event.items() if key.lower() != "privilege"}
+
+
+def _record(fields: Mapping[str, str], raw: dict[str, Any], *, server: str | None,
             zone: tzinfo) -> AsteriskCdrRecord:
-    """`parse_cdr_event` once the headers are folded to lower case (`fields`)."""
+    """`parse_cdr_event` once the headers are folded to lower case (`fields`) and `raw` is built."""
     unique_id = fields.get("uniqueid", "").strip()
     if not unique_id:
         raise CdrEventError("Cdr event without UniqueID")
@@ -137,7 +153,7 @@ def _record(event: Mapping[str, str], fields: Mapping[str, str], *, server: str 
         channel=fields.get("channel") or None,
         destination=fields.get("destination") or None,
         amd_status=fields.get("amdstatus") or None,
-        raw={key: value for key, value in event.items() if key.lower() not in ("privilege",)},
+        raw=raw,
     )
 
 
@@ -251,6 +267,7 @@ class AsteriskCdrIngester:
         )
         self.events_seen = 0
         self.events_rejected = 0
+        self._events_counter: Counter | None = None
 
     @property
     def pending(self) -> int:
@@ -270,10 +287,13 @@ class AsteriskCdrIngester:
         if "response" in fields or fields.get("event", "Cdr").lower() != "cdr":
             return None
         self.events_seen += 1
-        if self._metrics is not None:
-            self._metrics.asterisk_cdr_events_total.labels(self.server or "").inc()
+        counter = self._events_counter
+        if counter is None and self._metrics is not None:  # looked up once, at the first event
+            counter = self._events_counter = self._metrics.asterisk_cdr_events_total.labels(self.server or "")
+        if counter is not None:
+            counter.inc()
         try:
-            record = _record(event, fields, server=self.server, zone=self.zone)
+            record = _record(fields, _raw(event, fields), server=self.server, zone=self.zone)
         except CdrEventError as exc:
             self.events_rejected += 1
             log.error("asterisk cdr event skipped", server=self.server, error=str(exc))

@@ -16,6 +16,7 @@ so whatever happens here, the call can be found again:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -30,19 +31,19 @@ from ami import (
     AmiConnectionLost,
     AmiTimeout,
     CallResult,
+    CheckedVariables,
     OriginateRejected,
     OriginateRequest,
     Outcome,
-    UnsafeFieldError,
 )
-from ami.protocol import validate_variable
 from cdr.errors import CdrError
 from cdr.from_ami import record_from_result
-from dialer.answered import leg_variables
+from dialer.answered import AnsweredLeg, leg_variables
 from dialer.campaigns import CampaignConfig
 from dialer.leasing import LeasedContact
 from dialer.pacing import ChannelLimiter
 from dialer.reservations import Admitted, AttemptRef, ClosedAttempt, close_attempt, undo_attempt
+from dialer.retries import MachineAction
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
 from dialer.worker.reconcile import asterisk_cdr_row, merge_with_asterisk_cdr
@@ -76,32 +77,63 @@ class CallPlan:
 
 def call_variables(
     campaign: CampaignConfig, campaign_vars: Mapping[str, str], contact: LeasedContact, admitted: Admitted
-) -> dict[str, str]:
+) -> CheckedVariables:
     """Channel variables: the campaign's own (`settings.variables`), then its answered-leg settings
     (`DIALER_AMD`, `DIALER_AMD_PARAMS`, `DIALER_ROUTE`, `DIALER_MACHINE`, `DIALER_NOTSURE`; these win
     over a raw variable of the same name), the contact's extra list columns as `CONTACT_<NAME>` (for
     routing, bots and recorded messages), and our ids so that the dialplan, AMD events and Asterisk's
-    CDR all name the call (`DIALER_CALL_ID`). Values Asterisk could misread are skipped."""
-    out: dict[str, str] = {}
-    candidates: list[tuple[str, Any]] = list(campaign_vars.items())
-    candidates += leg_variables(campaign.answered, campaign.machine).items()
-    candidates += [(f"CONTACT_{_VAR_NAME.sub('_', str(k)).upper()}", v)
-                   for k, v in list(contact.extra.items())[:_MAX_EXTRA_VARS]]
-    candidates += [
-        ("DIALER_CALL_ID", admitted.channel_id),
-        ("DIALER_CAMPAIGN", campaign.name),
-        ("DIALER_CONTACT", str(contact.id)),
-        ("DIALER_ATTEMPT", str(admitted.attempt_id)),
-    ]
-    for name, value in candidates:
-        text = "" if value is None else str(value)[:_MAX_VALUE]
-        try:
-            validate_variable(name, text)
-        except (UnsafeFieldError, ValueError):
-            log.warning("channel variable %s of contact %s skipped: unsafe value", name, contact.id)
-            continue
-        out[name] = text
-    return out
+    CDR all name the call (`DIALER_CALL_ID`). Values Asterisk could misread are skipped.
+
+    The campaign's part is the same for every call: it is checked once per set of values
+    (`_campaign_part`); only the contact's and the attempt's values are checked on each call."""
+    part = _campaign_part(campaign, campaign_vars)
+    skipped: list[str] = list(part.head_skipped)
+    extras = [(f"CONTACT_{_VAR_NAME.sub('_', str(k)).upper()}", _text(v))
+              for k, v in list(contact.extra.items())[:_MAX_EXTRA_VARS]]
+    extras.append(("DIALER_CALL_ID", _text(admitted.channel_id)))
+    first = CheckedVariables.keep_safe(extras, skipped)
+    skipped += part.tail_skipped
+    ids = CheckedVariables.keep_safe(
+        [("DIALER_CONTACT", _text(contact.id)), ("DIALER_ATTEMPT", _text(admitted.attempt_id))], skipped)
+    for name in skipped:
+        log.warning("channel variable %s of contact %s skipped: unsafe value", name, contact.id)
+    return part.head.merged(first, part.tail, ids)
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)[:_MAX_VALUE]
+
+
+@dataclass(frozen=True, slots=True)
+class _CampaignPart:
+    head: CheckedVariables  # settings.variables, then the answered-leg settings
+    head_skipped: tuple[str, ...]
+    tail: CheckedVariables  # DIALER_CAMPAIGN (after the contact's, where the Originate lists it)
+    tail_skipped: tuple[str, ...]
+
+
+def _campaign_part(campaign: CampaignConfig, campaign_vars: Mapping[str, str]) -> _CampaignPart:
+    try:
+        return _checked_campaign_part(campaign.name, tuple(campaign_vars.items()), campaign.answered,
+                                      campaign.machine)
+    except TypeError:  # a value that cannot be a cache key: check it on every call
+        return _checked_campaign_part.__wrapped__(campaign.name, tuple(campaign_vars.items()), campaign.answered,
+                                                  campaign.machine)
+
+
+# Keyed by the values themselves, so a changed campaign is checked again; bounded (a worker runs a few
+# campaigns, each changing now and then).
+@functools.lru_cache(maxsize=128)
+def _checked_campaign_part(
+    name: str, campaign_vars: tuple[tuple[str, Any], ...], answered: AnsweredLeg, machine: MachineAction
+) -> _CampaignPart:
+    head_skipped: list[str] = []
+    tail_skipped: list[str] = []
+    pairs = [(key, _text(value)) for key, value in campaign_vars]
+    pairs += leg_variables(answered, machine).items()
+    head = CheckedVariables.keep_safe(pairs, head_skipped)
+    tail = CheckedVariables.keep_safe([("DIALER_CAMPAIGN", _text(name))], tail_skipped)
+    return _CampaignPart(head, tuple(head_skipped), tail, tuple(tail_skipped))
 
 
 def originate_request(plan: CallPlan) -> OriginateRequest:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from ami.calls import CheckedVariables, OriginateRequest
 from ami.errors import AmiProtocolError, UnsafeFieldError
 from ami.protocol import Message, MessageKind, Parser, serialize_action, validate_variable
 
@@ -192,3 +193,37 @@ def test_variable_names_are_checked() -> None:
     for bad in ("", "A=B", "A B", "7X", "A-B"):
         with pytest.raises(UnsafeFieldError, match="name"):
             validate_variable(bad, "1")
+
+
+def test_checked_variables_refuse_what_validate_variable_refuses() -> None:
+    assert dict(CheckedVariables({"A": "1", "B": "x y"})) == {"A": "1", "B": "x y"}
+    for bad in ({"A": "1\r\nAction: Hangup"}, {"A": "a,B=2"}, {"A B": "1"}, {"A": "\x85"}):
+        with pytest.raises(UnsafeFieldError):
+            CheckedVariables(bad)
+    skipped: list[str] = []
+    kept = CheckedVariables.keep_safe([("A", "1"), ("B", "x\ny"), ("C", "(c)"), ("A", "2")], skipped)
+    assert dict(kept) == {"A": "2"} and skipped == ["B", "C"]
+
+
+def test_checked_variables_merge_only_checked_ones_and_go_out_unchecked_again() -> None:
+    head = CheckedVariables({"A": "1", "B": "2"})
+    merged = head.merged(CheckedVariables({"B": "3"}), CheckedVariables({"C": "4"}))
+    assert list(merged.items()) == [("A", "1"), ("B", "3"), ("C", "4")] and dict(head) == {"A": "1", "B": "2"}
+    with pytest.raises(TypeError):
+        head.merged({"D": "x\r\nAction: Hangup"})  # type: ignore[arg-type]
+    request = OriginateRequest(channel="PJSIP/1@x", context="c", variables=merged)
+    assert request.variables is merged
+    assert ("Variable", "C=4") in request.fields("id-1", None)
+    # a plain mapping is still checked by the request itself
+    with pytest.raises(UnsafeFieldError):
+        OriginateRequest(channel="PJSIP/1@x", context="c", variables={"A": "1\r\nAction: Hangup"})
+
+
+def test_serializer_names_the_first_bad_header_after_the_fast_path() -> None:
+    fields = [("Channel", "PJSIP/1@x"), ("Variable", "A=1")]
+    assert serialize_action("Originate", "id-1", fields) == (
+        b"Action: Originate\r\nActionID: id-1\r\nChannel: PJSIP/1@x\r\nVariable: A=1\r\n\r\n")
+    with pytest.raises(UnsafeFieldError, match="Timeout: value must be str"):
+        serialize_action("Originate", "id-1", [*fields, ("Timeout", 10)])  # type: ignore[list-item]
+    with pytest.raises(UnsafeFieldError, match="header name"):
+        serialize_action("Originate", "id-1", [*fields, ("Bad Name", "1")])

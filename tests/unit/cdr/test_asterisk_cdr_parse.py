@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from ami.protocol import iter_messages
+from ami.protocol import Message, iter_messages
 from cdr import CdrError, CdrEventError
-from cdr.asterisk_cdr import parse_cdr_event, phone_from_channel, server_zone
+from cdr.asterisk_cdr import AsteriskCdrIngester, message_fields, parse_cdr_event, phone_from_channel, server_zone
 
 CAPTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ami"
 UTC_ZONE = ZoneInfo("UTC")
@@ -109,3 +110,27 @@ def test_phone_from_local_channel() -> None:
     assert phone_from_channel("Local/+79160000007@pstn-sim-0000000c;1") == "+79160000007"
     assert phone_from_channel("PJSIP/trunk-00000001") is None
     assert phone_from_channel(None) is None
+
+
+def test_the_stored_raw_event_is_the_headers_without_privilege() -> None:
+    event = originated("answered_human")
+    assert "Privilege" in event
+    raw = parse_cdr_event(event, server=None, zone=UTC_ZONE).raw
+    assert raw == {k: v for k, v in event.items() if k != "Privilege"}
+    # any spelling of Privilege is dropped, the other headers keep theirs
+    odd = {"PRIVILEGE": "cdr,all", "privilege": "x", **{k: v for k, v in event.items() if k != "Privilege"}}
+    assert parse_cdr_event(odd, server=None, zone=UTC_ZONE).raw == raw
+
+
+async def test_the_ingester_reads_ami_messages_as_parse_cdr_event_does() -> None:
+    messages = [m for m in iter_messages((CAPTURES / "busy.bin").read_bytes()) if m.name == "Cdr"]
+
+    async def stream() -> AsyncIterator[Message]:
+        for message in messages:
+            yield message
+
+    ingester = AsteriskCdrIngester(None, server="pbx", server_tz="UTC")  # type: ignore[arg-type]
+    parsed = [ingester.parse(event) async for event in message_fields(stream())]
+    expected = [parse_cdr_event(dict(reversed(m.fields)), server="pbx", zone=UTC_ZONE) for m in messages]
+    assert parsed == expected and [r.raw for r in parsed if r] == [r.raw for r in expected]
+    assert ingester.events_seen == len(messages) and messages
