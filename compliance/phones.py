@@ -22,9 +22,13 @@ _PARSE_REASONS = {
 
 
 def is_e164(value: str) -> bool:
-    """`+` then 8 to 15 ASCII digits, the first not 0 (ITU-T E.164); no libphonenumber parse."""
+    """`+` then 6 to 15 ASCII digits, the first not 0 (ITU-T E.164); no libphonenumber parse.
+
+    E.164 sets no minimum; the shortest numbers libphonenumber holds valid have 6 digits with their
+    country code (Austrian fixed lines such as +43 1119), whole countries have 7 (Niue +683 XXXX).
+    """
     digits = value[1:]
-    return value[:1] == "+" and 8 <= len(digits) <= 15 and digits.isascii() and digits.isdigit() and digits[0] != "0"
+    return value[:1] == "+" and 6 <= len(digits) <= 15 and digits.isascii() and digits.isdigit() and digits[0] != "0"
 
 
 def normalize_phone(

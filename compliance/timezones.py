@@ -112,7 +112,7 @@ def resolve_timezone(phone_e164: str, hints: TzHints | None = None, registry: Re
     that is neither an IANA name nor an offset. A region or address naming no region is skipped.
     """
     if not is_e164(phone_e164):
-        raise InvalidPhoneError(f"{phone_e164!r} is not an E.164 number (+ and 8 to 15 digits)")
+        raise InvalidPhoneError(f"{phone_e164!r} is not an E.164 number (+ and 6 to 15 digits)")
     if hints is not None:
         explicit = _explicit(hints)
         if explicit is not None:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring  # the C-accelerated string encoder of json
 from operator import itemgetter
 
-from compliance import InvalidTimezoneError, TzHints
+from compliance import InvalidPhoneError, InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
@@ -123,6 +123,9 @@ class RowInterpreter:
                 zone = self._resolve_number(phone) if hints is None else self._resolve(phone, hints)
             except InvalidTimezoneError as exc:
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_TIMEZONE, str(exc)))
+                continue
+            except InvalidPhoneError as exc:
+                rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, exc.reason))
                 continue
             if extra is None:
                 extra = self._extra_json(cells)

@@ -160,6 +160,22 @@ async def test_time_zones_are_resolved_and_stored_with_their_source(
     assert report_rows(summary.reject_report)[1][3] == "invalid-timezone"
 
 
+async def test_the_shortest_international_numbers_are_contacts(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """E.164 sets no minimum length: Niue's numbers have 7 digits with the country code."""
+    path = write_csv(tmp_path / "list.csv", [
+        ["phone"],
+        ["+683 4002"],   # Niue
+        ["+690 7001"],   # Tokelau: possible length, but no such range
+        ["+683 400"],    # a digit short
+    ])  # fmt: skip
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported, summary.invalid) == (3, 1, 2)
+    assert query(database_url, "SELECT phone, timezone FROM contacts") == [("+6834002", "Pacific/Niue")]
+    assert [row[3] for row in report_rows(summary.reject_report)[1:]] == ["invalid-number", "invalid-number"]
+
+
 async def test_formula_looking_values_are_stored_exactly(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:

@@ -97,6 +97,7 @@ def test_region_hints_in_short_and_latin_forms() -> None:
         ("00 49 30 1234567", "+49301234567"),  # 00, the international prefix of most countries
         ("00 7 913 123-45-67", "+79131234567"),
         ("810 49 30 1234567", "+49301234567"),  # Russia's own
+        ("+683 4002", "+6834002"),  # Niue: 7 digits with the country code, the shortest in service
     ],
 )
 def test_normalize_phone(text: str, e164: str) -> None:
@@ -134,7 +135,7 @@ def test_a_registry_range_makes_a_number_valid() -> None:
 
 
 def test_invalid_phone_is_an_error() -> None:
-    for bad in ("79131234567", "+7913", "+7913123456789012", "+0123456789", "+7913abc4567", ""):
+    for bad in ("79131234567", "+7913", "+68340", "+7913123456789012", "+0123456789", "+7913abc4567", ""):
         with pytest.raises(InvalidPhoneError):
             resolve_timezone(bad)
 
@@ -201,6 +202,7 @@ def test_registry_beats_the_numbering_plan_for_fixed_lines() -> None:
     [
         ("+12125551234", ("America/New_York",)),
         ("+4930123456", ("Europe/Berlin",)),
+        ("+6834002", ("Pacific/Niue",)),  # 7 digits, the shortest E.164 numbers
         ("+77172123456", ("Asia/Almaty",)),  # Astana, Kazakhstan shares +7
     ],
 )
