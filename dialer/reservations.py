@@ -31,27 +31,21 @@ never commit.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import secrets
-import weakref
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg.adapt import Transformer
-from psycopg.generators import execute
-from psycopg.pq import Escaping, ExecStatus, TransactionStatus
-from psycopg.pq.abc import PGresult
+from psycopg.pq import TransactionStatus
 from psycopg.types.json import Jsonb
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
 from dialer.db.models import AttemptState, ContactState
+from dialer.db.prepared import PreparedSet, Statement, escaping, result_rows, simple_query
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
 from dialer.lifecycle import CAMPAIGN_DIALABLE_SQL
 from dialer.retries import RetryPolicy, RetryStep, next_step
@@ -73,10 +67,7 @@ __all__ = [
     "counts_as_human",
     "history_from_rows",
     "installation_prefix",
-    "lock_subscriber",
-    "log_decision",
     "new_channel_id",
-    "read_history",
     "reason_json",
     "subscriber_of",
     "undo_attempt",
@@ -283,100 +274,26 @@ async def _execute_only(conn: HotConnection, sql: str, params: Mapping[str, Any]
         await cur.execute(sql, params, prepare=True)
 
 
-async def lock_subscriber(conn: HotConnection, company_id: int, subscriber_key: str) -> None:
-    """Serialize every check and record of one subscriber of one company until the transaction ends."""
-    await _execute(conn, _LOCK_SQL, {"key": _subscriber_lock_key(company_id, subscriber_key)})
-
-
-async def read_history(conn: HotConnection, company_id: int, subscriber_key: str) -> list[HistoryRow]:
-    rows = await _execute(conn, _HISTORY_SQL, {"company": company_id, "key": subscriber_key, "days": HISTORY_DAYS})
-    return [HistoryRow(kind, at) for kind, at in rows]
-
-
-# The gate's statements, prepared once per connection (PREPARE, outside any transaction) and run by
-# EXECUTE in one simple-query message per round trip: BEGIN + campaign status + subscriber lock +
-# history, then the write + COMMIT. (psycopg's extended-protocol prepared statements cost a round
-# trip each, and its pipeline mode sends each message and Sync apart: 15 sends per gate, against 2
-# here; system calls are what a call costs this process.)
-_GATE_STATEMENTS: tuple[tuple[str, tuple[tuple[str, str], ...], str], ...] = (
-    ("dialer_gate_dialable", (("campaign", "int4"),), CAMPAIGN_DIALABLE_SQL),
-    ("dialer_gate_lock", (("key", "text"),), _LOCK_SQL),
-    ("dialer_gate_history", (("company", "int4"), ("key", "text"), ("days", "int4")), _HISTORY_SQL),
-    ("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"), ("trunk", "int4"),
-                           ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
-    ("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"), ("contact", "int8"),
-                          ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
-    ("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
-                      ("ended_at", "timestamptz"), ("hangup_cause", "int4"), ("amd_status", "text"),
-                      ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"), ("attempt", "int8"),
-                      ("company", "int4"), ("key", "text"), ("phone", "text"), ("campaign", "int4"),
-                      ("counted_at", "timestamptz"), ("human", "bool"), ("contact_state", "text"),
-                      ("next", "timestamptz")), _CLOSE_SQL),
-)
-
-
-def _prepare_statement(name: str, params: Sequence[tuple[str, str]], sql: str) -> str:
-    """`PREPARE name(types) AS sql` with the named placeholders (`%(x)s`) made positional (`$n`)."""
-    for position, (param, _) in enumerate(params, start=1):
-        sql = sql.replace(f"%({param})s", f"${position}")
-    return f"PREPARE {name}({', '.join(t for _, t in params)}) AS {sql}"
-
-
-_PREPARE_GATE = ";\n".join(_prepare_statement(n, p, q) for n, p, q in _GATE_STATEMENTS)
-# EXECUTE texts with a `{}` per parameter, filled with SQL literals (`_literal`): the statements'
-# declared types read them, as PostgreSQL reads a parameter.
-_EXECUTE = {name: f"EXECUTE {name}({', '.join('{}' for _ in params)})" for name, params, _ in _GATE_STATEMENTS}
-_BEGIN_AND_READ = ";\n".join(["BEGIN", _EXECUTE["dialer_gate_dialable"], _EXECUTE["dialer_gate_lock"],
-                              _EXECUTE["dialer_gate_history"]])
-_ADMIT_AND_COMMIT = f"{_EXECUTE['dialer_gate_admit']};\nCOMMIT"
-_HOLD_AND_COMMIT = f"{_EXECUTE['dialer_gate_hold']};\nCOMMIT"
-_CLOSE_PARAMS = tuple(name for name, _ in _GATE_STATEMENTS[-1][1])
-# Connections (of any pool) whose session holds the gate's statements.
-_gate_ready: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
-
-
-def _literal(esc: Escaping, value: Any) -> str:
-    """A parameter as an SQL literal, for an EXECUTE whose statement declares the types."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float | Decimal):
-        return f"'{value}'"
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} sent as timestamptz")
-        return f"'{value.isoformat()}'"
-    if isinstance(value, str):
-        return bytes(esc.escape_literal(value.encode())).decode()
-    if isinstance(value, Jsonb):
-        return bytes(esc.escape_literal(json.dumps(value.obj).encode())).decode()
-    raise TypeError(f"no SQL literal for {type(value).__name__}")
-
-
-async def _simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> list[PGresult]:
-    """Send one simple-query message (statements separated by `;`) and return each statement's
-    result; raises the first error as psycopg would. The gate's and the close's statements are
-    prepared and their literals made here, so psycopg's cursor machinery (query conversion,
-    parameter dumping, result descriptions) is not needed: the whole hot path is a send and a read."""
-    pgconn = conn.pgconn
-    async with conn.lock:
-        pgconn.send_query(sql.encode())
-        results: list[PGresult] = await conn.wait(execute(pgconn))
-    for result in results:
-        if result.status == ExecStatus.FATAL_ERROR:
-            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
-    return results
-
-
-def _rows(conn: psycopg.AsyncConnection[Any], result: PGresult) -> list[tuple[Any, ...]]:
-    if not result.ntuples:
-        return []
-    loader = Transformer(conn)
-    loader.set_pgresult(result)
-    return loader.load_rows(0, result.ntuples, tuple)
+# The gate's and the close's statements, prepared once per connection and run by EXECUTE in one
+# simple-query message per round trip (dialer.db.prepared): BEGIN + campaign status + subscriber lock
+# + history, then the write + COMMIT.
+_STATEMENTS = PreparedSet((
+    Statement("dialer_gate_dialable", (("campaign", "int4"),), CAMPAIGN_DIALABLE_SQL),
+    Statement("dialer_gate_lock", (("key", "text"),), _LOCK_SQL),
+    Statement("dialer_gate_history", (("company", "int4"), ("key", "text"), ("days", "int4")), _HISTORY_SQL),
+    Statement("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"),
+                                    ("trunk", "int4"), ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
+    Statement("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"),
+                                   ("contact", "int8"), ("worker", "text"), ("at", "timestamptz"),
+                                   ("reasons", "jsonb")), _HOLD_SQL),
+    Statement("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
+                               ("ended_at", "timestamptz"), ("hangup_cause", "int4"), ("amd_status", "text"),
+                               ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"),
+                               ("attempt", "int8"), ("company", "int4"), ("key", "text"), ("phone", "text"),
+                               ("campaign", "int4"), ("counted_at", "timestamptz"), ("human", "bool"),
+                               ("contact_state", "text"), ("next", "timestamptz")), _CLOSE_SQL),
+))
+_CLOSE_PARAMS = tuple(name for name, _ in _STATEMENTS.statements["dialer_close"].params)
 
 
 async def admit_attempt(
@@ -408,7 +325,7 @@ async def admit_attempt(
     except psycopg.errors.InvalidSqlStatementName:
         # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
         await conn.rollback()
-        _gate_ready.discard(conn)
+        _STATEMENTS.forget(conn)
         return await _gate(conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id,
                            worker_id=worker_id, lease_seconds=lease_seconds, now=now,
                            channel_prefix=channel_prefix)
@@ -421,28 +338,30 @@ async def _gate(
     if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
         raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
     key = contact.subscriber_key
-    esc = Escaping(conn.pgconn)
+    esc = escaping(conn)
     try:
-        await _ensure_prepared(conn)
-        _, dialable, _, history = await _simple_query(conn, _BEGIN_AND_READ.format(
-            contact.campaign_id, _literal(esc, _subscriber_lock_key(company_id, key)), company_id,
-            _literal(esc, key), HISTORY_DAYS))
+        await _STATEMENTS.ensure(conn)
+        _, dialable, _, history = await simple_query(conn, ";\n".join((
+            "BEGIN",
+            _STATEMENTS.execute_sql(esc, "dialer_gate_dialable", (contact.campaign_id,)),
+            _STATEMENTS.execute_sql(esc, "dialer_gate_lock", (_subscriber_lock_key(company_id, key),)),
+            _STATEMENTS.execute_sql(esc, "dialer_gate_history", (company_id, key, HISTORY_DAYS)))))
         if not dialable.ntuples or dialable.get_value(0, 0) != b"t":
             await conn.rollback()
             return CampaignNotDialable()
         instant = now()
-        rows = [HistoryRow(kind, at) for kind, at in _rows(conn, history)]
+        rows = [HistoryRow(kind, at) for kind, at in result_rows(conn, history)]
         decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
         if not decision.allowed:
             held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
             state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
-            hold = await _simple_query(conn, _HOLD_AND_COMMIT.format(
-                *(_literal(esc, v) for v in _hold_params(contact, worker_id, held, state))))
+            hold = await simple_query(conn, _STATEMENTS.execute_sql(
+                esc, "dialer_gate_hold", _hold_params(contact, worker_id, held, state)) + ";\nCOMMIT")
             return held if hold[0].ntuples else LeaseLost()
         channel_id = new_channel_id(contact.id, channel_prefix)
-        admit = await _simple_query(conn, _ADMIT_AND_COMMIT.format(
-            _literal(esc, float(lease_seconds)), contact.id, _literal(esc, worker_id), trunk_id,
-            _literal(esc, channel_id), _literal(esc, instant)))
+        admit = await simple_query(conn, _STATEMENTS.execute_sql(
+            esc, "dialer_gate_admit", (float(lease_seconds), contact.id, worker_id, trunk_id, channel_id, instant)
+        ) + ";\nCOMMIT")
         admitted = [(int(admit[0].get_value(0, 0) or 0), int(admit[0].get_value(0, 1) or 0))
                     ] if admit[0].ntuples else []
     except BaseException:
@@ -458,42 +377,10 @@ async def _gate(
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-async def _ensure_prepared(conn: psycopg.AsyncConnection[Any]) -> None:
-    """The gate's and the close's statements, prepared once per session (outside any transaction)."""
-    if conn in _gate_ready:
-        return
-    if conn.info.encoding != "utf-8":
-        # Our literals and texts are UTF-8 (psycopg follows the change: it reads client_encoding).
-        await _simple_query(conn, "SET client_encoding TO 'UTF8'")
-    try:
-        await _simple_query(conn, _PREPARE_GATE)
-    except psycopg.errors.DuplicatePreparedStatement:
-        # Some were prepared by an earlier attempt that failed or was cancelled half way (PREPARE
-        # is not undone with its statement): start again from none.
-        for name, _, _ in _GATE_STATEMENTS:
-            with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
-                await _simple_query(conn, f"DEALLOCATE {name}")
-        await _simple_query(conn, _PREPARE_GATE)
-    _gate_ready.add(conn)
-
-
 def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
     # Never allowed (no instant inside every candidate zone's window): excluded, with the reason logged.
     return (state.value, held.next_allowed_at, state is ContactState.EXCLUDED, contact.id, worker_id,
             held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
-
-
-async def log_decision(
-    conn: HotConnection, *, contact_id: int, worker_id: str | None, allowed: bool,
-    reasons: Sequence[Reason], next_allowed_at: datetime | None, at: datetime,
-) -> None:
-    await _execute_only(
-        conn,
-        """INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
-           VALUES (%(contact)s, %(at)s, %(worker)s, %(allowed)s, %(reasons)s, %(next)s)""",
-        {"contact": contact_id, "at": at, "worker": worker_id, "allowed": allowed,
-         "reasons": Jsonb([reason_json(r) for r in reasons]), "next": next_allowed_at},
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +446,7 @@ async def close_attempt(
     }
     if isinstance(conn, psycopg.AsyncConnection) and conn.autocommit and (
             conn.pgconn.transaction_status == TransactionStatus.IDLE):
-        # The worker's hot path: the prepared statement, one send and one read (see _simple_query).
+        # The worker's hot path: the prepared statement, one send and one read (dialer.db.prepared).
         closed = await _close_prepared(conn, params)
     else:
         rows = await _execute(conn, _CLOSE_SQL, params)
@@ -570,16 +457,16 @@ async def close_attempt(
 
 
 async def _close_prepared(conn: psycopg.AsyncConnection[Any], params: Mapping[str, Any]) -> bool:
-    esc = Escaping(conn.pgconn)
-    sql = _EXECUTE["dialer_close"].format(*(_literal(esc, params[name]) for name in _CLOSE_PARAMS))
+    esc = escaping(conn)
+    sql = _STATEMENTS.execute_sql(esc, "dialer_close", [params[name] for name in _CLOSE_PARAMS])
     try:
-        await _ensure_prepared(conn)
-        result = (await _simple_query(conn, sql))[0]
+        await _STATEMENTS.ensure(conn)
+        result = (await simple_query(conn, sql))[0]
     except psycopg.errors.InvalidSqlStatementName:
         # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
-        _gate_ready.discard(conn)
-        await _ensure_prepared(conn)
-        result = (await _simple_query(conn, sql))[0]
+        _STATEMENTS.forget(conn)
+        await _STATEMENTS.ensure(conn)
+        result = (await simple_query(conn, sql))[0]
     return bool(result.ntuples) and result.get_value(0, 0) not in (None, b"0")
 
 

@@ -1,0 +1,134 @@
+"""Server-side prepared statements run by EXECUTE in simple-query messages: a hot path's round trips.
+
+psycopg's extended-protocol prepared statements cost a round trip each, and its pipeline mode sends
+each message and Sync apart. Here a set of statements is PREPAREd once per session, and one
+simple-query message carries several EXECUTEs (with BEGIN or COMMIT if need be), their parameters as
+SQL literals read by the statements' declared types, as PostgreSQL reads a parameter. The whole hot
+path is then a send and a read: system calls are what a call costs the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Transformer
+from psycopg.generators import execute
+from psycopg.pq import ExecStatus
+from psycopg.pq.abc import Escaping, PGresult
+from psycopg.types.json import Jsonb
+
+__all__ = ["PreparedSet", "Statement", "escaping", "result_rows", "simple_query", "sql_literal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A statement with named placeholders (`%(x)s`) and each parameter's PostgreSQL type, in order."""
+
+    name: str
+    params: tuple[tuple[str, str], ...]
+    sql: str
+
+    def prepare_sql(self) -> str:
+        """`PREPARE name(types) AS sql` with the named placeholders made positional (`$n`)."""
+        sql = self.sql
+        for position, (param, _) in enumerate(self.params, start=1):
+            sql = sql.replace(f"%({param})s", f"${position}")
+        return f"PREPARE {self.name}({', '.join(t for _, t in self.params)}) AS {sql}"
+
+    @property
+    def execute_template(self) -> str:
+        """`EXECUTE name({}, {}, ...)`: a `{}` per parameter, for `str.format` with literals."""
+        return f"EXECUTE {self.name}({', '.join('{}' for _ in self.params)})"
+
+
+def escaping(conn: psycopg.AsyncConnection[Any]) -> Escaping:
+    """The connection's string escaper (its encoding and quoting rules), for `sql_literal`."""
+    esc: Escaping = pq.Escaping(conn.pgconn)
+    return esc
+
+
+def sql_literal(esc: Escaping, value: Any) -> str:
+    """A parameter as an SQL literal, for an EXECUTE whose statement declares the types."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        return f"'{value}'"
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} sent as timestamptz")
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        return bytes(esc.escape_literal(value.encode())).decode()
+    if isinstance(value, Jsonb):
+        return bytes(esc.escape_literal(json.dumps(value.obj).encode())).decode()
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+async def simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> list[PGresult]:
+    """Send one simple-query message (statements separated by `;`) and return each statement's
+    result; raises the first error as psycopg would. Needs a UTF-8 session (`PreparedSet.ensure`)."""
+    pgconn = conn.pgconn
+    async with conn.lock:
+        pgconn.send_query(sql.encode())
+        results: list[PGresult] = await conn.wait(execute(pgconn))
+    for result in results:
+        if result.status == ExecStatus.FATAL_ERROR:
+            raise psycopg.errors.error_from_result(result, encoding=conn.info.encoding)
+    return results
+
+
+def result_rows(conn: psycopg.AsyncConnection[Any], result: PGresult) -> list[tuple[Any, ...]]:
+    """A result's rows, loaded by the connection's adapters."""
+    if not result.ntuples:
+        return []
+    loader = Transformer(conn)
+    loader.set_pgresult(result)
+    return loader.load_rows(0, result.ntuples, tuple)
+
+
+class PreparedSet:
+    """Statements prepared together, once per session, on first use by any connection."""
+
+    def __init__(self, statements: Sequence[Statement]) -> None:
+        self.statements = {s.name: s for s in statements}
+        self._prepare = ";\n".join(s.prepare_sql() for s in statements)
+        self._ready: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
+
+    def execute_sql(self, esc: Escaping, name: str, values: Sequence[Any]) -> str:
+        """`EXECUTE name(literals)` for `values` in the statement's parameter order."""
+        return self.statements[name].execute_template.format(*(sql_literal(esc, v) for v in values))
+
+    async def ensure(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Prepare the set on `conn`'s session unless done (outside any transaction)."""
+        if conn in self._ready:
+            return
+        if conn.info.encoding != "utf-8":
+            # Our literals and texts are UTF-8 (psycopg follows the change: it reads client_encoding).
+            await simple_query(conn, "SET client_encoding TO 'UTF8'")
+        try:
+            await simple_query(conn, self._prepare)
+        except psycopg.errors.DuplicatePreparedStatement:
+            # Some were prepared by an earlier try that failed or was cancelled half way (PREPARE is
+            # not undone with its statement): start again from none.
+            for name in self.statements:
+                with contextlib.suppress(psycopg.errors.InvalidSqlStatementName):
+                    await simple_query(conn, f"DEALLOCATE {name}")
+            await simple_query(conn, self._prepare)
+        self._ready.add(conn)
+
+    def forget(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """The session lost its statements (DISCARD ALL by a pooler, say): prepare them again next time."""
+        self._ready.discard(conn)
