@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -19,6 +20,33 @@ _PARSE_REASONS = {
     NumberParseException.TOO_SHORT_NSN: "too short",
     NumberParseException.TOO_LONG: "too long",
 }
+
+
+# What spreadsheets make of a long number stored as a number: "79131234567.0", "7.9131234567E+10".
+_FLOAT_TAIL = re.compile(r"(\+?\d+)\.0+")
+_SCIENTIFIC = re.compile(r"(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})")
+# Words or notes after the number ("89131234567 (Иван)", "+7 913 123 45 67 моб"): libphonenumber
+# takes text before a number and extensions after it, but no other text after it.
+_TRAILING_TEXT = re.compile(r"(?<=\d)\D*$")
+
+
+def spreadsheet_number(value: str) -> str:
+    """The digits of a number a spreadsheet wrote as a float, else `value` unchanged.
+
+    Raises `InvalidPhoneError` for a number in scientific notation that lost digits (`7.91312E+10`,
+    Excel's display of 79131234567 in a narrow General column): guessing them would dial a stranger.
+    """
+    if (tail := _FLOAT_TAIL.fullmatch(value)) is not None:
+        return tail.group(1)
+    if (scientific := _SCIENTIFIC.fullmatch(value)) is not None:
+        lead, fraction, exponent = scientific.group(1), scientific.group(2) or "", int(scientific.group(3))
+        if len(lead + fraction) != exponent + 1:
+            raise InvalidPhoneError(
+                f"{value!r} is a number in scientific notation: its digits are lost",
+                "scientific notation, digits lost (store the column as text)",
+            )
+        return lead + fraction
+    return value
 
 
 def is_e164(value: str) -> bool:
@@ -44,7 +72,7 @@ def normalize_phone(
 
     Raises `InvalidPhoneError`; its `reason` says why without repeating the number.
     """
-    value = text.strip()
+    value = spreadsheet_number(text.strip())
     if not value:
         raise InvalidPhoneError("empty phone number", "not a phone number")
     if value.startswith("00"):
@@ -52,7 +80,7 @@ def normalize_phone(
         # with 0 in Russia, whose own prefix, 810, libphonenumber knows for the RU region).
         value = "+" + value[2:]
     try:
-        number = phonenumbers.parse(value, default_region)
+        number = _parse(value, default_region)
     except NumberParseException as exc:
         raise InvalidPhoneError(
             f"{text!r} is not a phone number: {exc}", _PARSE_REASONS.get(exc.error_type, "not a phone number")
@@ -70,6 +98,17 @@ def normalize_phone(
             f"not a valid number of country code +{country}",
         )
     return e164
+
+
+def _parse(value: str, default_region: str) -> phonenumbers.PhoneNumber:
+    """libphonenumber's parse, again without the text after the last digit if that text was the trouble."""
+    try:
+        return phonenumbers.parse(value, default_region)
+    except NumberParseException as exc:
+        trimmed = _TRAILING_TEXT.sub("", value)
+        if exc.error_type != NumberParseException.NOT_A_NUMBER or trimmed == value:
+            raise
+        return phonenumbers.parse(trimmed, default_region)
 
 
 def _in_registry(e164: str, registry: Registry | None) -> bool:

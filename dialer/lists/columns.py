@@ -2,7 +2,8 @@
 
 Phone columns are required (one or more: `phone`, `phone2`, `Телефон 2`...). Time zone, region and
 address are optional hints for compliance; name is the contact's name; the subscriber column (the
-campaign's `subscriber_column`, default `additional`) keys the caps. Every column that is not a phone,
+campaign's `subscriber_column`, default `additional`) keys the caps; where it is absent or empty, the
+row's first valid number does, for every number of the row. Every column that is not a phone,
 hint or name column, the subscriber column included, is kept in the contact's extra parameters.
 
 Headers are compared without case, spaces or punctuation, with `ё` as `е`: `Ф.И.О.`, `ФИО` and `ф и о`

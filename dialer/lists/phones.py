@@ -19,7 +19,9 @@ DEFAULT_REGION = "RU"
 
 # Separators people type inside a number; stripping them leaves bare digits in the common case.
 _SEPARATORS = str.maketrans("", "", " -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/")
-_MULTI_SPLIT = re.compile(r"[;,\n]")
+_MULTI_SPLIT = re.compile(r"[;,\n|]")
+# A slash between numbers ("+79131234567 / +79131234568"), not inside one ("8/913/123-45-67").
+_SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,10 +31,17 @@ class PhoneError:
     message: str
 
 
+def may_hold_several(value: str) -> bool:
+    """Whether a cell has a character that may separate numbers (a cheap test before `split_cell`)."""
+    return ";" in value or "," in value or "\n" in value or "|" in value or "/" in value
+
+
 def split_cell(value: str) -> list[str]:
-    """The numbers of one cell: several may be separated by `;`, `,` or line breaks."""
-    if ";" in value or "," in value or "\n" in value:
-        return [part.strip() for part in _MULTI_SPLIT.split(value) if part.strip()]
+    """The numbers of one cell: several may be separated by `;`, `,`, `|`, line breaks, or a slash
+    with spaces around it or a `+` after it."""
+    if may_hold_several(value):
+        parts = [piece for part in _MULTI_SPLIT.split(value) for piece in _SLASH_SPLIT.split(part)]
+        return [part.strip() for part in parts if part.strip()]
     value = value.strip()
     return [value] if value else []
 
@@ -80,7 +89,9 @@ def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | Non
     """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
     plus = stripped[:1] == "+"
-    digits = _digits(stripped[1:] if plus else stripped)
+    # A dot or an E may be a spreadsheet's float ("79131234567.0"): not a separator to drop here.
+    float_like = "." in stripped or "E" in stripped or "e" in stripped
+    digits = None if float_like else _digits(stripped[1:] if plus else stripped)
     if digits is not None:
         # The registry vouches for national spellings only as read in the default region.
         fast = _fast_russian_mobile(digits, plus, registry if region == DEFAULT_REGION else None)

@@ -15,7 +15,7 @@ from compliance import InvalidPhoneError, InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
-from dialer.lists.phones import DEFAULT_REGION, PhoneError, normalize, split_cell
+from dialer.lists.phones import DEFAULT_REGION, PhoneError, may_hold_several, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
 
@@ -90,7 +90,7 @@ class RowInterpreter:
         values: list[tuple[str, str]] = []
         for index, column in self._phones:
             cell = cells[index]
-            if ";" in cell or "," in cell or "\n" in cell:
+            if may_hold_several(cell):
                 values.extend((column, part) for part in split_cell(cell))
             elif cell := cell.strip():
                 values.append((column, cell))
@@ -108,7 +108,7 @@ class RowInterpreter:
                 )
             return len(values)
         extra: str | None = None
-        subscriber: str | None = None
+        subscriber = ""
         name: str | None = None
         hints: TzHints | None = None
         if self._has_hints:
@@ -130,11 +130,13 @@ class RowInterpreter:
             if extra is None:
                 extra = self._extra_json(cells)
                 if self._subscriber is not None:
-                    subscriber = cells[self._subscriber].strip() or None
+                    subscriber = cells[self._subscriber].strip()
+                # Without an id, a row's numbers are one person's, known by the first of them.
+                subscriber = subscriber or phone
                 if self._name is not None:
                     name = cells[self._name].strip() or None
             contacts.append(
-                ContactRow(row, column, raw, phone, subscriber or phone, name, extra, zone)
+                ContactRow(row, column, raw, phone, subscriber, name, extra, zone)
             )
         return len(values)
 

@@ -160,6 +160,31 @@ async def test_time_zones_are_resolved_and_stored_with_their_source(
     assert report_rows(summary.reject_report)[1][3] == "invalid-timezone"
 
 
+async def test_a_messy_crm_export(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """Floats written by a spreadsheet, notes after numbers, slashes and bars between them."""
+    path = write_csv(tmp_path / "list.csv", [
+        ["Телефон", "Клиент"],
+        ["79130000001.0", "a"],                          # row 2: a float column
+        ["7.9130000002E+10", "b"],                       # row 3: scientific, every digit there
+        ["7.91300E+10", "c"],                            # row 4: scientific, digits lost
+        ["8 913 000-00-03 (жена) / +7 913 000 00 04", "d"],  # row 5: two numbers, one with a note
+        ["89130000005 | 89130000001", "e"],              # row 6: the second is row 2's number
+    ])  # fmt: skip
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported, summary.invalid, summary.duplicates) == (7, 5, 1, 1)
+    assert query(database_url, "SELECT phone, subscriber_key FROM contacts ORDER BY phone") == [
+        ("+79130000001", "+79130000001"), ("+79130000002", "+79130000002"),
+        ("+79130000003", "+79130000003"), ("+79130000004", "+79130000003"),
+        ("+79130000005", "+79130000005"),
+    ]  # fmt: skip
+    rejects = [(r[0], r[2], r[3], r[4]) for r in report_rows(summary.reject_report)[1:]]
+    assert rejects[0][:3] == ("4", "7.91300E+10", "invalid-number")
+    assert "digits lost" in rejects[0][3]
+    assert rejects[1][:3] == ("6", "89130000001", "duplicate-in-file")
+
+
 async def test_the_shortest_international_numbers_are_contacts(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:

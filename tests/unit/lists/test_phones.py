@@ -57,6 +57,8 @@ def test_russian_mobile_spellings(raw: str) -> None:
         ("00 7 (495) 123-45-67", "+74951234567"),
         ("+7 701 123 4567", "+77011234567"),  # Kazakhstan shares +7
         ("89371234567", "+79371234567"),  # 93X block
+        ("8.913.123.45.67", "+79131234567"),
+        ("+1 212.555.0100", "+12125550100"),
     ],
 )
 def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
@@ -72,6 +74,35 @@ def test_invalid_values_say_why(raw: str) -> None:
     result = normalize(raw)
     assert isinstance(result, PhoneError), result
     assert result.message
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("79131234567.0", "+79131234567"),  # a CSV written from a float column
+        ("+79131234567.00", "+79131234567"),
+        ("7.9131234567E+10", "+79131234567"),  # scientific notation with every digit
+        ("7,9131234567e10", "+79131234567"),  # and with a decimal comma
+        ("89131234567 (Иван)", "+79131234567"),  # notes after the number
+        ("+7 913 123 45 67 моб", "+79131234567"),
+        ("+7 913 123-45-67 (моб.)", "+79131234567"),
+        ("+7 (913) 123-45-67 доб. 12", "+79131234567"),  # an extension is not part of the number
+    ],
+)
+def test_what_spreadsheets_and_crms_add_around_a_number(raw: str, e164: str) -> None:
+    assert normalize(raw) == e164
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("7.91312E+10", "scientific notation, digits lost (store the column as text)"),  # Excel's display
+        ("7.913123456789E+10", "scientific notation, digits lost (store the column as text)"),  # not whole
+        ("8913123456.0", "not a valid number of country code +7"),  # a digit short, the dot not a digit
+    ],
+)
+def test_float_artefacts_never_make_up_digits(raw: str, reason: str) -> None:
+    assert normalize(raw) == PhoneError(reason)
 
 
 def test_a_registry_range_unknown_to_libphonenumber_is_valid(registry: Registry) -> None:
@@ -166,6 +197,10 @@ def test_the_930_ranges_of_the_registry_at_their_ends(registry: Registry) -> Non
         ("89131234567; 89141234567", ["89131234567", "89141234567"]),
         ("+79131234567,+79141234567,", ["+79131234567", "+79141234567"]),
         ("8 (913) 123-45-67\n8 (914) 123-45-67", ["8 (913) 123-45-67", "8 (914) 123-45-67"]),
+        ("+79131234567 / 8 914 123-45-67", ["+79131234567", "8 914 123-45-67"]),
+        ("89131234567/+79141234567", ["89131234567", "+79141234567"]),
+        ("8/913/123-45-67", ["8/913/123-45-67"]),  # a slash inside one number
+        ("89131234567 | 89141234567", ["89131234567", "89141234567"]),
     ],
 )
 def test_split_cell(cell: str, parts: list[str]) -> None:

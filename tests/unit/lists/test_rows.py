@@ -48,9 +48,12 @@ def test_several_numbers_in_cells_and_columns_are_one_subscriber(registry: Regis
     assert [(r.value, r.reason) for r in rejects] == [("bad", RejectReason.INVALID_NUMBER)]
 
 
-def test_subscriber_defaults_to_the_number(registry: Registry) -> None:
+def test_subscriber_defaults_to_the_rows_first_valid_number(registry: Registry) -> None:
+    """Without an id, the numbers of one row are one person's: the caps count them together."""
     _, contacts, _ = interpret(registry, ["89130123456", "", "", "", "", "89130123457"])
-    assert [c.subscriber_key for c in contacts] == ["+79130123456", "+79130123457"]
+    assert [c.subscriber_key for c in contacts] == ["+79130123456", "+79130123456"]
+    _, contacts, _ = interpret(registry, ["not a number; 89130123458", "", "", "", "", "89130123457"])
+    assert [c.subscriber_key for c in contacts] == ["+79130123458", "+79130123458"]
     assert contacts[0].name is None
 
 
