@@ -7,19 +7,23 @@ import importlib.util
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from fastapi import APIRouter, FastAPI
 
 from dialer.cli.common import db_url, settings
 from dialer.runtime import freeze_heap
+
+if TYPE_CHECKING:  # FastAPI is imported when the API is served, not by every `dialer` command
+    from fastapi import APIRouter, FastAPI
 
 # Routers other packages offer to the API (e.g. /healthz and /metrics), mounted when present.
 _EXTRA_ROUTERS = [("cdr.api", "router")]
 
 
 def _extra_routers() -> list[APIRouter]:
+    from fastapi import APIRouter
+
     routers: list[APIRouter] = []
     for module, attribute in _EXTRA_ROUTERS:
         if importlib.util.find_spec(module.split(".")[0]) and importlib.util.find_spec(module):
