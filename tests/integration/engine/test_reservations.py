@@ -248,3 +248,18 @@ async def test_gate_on_one_worker_connection_pause_and_lost_statements(
         rows = (await sa_conn.execute(text("SELECT contact_id, channel_id FROM attempts ORDER BY id"))).all()
     assert [(r.contact_id, r.channel_id) for r in rows] == [(first.id, admitted.channel_id),
                                                             (second.id, again.channel_id)]
+
+
+async def test_a_subscriber_key_with_quotes_and_backslashes_is_data(database: AsyncEngine) -> None:
+    """Keys come from users' files; the gate sends them as SQL literals (dialer.db.prepared)."""
+    key = "O'Brien \\'; DELETE FROM contacts; -- ёж"
+    company, _, trunk, leased = await _setup(database, ["+79130000001", "+79130000002"], key=key)
+    one_call = RuleSet("always-1", ALWAYS, ALWAYS, ALWAYS, caps=(Cap(CapPeriod.DAY, 1),))
+    first, second = leased
+    assert isinstance(await _admit(database, first, company, trunk, one_call), Admitted)
+    held = await _admit(database, second, company, trunk, one_call)
+    assert isinstance(held, HeldBack) and held.codes == ("cap-day",)
+    async with database.connect() as conn:
+        keys = (await conn.execute(text("SELECT subscriber_key FROM attempts"))).scalars().all()
+        contacts = (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one()
+    assert (keys, contacts) == ([key], 2)
