@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench venv clean sandbox-up sandbox-down system-deps
 
+# Bytecode is cached even where the environment says not to: the tests start `dialer` in a subprocess
+# over a hundred times, and compiling the project's modules again cost each start 0.2 s.
+export PYTHONDONTWRITEBYTECODE :=
+
 # Debian packages the real peers need: Prometheus (metrics tests), espeak-ng and sox (sandbox audio),
 # debootstrap (the Asterisk sandbox's root filesystem). Installed only when missing, only as root.
 SYSTEM_TOOLS := prometheus:prometheus promtool:prometheus espeak-ng:espeak-ng sox:sox debootstrap:debootstrap
