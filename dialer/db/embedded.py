@@ -216,7 +216,11 @@ def _grant_traverse(path: Path) -> None:
 
 
 def _port_free(port: int) -> bool:
+    """Whether PostgreSQL could listen on `port`: it binds with SO_REUSEADDR, so the connections of
+    its own last run, closed by the server and lingering (FIN_WAIT_2 while clients hold on, then
+    TIME_WAIT), do not take the port away from its restart."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
