@@ -318,29 +318,20 @@ async def admit_attempt(
     so no call starts. PostgreSQL runs the statements of one message one after the other, each with
     its own snapshot, so the history is read after the subscriber lock is held.
     """
-    try:
-        return await _gate(conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id,
-                           worker_id=worker_id, lease_seconds=lease_seconds, now=now,
-                           channel_prefix=channel_prefix)
-    except psycopg.errors.InvalidSqlStatementName:
-        # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
-        await conn.rollback()
-        _STATEMENTS.forget(conn)
-        return await _gate(conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id,
-                           worker_id=worker_id, lease_seconds=lease_seconds, now=now,
-                           channel_prefix=channel_prefix)
+    if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
+        raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
+    return await _STATEMENTS.run(conn, lambda: _gate(
+        conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id, worker_id=worker_id,
+        lease_seconds=lease_seconds, now=now, channel_prefix=channel_prefix))
 
 
 async def _gate(
     conn: psycopg.AsyncConnection[Any], *, contact: LeasedContact, company_id: int, rules: RuleSet,
     trunk_id: int, worker_id: str, lease_seconds: float, now: Callable[[], datetime], channel_prefix: str,
 ) -> GateResult:
-    if not conn.autocommit or conn.info.transaction_status != TransactionStatus.IDLE:
-        raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
     key = contact.subscriber_key
     esc = escaping(conn)
     try:
-        await _STATEMENTS.ensure(conn)
         _, dialable, _, history = await simple_query(conn, ";\n".join((
             "BEGIN",
             _STATEMENTS.execute_sql(esc, "dialer_gate_dialable", (contact.campaign_id,)),
@@ -459,14 +450,7 @@ async def close_attempt(
 async def _close_prepared(conn: psycopg.AsyncConnection[Any], params: Mapping[str, Any]) -> bool:
     esc = escaping(conn)
     sql = _STATEMENTS.execute_sql(esc, "dialer_close", [params[name] for name in _CLOSE_PARAMS])
-    try:
-        await _STATEMENTS.ensure(conn)
-        result = (await simple_query(conn, sql))[0]
-    except psycopg.errors.InvalidSqlStatementName:
-        # The session lost our statements (DISCARD ALL by a pooler, say): prepare them again, once.
-        _STATEMENTS.forget(conn)
-        await _STATEMENTS.ensure(conn)
-        result = (await simple_query(conn, sql))[0]
+    result = (await _STATEMENTS.run(conn, lambda: simple_query(conn, sql)))[0]
     return bool(result.ntuples) and result.get_value(0, 0) not in (None, b"0")
 
 

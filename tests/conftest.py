@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.db_fixture import database, database_url, pg_admin_url, template_database  # noqa: F401
+from tests.db_fixture import database, database_url, pg_admin_url, private_pg, template_database  # noqa: F401
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"

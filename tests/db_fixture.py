@@ -87,3 +87,14 @@ async def database(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield engine
     finally:
         await engine.dispose()
+
+
+@pytest.fixture
+def private_pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL of the test's own, for tests that stop or restart the server (the shared one
+    serves every other test)."""
+    pg = EmbeddedPostgres(tmp_path / "pg")
+    try:
+        yield pg
+    finally:
+        pg.stop()

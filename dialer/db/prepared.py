@@ -12,21 +12,23 @@ from __future__ import annotations
 import contextlib
 import json
 import weakref
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.generators import execute
-from psycopg.pq import ExecStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.pq.abc import Escaping, PGresult
 from psycopg.types.json import Jsonb
 
 __all__ = ["PreparedSet", "Statement", "escaping", "result_rows", "simple_query", "sql_literal"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +131,16 @@ class PreparedSet:
             await simple_query(conn, self._prepare)
         self._ready.add(conn)
 
-    def forget(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        """The session lost its statements (DISCARD ALL by a pooler, say): prepare them again next time."""
-        self._ready.discard(conn)
+    async def run(self, conn: psycopg.AsyncConnection[Any], work: Callable[[], Awaitable[T]]) -> T:
+        """`work()` (EXECUTEs of this set on `conn`, outside any transaction at its start) with the set
+        prepared; if the session lost the statements (DISCARD ALL by a pooler, say), they are
+        prepared again and `work()` runs once more."""
+        await self.ensure(conn)
+        try:
+            return await work()
+        except psycopg.errors.InvalidSqlStatementName:
+            if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                await conn.rollback()
+            self._ready.discard(conn)
+            await self.ensure(conn)
+            return await work()

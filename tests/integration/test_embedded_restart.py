@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
@@ -11,21 +9,17 @@ from dialer.db.embedded import EmbeddedPostgres
 
 
 @pytest.mark.slow
-def test_a_restart_keeps_the_port_though_its_last_connections_linger(tmp_path: Path) -> None:
-    pg = EmbeddedPostgres(tmp_path / "pg")
-    try:
-        first = pg.ensure_running()
-        # Sessions the server ends at its shutdown while their clients (workers' pools) hold on: the
-        # server's side of each lingers (FIN_WAIT_2) on its port.
-        sessions = [psycopg.connect(first.url(), autocommit=True) for _ in range(3)]
-        for conn in sessions:
-            conn.execute("SELECT 1")
-        assert pg.stop()
-        again = pg.ensure_running()
-        for conn in sessions:
-            conn.close()
-        assert again.port == first.port
-        with psycopg.connect(first.url()) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-    finally:
-        pg.stop()
+def test_a_restart_keeps_the_port_though_its_last_connections_linger(private_pg: EmbeddedPostgres) -> None:
+    first = private_pg.ensure_running()
+    # Sessions the server ends at its shutdown while their clients (workers' pools) hold on: the
+    # server's side of each lingers (FIN_WAIT_2) on its port.
+    sessions = [psycopg.connect(first.url(), autocommit=True) for _ in range(3)]
+    for conn in sessions:
+        conn.execute("SELECT 1")
+    assert private_pg.stop()
+    again = private_pg.ensure_running()
+    for conn in sessions:
+        conn.close()
+    assert again.port == first.port
+    with psycopg.connect(first.url()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)

@@ -19,6 +19,17 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.integration.engine.seed import (
+    FAST_RETRIES,
+    SeedContact,
+    fast_settings,
+    rules_toml,
+    seed_campaign,
+    seed_company,
+    seed_contacts,
+    seed_trunk,
+)
+
 REPO = Path(__file__).resolve().parents[3]
 DIALER = Path(sys.executable).parent / "dialer"
 # Logged by `dialer run` once SIGTERM/SIGINT mean a graceful stop (dialer/cli/run_cmd.py).
@@ -140,6 +151,27 @@ async def wait_until(check: Callable[[], Awaitable[bool]], within_s: float, what
 async def scalar(engine: AsyncEngine, sql: str, **params: object) -> int:
     async with engine.connect() as conn:
         return int((await conn.execute(text(sql), params)).scalar_one() or 0)
+
+
+async def seed_fault_run(
+    engine: AsyncEngine, ami_url: str, contacts: Sequence[SeedContact], *, max_channels: int, max_attempts: int,
+    sim_hold: int,
+) -> None:
+    """The campaign `e2e` the fault tests dial (20 CPS, caps far above what they need, fast retries):
+    its calls last `sim_hold` seconds, so a fault meets some of them up."""
+    async with engine.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=ami_url, cps=20, max_channels=max_channels)
+        campaign = await seed_campaign(
+            conn, company, "e2e", trunk_ids=[trunk], rules="file:test.toml",
+            rules_toml=rules_toml(day=10, week=20, month=40), max_attempts=max_attempts, retry_delays=FAST_RETRIES,
+            settings=fast_settings(sim_hold=sim_hold, dialer_hold=1), dial_timeout_s=10,
+        )
+        await seed_contacts(conn, campaign, contacts)
+
+
+async def calls_in_flight(engine: AsyncEngine, at_least: int) -> bool:
+    return await scalar(engine, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") >= at_least
 
 
 async def settled(engine: AsyncEngine, horizon_s: float = 120) -> bool:

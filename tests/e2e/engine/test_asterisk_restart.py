@@ -16,24 +16,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import (
+    calls_in_flight,
     double_dials,
     phone,
     run_prefix,
-    scalar,
+    seed_fault_run,
     spawn_worker,
     unaccounted,
     wait_until,
 )
-from tests.integration.engine.seed import (
-    FAST_RETRIES,
-    SeedContact,
-    fast_settings,
-    rules_toml,
-    seed_campaign,
-    seed_company,
-    seed_contacts,
-    seed_trunk,
-)
+from tests.integration.engine.seed import SeedContact
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(420)]
 
@@ -43,18 +35,10 @@ async def test_asterisk_restart_mid_run_completes(
 ) -> None:
     prefix = run_prefix()
     contacts = [SeedContact(phone(prefix, i, "06789"[i % 5]), f"p-{i}", "Asia/Yakutsk") for i in range(250)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=20, max_channels=40)
-        await seed_campaign(
-            conn, company, "e2e", trunk_ids=[trunk], rules="file:test.toml",
-            rules_toml=rules_toml(day=10, week=20, month=40), max_attempts=5, retry_delays=FAST_RETRIES,
-            settings=fast_settings(sim_hold=4, dialer_hold=1), dial_timeout_s=10,
-        )
-        await seed_contacts(conn, 1, contacts)
+    await seed_fault_run(database, asterisk.ami_url, contacts, max_channels=40, max_attempts=5, sim_hold=4)
     workers = [spawn_worker(database_url, tmp_path, f"w{i}") for i in range(2)]
     try:
-        await wait_until(lambda: _open_at_least(database, 15), 90, "calls in flight")
+        await wait_until(lambda: calls_in_flight(database, 15), 90, "calls in flight")
         async with database.connect() as conn:
             in_flight = (await conn.execute(text("SELECT id FROM attempts WHERE ended_at IS NULL"))).scalars().all()
         await asyncio.to_thread(asterisk.restart)
@@ -81,7 +65,3 @@ async def test_asterisk_restart_mid_run_completes(
     assert answered_contacts == 250
     assert await double_dials(database) == []
     assert await unaccounted(database) == []
-
-
-async def _open_at_least(engine: AsyncEngine, n: int) -> bool:
-    return await scalar(engine, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") >= n

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,28 +18,20 @@ from dialer.db import migrate
 from dialer.db.embedded import EmbeddedPostgres
 from dialer.db.session import make_engine
 from tests.asterisk_fixture import AsteriskSandbox
-from tests.e2e.engine.harness import double_dials, phone, run_prefix, scalar, spawn_worker, unaccounted, wait_until
-from tests.integration.engine.seed import (
-    FAST_RETRIES,
-    SeedContact,
-    fast_settings,
-    rules_toml,
-    seed_campaign,
-    seed_company,
-    seed_contacts,
-    seed_trunk,
+from tests.e2e.engine.harness import (
+    calls_in_flight,
+    double_dials,
+    phone,
+    run_prefix,
+    scalar,
+    seed_fault_run,
+    spawn_worker,
+    unaccounted,
+    wait_until,
 )
+from tests.integration.engine.seed import SeedContact
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(420)]
-
-
-@pytest.fixture
-def private_pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    pg = EmbeddedPostgres(tmp_path / "pg")
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 async def test_postgresql_restart_mid_run_completes(
@@ -52,18 +43,10 @@ async def test_postgresql_restart_mid_run_completes(
     prefix = run_prefix()
     contacts = [SeedContact(phone(prefix, i, "06789"[i % 5]), f"p-{i}", "Asia/Omsk") for i in range(200)]
     try:
-        async with database.begin() as conn:
-            company = await seed_company(conn)
-            trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=20, max_channels=40)
-            await seed_campaign(
-                conn, company, "e2e", trunk_ids=[trunk], rules="file:test.toml",
-                rules_toml=rules_toml(day=10, week=20, month=40), max_attempts=5, retry_delays=FAST_RETRIES,
-                settings=fast_settings(sim_hold=3, dialer_hold=1), dial_timeout_s=10,
-            )
-            await seed_contacts(conn, 1, contacts)
+        await seed_fault_run(database, asterisk.ami_url, contacts, max_channels=40, max_attempts=5, sim_hold=3)
         workers = [spawn_worker(url, tmp_path, f"w{i}") for i in range(2)]
         try:
-            await wait_until(lambda: _open_at_least(database, 10), 90, "calls in flight")
+            await wait_until(lambda: calls_in_flight(database, 10), 90, "calls in flight")
             await database.dispose()
             await asyncio.to_thread(private_pg.stop)  # fast shutdown: every session is cut
             await asyncio.sleep(3)  # calls end, CDRs and closes queue up while the server is away
@@ -84,7 +67,3 @@ async def test_postgresql_restart_mid_run_completes(
         assert await unaccounted(database) == []
     finally:
         await database.dispose()
-
-
-async def _open_at_least(engine: AsyncEngine, n: int) -> bool:
-    return await scalar(engine, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") >= n

@@ -10,7 +10,14 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.asterisk_fixture import AsteriskSandbox
-from tests.e2e.engine.harness import phone, run_prefix, scalar, spawn_worker, wait_until
+from tests.e2e.engine.harness import (
+    calls_in_flight,
+    phone,
+    run_prefix,
+    scalar,
+    spawn_worker,
+    wait_until,
+)
 from tests.integration.engine.seed import (
     FAST_RETRIES,
     SeedContact,
@@ -38,7 +45,7 @@ async def test_sigterm_lets_calls_end_and_exits_zero(
         await seed_contacts(conn, 1, [SeedContact(phone(prefix, i, 8), f"p{i}") for i in range(300)])
     worker = spawn_worker(database_url, tmp_path, "w0", until_done=False)
     try:
-        await wait_until(lambda: _open_at_least(database, 5), 60, "calls in flight")
+        await wait_until(lambda: calls_in_flight(database, 5), 60, "calls in flight")
         worker.signal(signal.SIGTERM)
         code = await worker.wait(90)
     finally:
@@ -68,7 +75,7 @@ async def test_repeated_sigterm_still_exits_zero(
         await seed_contacts(conn, 1, [SeedContact(phone(prefix, i, 8), f"p{i}") for i in range(300)])
     worker = spawn_worker(database_url, tmp_path, "w0", until_done=False)
     try:
-        await wait_until(lambda: _open_at_least(database, 3), 60, "calls in flight")
+        await wait_until(lambda: calls_in_flight(database, 3), 60, "calls in flight")
         worker.signal(signal.SIGTERM)
         await wait_until(lambda: _logged(worker.log(), "waiting up to"), 30, "the drain to start")
         # SIGTERM again and again until the process is gone: during the drain, the flush, the
@@ -108,7 +115,3 @@ async def test_sigterm_at_start_up_exits_zero(
 
 async def _logged(log: str, line: str) -> bool:
     return line in log
-
-
-async def _open_at_least(engine: AsyncEngine, n: int) -> bool:
-    return await scalar(engine, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") >= n

@@ -19,20 +19,12 @@ from tests.e2e.engine.harness import (
     phone,
     run_prefix,
     scalar,
+    seed_fault_run,
     spawn_worker,
     unaccounted,
     wait_until,
 )
-from tests.integration.engine.seed import (
-    FAST_RETRIES,
-    SeedContact,
-    fast_settings,
-    rules_toml,
-    seed_campaign,
-    seed_company,
-    seed_contacts,
-    seed_trunk,
-)
+from tests.integration.engine.seed import SeedContact
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -42,15 +34,7 @@ async def test_sigkill_of_a_worker_loses_nothing_and_dials_nobody_twice(
 ) -> None:
     prefix = run_prefix()
     contacts = [SeedContact(phone(prefix, i, "06789"[i % 5]), f"p-{i}", "Asia/Omsk") for i in range(500)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=20, max_channels=45)
-        await seed_campaign(
-            conn, company, "e2e", trunk_ids=[trunk], rules="file:test.toml",
-            rules_toml=rules_toml(day=10, week=20, month=40), max_attempts=3, retry_delays=FAST_RETRIES,
-            settings=fast_settings(sim_hold=3, dialer_hold=1), dial_timeout_s=10,
-        )
-        await seed_contacts(conn, 1, contacts)
+    await seed_fault_run(database, asterisk.ami_url, contacts, max_channels=45, max_attempts=3, sim_hold=3)
 
     workers = [spawn_worker(database_url, tmp_path, f"w{i}") for i in range(3)]
     victim, survivors = workers[0], workers[1:]

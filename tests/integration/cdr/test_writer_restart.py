@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,16 +13,6 @@ from dialer.db import migrate
 from dialer.db.embedded import EmbeddedPostgres
 from dialer.db.session import make_engine
 from tests.integration.cdr.test_writer import record
-
-
-@pytest.fixture
-def private_pg(tmp_path: Path) -> Iterator[EmbeddedPostgres]:
-    """A PostgreSQL of our own: restarting the shared test server would break other tests."""
-    pg = EmbeddedPostgres(tmp_path / "pg")
-    try:
-        yield pg
-    finally:
-        pg.stop()
 
 
 @pytest.mark.slow
