@@ -4,7 +4,9 @@ psycopg's extended-protocol prepared statements cost a round trip each, and its 
 each message and Sync apart. Here a set of statements is PREPAREd once per session, and one
 simple-query message carries several EXECUTEs (with BEGIN or COMMIT if need be), their parameters as
 SQL literals read by the statements' declared types, as PostgreSQL reads a parameter. The whole hot
-path is then a send and a read: system calls are what a call costs the worker.
+path is then a send and a read: system calls are what a call costs the worker. `simple_query` uses
+psycopg's connection internals (its lock, wait loop and protocol generators): pyproject.toml pins the
+minor version they were tested with.
 """
 
 from __future__ import annotations
