@@ -160,6 +160,7 @@ class KeyedBatcher(Generic[R]):
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._metrics = metrics
+        self._queue_gauge = None if metrics is None else metrics.cdr_queue_rows.labels(table)
         self._retry = retry or RetryPolicy()
         self._pending: dict[str, R] = {}
         self._inflight: list[R] = []
@@ -280,8 +281,8 @@ class KeyedBatcher(Generic[R]):
     # -- internals -----------------------------------------------------------------------------
 
     def _set_queue_gauge(self) -> None:
-        if self._metrics is not None:
-            self._metrics.cdr_queue_rows.labels(self._table).set(self.pending)
+        if self._queue_gauge is not None:
+            self._queue_gauge.set(self.pending)
 
     def _take_batch(self) -> None:
         keys = []

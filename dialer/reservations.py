@@ -45,7 +45,7 @@ from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
 from dialer.db.models import AttemptState, ContactState
-from dialer.db.prepared import PreparedSet, Statement, escaping, result_rows, simple_query
+from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
 from dialer.lifecycle import CAMPAIGN_DIALABLE_SQL
 from dialer.retries import RetryPolicy, RetryStep, next_step
@@ -330,13 +330,12 @@ async def _gate(
     trunk_id: int, worker_id: str, lease_seconds: float, now: Callable[[], datetime], channel_prefix: str,
 ) -> GateResult:
     key = contact.subscriber_key
-    esc = escaping(conn)
     try:
         _, dialable, _, history = await simple_query(conn, ";\n".join((
             "BEGIN",
-            _STATEMENTS.execute_sql(esc, "dialer_gate_dialable", (contact.campaign_id,)),
-            _STATEMENTS.execute_sql(esc, "dialer_gate_lock", (_subscriber_lock_key(company_id, key),)),
-            _STATEMENTS.execute_sql(esc, "dialer_gate_history", (company_id, key, HISTORY_DAYS)))))
+            _STATEMENTS.execute_sql("dialer_gate_dialable", (contact.campaign_id,)),
+            _STATEMENTS.execute_sql("dialer_gate_lock", (_subscriber_lock_key(company_id, key),)),
+            _STATEMENTS.execute_sql("dialer_gate_history", (company_id, key, HISTORY_DAYS)))))
         if not dialable.ntuples or dialable.get_value(0, 0) != b"t":
             await conn.rollback()
             return CampaignNotDialable()
@@ -347,11 +346,11 @@ async def _gate(
             held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
             state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
             hold = await simple_query(conn, _STATEMENTS.execute_sql(
-                esc, "dialer_gate_hold", _hold_params(contact, worker_id, held, state)) + ";\nCOMMIT")
+                "dialer_gate_hold", _hold_params(contact, worker_id, held, state)) + ";\nCOMMIT")
             return held if hold[0].ntuples else LeaseLost()
         channel_id = new_channel_id(contact.id, channel_prefix)
         admit = await simple_query(conn, _STATEMENTS.execute_sql(
-            esc, "dialer_gate_admit", (float(lease_seconds), contact.id, worker_id, trunk_id, channel_id, instant)
+            "dialer_gate_admit", (float(lease_seconds), contact.id, worker_id, trunk_id, channel_id, instant)
         ) + ";\nCOMMIT")
         admitted = [(int(admit[0].get_value(0, 0) or 0), int(admit[0].get_value(0, 1) or 0))
                     ] if admit[0].ntuples else []
@@ -448,8 +447,7 @@ async def close_attempt(
 
 
 async def _close_prepared(conn: psycopg.AsyncConnection[Any], params: Mapping[str, Any]) -> bool:
-    esc = escaping(conn)
-    sql = _STATEMENTS.execute_sql(esc, "dialer_close", [params[name] for name in _CLOSE_PARAMS])
+    sql = _STATEMENTS.execute_sql("dialer_close", [params[name] for name in _CLOSE_PARAMS])
     result = (await _STATEMENTS.run(conn, lambda: simple_query(conn, sql)))[0]
     return bool(result.ntuples) and result.get_value(0, 0) not in (None, b"0")
 

@@ -21,14 +21,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.generators import execute
 from psycopg.pq import ExecStatus, TransactionStatus
-from psycopg.pq.abc import Escaping, PGresult
+from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
 
-__all__ = ["PreparedSet", "Statement", "escaping", "result_rows", "simple_query", "sql_literal"]
+__all__ = ["PreparedSet", "Statement", "result_rows", "simple_query", "sql_literal"]
 
 T = TypeVar("T")
 
@@ -48,37 +47,51 @@ class Statement:
             sql = sql.replace(f"%({param})s", f"${position}")
         return f"PREPARE {self.name}({', '.join(t for _, t in self.params)}) AS {sql}"
 
-    @property
-    def execute_template(self) -> str:
-        """`EXECUTE name({}, {}, ...)`: a `{}` per parameter, for `str.format` with literals."""
-        return f"EXECUTE {self.name}({', '.join('{}' for _ in self.params)})"
+
+def _text_literal(value: str) -> str:
+    # As PQescapeLiteral quotes: a string with a backslash in the E'' form (backslashes doubled), read
+    # the same whatever standard_conforming_strings says; the session's encoding is UTF-8.
+    if "\x00" in value:
+        raise ValueError("a string with a NUL character cannot be sent to PostgreSQL")
+    if "\\" in value:
+        return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+    return "'" + value.replace("'", "''") + "'"
 
 
-def escaping(conn: psycopg.AsyncConnection[Any]) -> Escaping:
-    """The connection's string escaper (its encoding and quoting rules), for `sql_literal`."""
-    esc: Escaping = pq.Escaping(conn.pgconn)
-    return esc
+def _timestamp_literal(value: datetime) -> str:
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value.isoformat()} sent as timestamptz")
+    return f"'{value.isoformat()}'"
 
 
-def sql_literal(esc: Escaping, value: Any) -> str:
+def sql_literal(value: Any) -> str:
     """A parameter as an SQL literal, for an EXECUTE whose statement declares the types."""
-    if value is None:
-        return "NULL"
+    literal = _LITERALS.get(type(value))
+    if literal is not None:
+        return literal(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return str(int(value))
     if isinstance(value, float | Decimal):
         return f"'{value}'"
     if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value.isoformat()} sent as timestamptz")
-        return f"'{value.isoformat()}'"
+        return _timestamp_literal(value)
     if isinstance(value, str):
-        return bytes(esc.escape_literal(value.encode())).decode()
+        return _text_literal(value)
     if isinstance(value, Jsonb):
-        return bytes(esc.escape_literal(json.dumps(value.obj).encode())).decode()
+        return _text_literal(json.dumps(value.obj))
     raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+# The usual types by exact type: one dictionary lookup per parameter on the hot path.
+_LITERALS: dict[type, Callable[[Any], str]] = {
+    type(None): lambda _: "NULL",
+    bool: lambda value: "true" if value else "false",
+    int: str,
+    str: _text_literal,
+    datetime: _timestamp_literal,
+}
 
 
 async def simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> list[PGresult]:
@@ -111,9 +124,9 @@ class PreparedSet:
         self._prepare = ";\n".join(s.prepare_sql() for s in statements)
         self._ready: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
-    def execute_sql(self, esc: Escaping, name: str, values: Sequence[Any]) -> str:
+    def execute_sql(self, name: str, values: Sequence[Any]) -> str:
         """`EXECUTE name(literals)` for `values` in the statement's parameter order."""
-        return self.statements[name].execute_template.format(*(sql_literal(esc, v) for v in values))
+        return f"EXECUTE {name}({', '.join([sql_literal(v) for v in values])})"
 
     async def ensure(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Prepare the set on `conn`'s session unless done (outside any transaction)."""

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from dialer.db.prepared import PreparedSet, Statement, escaping, result_rows, simple_query, sql_literal
+from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query, sql_literal
 from dialer.db.url import libpq_url
 
 HOSTILE = [
@@ -38,11 +38,11 @@ async def test_values_come_back_as_sent(database_url: str, value: str) -> None:
     async with await _connect(database_url) as conn:
         await ECHO.ensure(conn)
         values = (value, -(2**62), False, at, Decimal("12.30"), 0.1, Jsonb(doc))
-        sql = ECHO.execute_sql(escaping(conn), "test_echo", values)
+        sql = ECHO.execute_sql("test_echo", values)
         [result] = await simple_query(conn, sql)
         assert result_rows(conn, result) == [(value, -(2**62), False, at, Decimal("12.30"), 0.1, doc)]
         # NULL for every type.
-        [result] = await simple_query(conn, ECHO.execute_sql(escaping(conn), "test_echo", (None,) * 7))
+        [result] = await simple_query(conn, ECHO.execute_sql("test_echo", (None,) * 7))
         assert result_rows(conn, result) == [(None,) * 7]
         assert (await (await conn.execute("SELECT count(*) FROM contacts")).fetchone()) == (0,)
 
@@ -52,16 +52,28 @@ async def test_a_non_utf8_session_is_switched_and_errors_are_raised(database_url
         await conn.execute("SET client_encoding TO 'WIN1251'")
         await ECHO.ensure(conn)
         assert conn.info.encoding == "utf-8"
-        [result] = await simple_query(conn, ECHO.execute_sql(escaping(conn), "test_echo", ("ёж",) + (None,) * 6))
+        [result] = await simple_query(conn, ECHO.execute_sql("test_echo", ("ёж",) + (None,) * 6))
         assert result_rows(conn, result)[0][0] == "ёж"
         with pytest.raises(psycopg.errors.InvalidTextRepresentation):
             await simple_query(conn, "EXECUTE test_echo('x', 'not a number', NULL, NULL, NULL, NULL, NULL)")
 
 
-async def test_values_without_a_literal_are_refused(database_url: str) -> None:
+def test_values_without_a_literal_are_refused() -> None:
+    with pytest.raises(ValueError, match="naive datetime"):
+        sql_literal(datetime(2026, 1, 1))
+    with pytest.raises(TypeError, match="no SQL literal for bytes"):
+        sql_literal(b"raw")
+    with pytest.raises(ValueError, match="NUL character"):
+        sql_literal("a\x00b")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_literals_do_not_depend_on_standard_conforming_strings(database_url: str, value: str) -> None:
+    """A session left with standard_conforming_strings off (a role's setting, a pooler's RESET) reads
+    backslashes in '' strings as escapes: the literals must mean the same there."""
     async with await _connect(database_url) as conn:
-        esc = escaping(conn)
-        with pytest.raises(ValueError, match="naive datetime"):
-            sql_literal(esc, datetime(2026, 1, 1))
-        with pytest.raises(TypeError, match="no SQL literal for bytes"):
-            sql_literal(esc, b"raw")
+        await conn.execute("SET standard_conforming_strings TO off")
+        await conn.execute("SET escape_string_warning TO off")
+        await ECHO.ensure(conn)
+        [result] = await simple_query(conn, ECHO.execute_sql("test_echo", (value,) + (None,) * 6))
+        assert result_rows(conn, result)[0][0] == value
