@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cli.common import db_url, fail
@@ -26,7 +25,8 @@ def option_label(field: str, arguments: Mapping[str, str] | None = None) -> str:
 
 
 def run_db(work: Callable[[AsyncSession], Awaitable[T]], *, arguments: Mapping[str, str] | None = None) -> T:
-    """Run `work` in one committed transaction; a DialerError exits 1 naming the option at fault."""
+    """Run `work` in one committed transaction; a DialerError exits 1 naming the option at fault
+    (database errors are worded by `dialer.cli.main`)."""
 
     async def main() -> T:
         engine = make_engine(db_url(), pool_size=1, max_overflow=0)
@@ -42,5 +42,3 @@ def run_db(work: Callable[[AsyncSession], Awaitable[T]], *, arguments: Mapping[s
         fail(f"{option_label(exc.field, arguments)}: {exc.message}")
     except DialerError as exc:
         fail(str(exc))
-    except OperationalError as exc:
-        fail(f"database unreachable (DATABASE_URL): {exc.orig or exc}")

@@ -7,9 +7,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import psycopg
 import typer
-from sqlalchemy.exc import OperationalError
 
 from compliance import Registry
 from dialer.cli.common import console, db_url, fail
@@ -46,8 +44,6 @@ def _run(work: Callable[[Database, Registry | None], Awaitable[DncSummary]]) -> 
         fail(str(exc), code=2)
     except DialerError as exc:
         fail(str(exc))
-    except (OperationalError, psycopg.OperationalError) as exc:
-        fail(f"database unreachable (DATABASE_URL): {getattr(exc, 'orig', None) or exc}")
 
 
 def _report(summary: DncSummary, json_output: bool) -> None:

@@ -9,11 +9,9 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import psycopg
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
 
 from compliance import ComplianceError
 from dialer.campaigns import campaign_id_by_name
@@ -114,8 +112,6 @@ def import_(
             summary = run(_run_import(file, campaign, options, progress))
     except (DialerError, ComplianceError) as exc:
         fail(str(exc))
-    except (OperationalError, psycopg.OperationalError) as exc:
-        fail(f"database unreachable (DATABASE_URL): {getattr(exc, 'orig', None) or exc}")
     _print_summary(summary)
     if json_output:
         # Plain write, not rich: the contract is one JSON object on the last line, never wrapped.

@@ -12,7 +12,6 @@ import os
 from typing import Annotated
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from cdr.metrics import DialerMetrics
 from dialer.cli.common import db_url, fail, settings
@@ -85,9 +84,4 @@ def run(
             process_stop_signals.ignore()  # only exiting from here on
     except DialerError as exc:
         fail(str(exc))
-    except OperationalError as exc:
-        fail(f"database unreachable (DATABASE_URL): {exc.orig or exc}")
-    except ProgrammingError as exc:
-        first_line = str(exc.orig or exc).splitlines()[0]
-        fail(f"database schema missing or outdated ({first_line}); run `dialer db upgrade`")
     raise typer.Exit(code)

@@ -54,9 +54,9 @@ def test_commands_exist_in_the_cli() -> None:
     """Every `dialer` sub-command the stack runs is a real command of the console script."""
     from typer.main import get_command
 
-    from dialer.cli.main import app
+    from dialer.cli.main import build_app
 
-    root = get_command(app)
+    root = get_command(build_app())
     for name, service in _compose()["services"].items():
         if service.get("build") == ".":
             command = service.get("command", ["run"])
