@@ -1,4 +1,5 @@
-"""Product errors as JSON: 422 bad value, 404 unknown name, 409 conflicting state, 400 otherwise.
+"""Product errors as JSON: 422 bad value, 404 unknown name, 409 conflicting state, 400 otherwise;
+503 when the database is out of reach or not migrated.
 
 Body: `{"error": {"type": ..., "field": ... | null, "message": ...}}`.
 """
@@ -7,10 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
+from dialer.db.errors import unusable_database_message
 from dialer.errors import ConflictError, DialerError, InvalidValueError, NotFoundError
 
 __all__ = ["error_body", "install_error_handlers"]
@@ -59,6 +63,15 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    message = unusable_database_message(exc)
+    if message is None:
+        raise exc  # a bug: a 500, logged by the server
+    return JSONResponse(error_body("database_unavailable", message), status_code=503)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DialerError, _dialer_error)
+    app.add_exception_handler(DBAPIError, _database_error)
+    app.add_exception_handler(psycopg.Error, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 import typer
 
-from dialer.cli.common import database_error_message, err_console
+from dialer.cli.common import err_console
+from dialer.db.errors import unusable_database_message
 from dialer.errors import DialerError
 from dialer.runtime import configure_logging
 from dialer.settings import get_settings
@@ -64,7 +65,7 @@ def main() -> None:
     except DialerError as exc:
         _exit_with(str(exc))
     except Exception as exc:
-        message = database_error_message(exc)
+        message = unusable_database_message(exc)
         if message is None:
             raise
         _exit_with(message)

@@ -1,4 +1,5 @@
-"""Every database command, pointed at a database it cannot use, says so in one line and exits 1.
+"""Pointed at a database it cannot use, every CLI command says so in one line and exits 1, and the
+HTTP API answers 503 with the same words.
 
 An empty database (DATABASE_URL set, `dialer db upgrade` not run yet) and a server that is not
 there are what a new installation meets first: no traceback, the fix named."""
@@ -12,9 +13,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
+from dialer.api import create_app
+from dialer.db.session import make_engine
 from tests.integration.control.cli import DIALER
 
 # One command per way into the database (dialer.cli.dbrun, and the commands with their own).
@@ -77,3 +81,24 @@ def test_an_unreachable_server_is_named(tmp_path: Path) -> None:
         assert done.returncode == 1, (command, done.stdout, done.stderr)
         assert "Traceback" not in done.stderr, (command, done.stderr)
         assert "database unreachable (DATABASE_URL)" in done.stderr, (command, done.stderr)
+
+
+async def _api_errors(url: str) -> list[tuple[int, dict[str, str | None]]]:
+    engine = make_engine(url)
+    try:
+        transport = httpx.ASGITransport(app=create_app(engine))
+        async with httpx.AsyncClient(transport=transport, base_url="http://dialer.test") as http:
+            responses = [await http.get("/campaigns"), await http.get("/trunks"),
+                         await http.post("/companies", json={"name": "acme"})]
+    finally:
+        await engine.dispose()
+    return [(r.status_code, r.json()["error"]) for r in responses]
+
+
+async def test_the_api_answers_503_naming_the_fix(empty_database_url: str) -> None:
+    for status, body in await _api_errors(empty_database_url):
+        assert status == 503 and body["type"] == "database_unavailable", body
+        assert body["message"] is not None and "run `dialer db upgrade`" in body["message"], body
+    for status, body in await _api_errors("postgresql://postgres@127.0.0.1:1/dialer"):
+        assert status == 503 and body["message"] is not None, body
+        assert body["message"].startswith("database unreachable"), body

@@ -1,0 +1,23 @@
+"""What a user is told when the database cannot be used at all (CLI and API alike)."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy.exc import DBAPIError
+
+__all__ = ["unusable_database_message"]
+
+# The errors a database without our tables (or with an older schema) gives.
+_SCHEMA_ERRORS = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedObject,
+                  psycopg.errors.UndefinedFunction)
+
+
+def unusable_database_message(exc: BaseException) -> str | None:
+    """One line for a database that cannot be used (unreachable, or not migrated), else None."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(orig, psycopg.OperationalError):
+        return f"database unreachable (DATABASE_URL): {orig}".strip()
+    if isinstance(orig, _SCHEMA_ERRORS):
+        first_line = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+        return f"database schema missing or outdated ({first_line}); run `dialer db upgrade`"
+    return None
