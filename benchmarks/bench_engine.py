@@ -10,23 +10,25 @@ Prints one JSON object whose `results` each have `figure`, `baseline` and `ratio
   never bind). figure = achieved originations/s from the attempts' origination instants (first to
   last); baseline = N; ratio = figure / N (the issue's goal: within 2% at 10 and 50 CPS over 60 s:
   use --seconds 60; `make bench` uses 30 s to stay short). Also the p99 deviation of the intervals.
-- `cpu_per_origination@N`: CPU time of the whole worker process (leasing, compliance gate, AMI,
-  call tracking, CDR writer, Asterisk CDR ingest, heartbeat; idle loop included) over the dialing
-  period divided by originations, in ms; baseline = the 1 ms goal; ratio = figure / baseline. Also,
-  from the same run: `raw_ami_ms`, the CPU per origination of a bare asyncio AMI client
+- `cpu_per_origination@N`: CPU time of the whole worker process (leasing, compliance gate, AMI, call
+  tracking, CDR writer, Asterisk CDR ingest, heartbeat; idle loop included) over the dialing period
+  divided by originations, in ms; baseline = the 1 ms goal; ratio = figure / baseline. Also, from
+  the same run: `raw_ami_ms`, the CPU per origination of a bare asyncio AMI client
   (benchmarks.bench_ami.BareClient) placing the same calls at the same pace for the same time and
   following each to its end, with nothing else (no database); and `overhead_over_raw_ami_ms` =
-  figure - raw_ami_ms, the worker's own cost above that floor. Measured here (2 shared cores, December
-  2026): 4.5 to 5.2 ms at 10 CPS and 3.3 to 3.9 ms at 50 CPS (raw AMI 0.84 to 0.98 ms; overhead 3.6
-  to 4.2 and 2.4 to 2.9 ms); idle worker ~5 ms CPU per second. Before the December changes (gate in
-  two round trips, no 0.1 s timers, fewer AMI events): 7.1 to 8.8 ms and 5.5 to 5.7 ms on the same
-  machine the same day (the 2.3 to 4.4 ms noted in November were not reproducible here). What a
-  call costs here is mostly wake-ups and sends (each PostgreSQL or AMI round trip on loopback costs
-  on the order of 0.1 ms of CPU on this VM; the bare AMI client's ~7 wake-ups a call alone are
-  ~1 ms): per call the gate (2 round trips), the close (1), the Originate (1 send, ~5 AMI
-  reads), the CDR and Asterisk CDR batch writers (~12 round trips a second whatever the rate: 1.2 a
-  call at 10 CPS) and the heartbeat with its reconciliation pass (~16 round trips every 2 s); the rest
-  is Python (AMI parsing and call tracking, the decision, psycopg parameter handling).
+  figure - raw_ami_ms, the worker's own cost above that floor; `user_ms` and `system_ms` (and
+  `raw_ami_*` likewise) split each by `os.times()` into Python-and-libraries and kernel time.
+  Measured here (2 shared cores, December 2026): 4.5 to 5.2 ms at 10 CPS and 3.3 to 3.9 ms at 50 CPS
+  (raw AMI 0.84 to 0.98 ms; overhead 3.6 to 4.2 and 2.4 to 2.9 ms); idle worker ~5 ms CPU per
+  second. Before the December changes (gate in two round trips, no 0.1 s timers, fewer AMI events):
+  7.1 to 8.8 ms and 5.5 to 5.7 ms on the same machine the same day (the 2.3 to 4.4 ms noted in
+  November were not reproducible here). What a call costs here is mostly wake-ups and sends (each
+  PostgreSQL or AMI round trip on loopback costs on the order of 0.1 ms of CPU on this VM; the bare
+  AMI client's ~7 wake-ups a call alone are ~1 ms): per call the gate (2 round trips), the close
+  (1), the Originate (1 send, ~5 AMI reads), the CDR and Asterisk CDR batch writers (~12 round trips
+  a second whatever the rate: 1.2 a call at 10 CPS) and the heartbeat with its reconciliation pass
+  (~16 round trips every 2 s); the rest is Python (AMI parsing and call tracking, the decision,
+  psycopg parameter handling).
 - `lease_1000_p99`: leasing 1,000 contacts (`UPDATE ... FOR UPDATE SKIP LOCKED` on the partial index)
   from a contacts table of --lease-rows rows, committed each time, p99 over --lease-iterations; the
   issue's figure is for 10,000,000 rows (`--lease-rows 10000000`, several minutes to build); `make
@@ -44,6 +46,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -51,6 +54,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -123,7 +127,29 @@ def seed_campaign(url: str, ami: str, cps: float, contacts: int) -> None:
                  FROM generate_series(1, %s) g""", (contacts,))
 
 
-async def dial_for(url: str, seconds: float) -> tuple[list[datetime], float]:
+@dataclass(frozen=True)
+class Cpu:
+    """The process's CPU seconds since `start()`: in Python and libraries (user) and in the kernel
+    (system: system calls and wake-ups)."""
+
+    user: float
+    system: float
+
+    @classmethod
+    def start(cls) -> Cpu:
+        times = os.times()
+        return cls(times.user, times.system)
+
+    def elapsed(self) -> Cpu:
+        now = Cpu.start()
+        return Cpu(now.user - self.user, now.system - self.system)
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+
+async def dial_for(url: str, seconds: float) -> tuple[list[datetime], Cpu]:
     engine = make_engine(url, pool_size=5, max_overflow=5)
     worker = Worker(engine, url, WorkerOptions(campaigns=("bench",), ready_queue=64), metrics=DialerMetrics())
     freeze_heap()  # as `dialer run` does before the worker starts
@@ -131,11 +157,11 @@ async def dial_for(url: str, seconds: float) -> tuple[list[datetime], float]:
         async with asyncio.TaskGroup() as tg:
             running = tg.create_task(worker.run())
             await worker.started.wait()
-            cpu0 = time.process_time()
+            cpu0 = Cpu.start()
             await asyncio.sleep(seconds)  # the measured period
             worker.request_stop()
             await running
-            cpu = time.process_time() - cpu0
+            cpu = cpu0.elapsed()
         async with engine.connect() as conn:
             stamps = list((await conn.execute(text("SELECT created_at FROM attempts ORDER BY created_at"))).scalars())
     finally:
@@ -143,7 +169,7 @@ async def dial_for(url: str, seconds: float) -> tuple[list[datetime], float]:
     return stamps, cpu
 
 
-async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, float]:
+async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu]:
     """The floor under `cpu_per_origination`: a bare asyncio AMI client (benchmarks.bench_ami) that
     originates the same kind of calls (numbers ending in 4) at the same pace for the same time, follows
     each to its end, and does nothing else (no database, no compliance, no CDR). Returns the
@@ -161,7 +187,7 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, flo
         await bare.action([("Action", "Filter"), ("Operation", "Add"), ("Filter", f"Event: ({names})[[:space:]]")])
         prefix = f"rawami-{time.monotonic_ns()}-"
         calls: set[asyncio.Task[None]] = set()
-        cpu0 = time.process_time()
+        cpu0 = Cpu.start()
         start = time.monotonic()
         count = 0
         while (slot := start + count / target) < start + seconds:
@@ -173,14 +199,14 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, flo
             count += 1
         async with asyncio.timeout(30):
             await asyncio.gather(*calls)
-        return count, time.process_time() - cpu0
+        return count, cpu0.elapsed()
     finally:
         transport.close()
 
 
 def cps_results(server: str, ami: str, target: float, seconds: float) -> list[dict[str, Any]]:
     raw_count, raw_cpu = run_on_uvloop(raw_ami_for(ami, target, seconds))
-    raw_ms = 1000 * raw_cpu / max(1, raw_count)
+    raw_ms = 1000 * raw_cpu.total / max(1, raw_count)
     with scratch_database(server, "cps") as url:
         seed_campaign(url, ami, target, int(target * (seconds + 10)))
         stamps, cpu = run_on_uvloop(dial_for(url, seconds))
@@ -189,7 +215,7 @@ def cps_results(server: str, ami: str, target: float, seconds: float) -> list[di
     gaps = [b - a for a, b in itertools.pairwise(times)]
     deviation = sorted(abs(g - 1 / target) for g in gaps)
     p99_dev = deviation[int(0.99 * (len(deviation) - 1))] if deviation else None
-    cpu_ms = 1000 * cpu / max(1, len(times))
+    cpu_ms = 1000 * cpu.total / max(1, len(times))
     return [
         {
             "benchmark": f"cps@{target:g}", "unit": "calls/s", "figure": round(achieved, 3), "baseline": target,
@@ -205,6 +231,11 @@ def cps_results(server: str, ami: str, target: float, seconds: float) -> list[di
             # The same run's floor: a bare AMI client placing the same calls at the same pace.
             "raw_ami_ms": round(raw_ms, 3), "raw_ami_originations": raw_count,
             "overhead_over_raw_ami_ms": round(cpu_ms - raw_ms, 3),
+            # Where it goes: Python and libraries (user) against the kernel (system calls, wake-ups).
+            "user_ms": round(1000 * cpu.user / max(1, len(times)), 3),
+            "system_ms": round(1000 * cpu.system / max(1, len(times)), 3),
+            "raw_ami_user_ms": round(1000 * raw_cpu.user / max(1, raw_count), 3),
+            "raw_ami_system_ms": round(1000 * raw_cpu.system / max(1, raw_count), 3),
         },
     ]
 
