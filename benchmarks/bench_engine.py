@@ -22,13 +22,11 @@ Prints one JSON object whose `results` each have `figure`, `baseline` and `ratio
   (raw AMI 0.84 to 0.98 ms; overhead 3.6 to 4.2 and 2.4 to 2.9 ms); idle worker ~5 ms CPU per
   second. Before the December changes (gate in two round trips, no 0.1 s timers, fewer AMI events):
   7.1 to 8.8 ms and 5.5 to 5.7 ms on the same machine the same day (the 2.3 to 4.4 ms noted in
-  November were not reproducible here). What a call costs here is mostly wake-ups and sends (each
-  PostgreSQL or AMI round trip on loopback costs on the order of 0.1 ms of CPU on this VM; the bare
-  AMI client's ~7 wake-ups a call alone are ~1 ms): per call the gate (2 round trips), the close
-  (1), the Originate (1 send, ~5 AMI reads), the CDR and Asterisk CDR batch writers (~12 round trips
-  a second whatever the rate: 1.2 a call at 10 CPS) and the heartbeat with its reconciliation pass
-  (~16 round trips every 2 s); the rest is Python (AMI parsing and call tracking, the decision,
-  psycopg parameter handling).
+  November were not reproducible here). What a call costs: the gate (2 round trips), the close (1),
+  the Originate (1 send, ~5 AMI reads), the CDR and Asterisk CDR batch writers (~12 round trips a
+  second whatever the rate: 1.2 a call at 10 CPS), the heartbeat with its reconciliation pass (~16
+  round trips every 2 s), and the Python around them; `system_ms` shows the kernel's part is small
+  (0.3 to 0.6 ms): it is user time.
 - `lease_1000_p99`: leasing 1,000 contacts (`UPDATE ... FOR UPDATE SKIP LOCKED` on the partial index)
   from a contacts table of --lease-rows rows, committed each time, p99 over --lease-iterations; the
   issue's figure is for 10,000,000 rows (`--lease-rows 10000000`, several minutes to build); `make
