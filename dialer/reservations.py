@@ -210,12 +210,17 @@ _HISTORY_SQL = """
        AND (a.ended_at IS NULL OR a.created_at > now() - make_interval(days => %(days)s))
     """
 
-# Count the attempt on the contact (only if it is still leased to us) and record it, in one statement.
+# Count the attempt on the contact (only if it is still leased to us and has no attempt open) and record
+# it, in one statement; a hold-back puts the contact back to `ready` on the same conditions. A lease alone does not prove the contact is idle: a worker wrongly taken for
+# dead (its heartbeats cut) has its queued contacts handed back to `ready`, and may lease one again
+# while an earlier copy of it is already dialled; the open attempt is what says so. (Two gates of one
+# contact hold the same subscriber lock, so the second's statement sees the first's attempt.)
 _ADMIT_SQL = """
     WITH counted AS (
         UPDATE contacts SET attempts = attempts + 1,
                lease_expires_at = now() + make_interval(secs => %(lease_s)s), updated_at = now()
          WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = %(contact)s AND a.ended_at IS NULL)
         RETURNING id, campaign_id, attempts)
     INSERT INTO attempts (contact_id, campaign_id, trunk_id, worker_id, channel_id, state, created_at)
     SELECT id, campaign_id, %(trunk)s, %(worker)s, %(channel)s, 'originating', %(at)s FROM counted
@@ -228,6 +233,7 @@ _HOLD_SQL = """
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
                last_outcome = CASE WHEN %(excluded)s THEN 'blocked' ELSE last_outcome END
          WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = %(contact)s AND a.ended_at IS NULL)
         RETURNING id)
     INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
     SELECT id, %(at)s, %(worker)s, false, %(reasons)s, %(next)s FROM held

@@ -208,6 +208,27 @@ async def test_a_contact_no_longer_leased_to_us_is_not_dialled(database: AsyncEn
         assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 0
 
 
+async def test_a_contact_with_an_attempt_open_is_not_dialled_again(database: AsyncEngine) -> None:
+    """A worker taken for dead while alive has its queued contacts handed back and may lease one again
+    while its first copy is being dialled: the second gate of that contact must not admit it."""
+    company, campaign, trunk, leased = await _setup(database, ["+79130000006"])
+    first = await _admit(database, leased[0], company, trunk, CAPPED)
+    assert isinstance(first, Admitted)
+    async with database.begin() as conn:  # what another worker's reconciler does to a "dead" worker's lease
+        await conn.execute(text("UPDATE contacts SET state = 'ready', lease_owner = NULL, lease_expires_at = NULL"))
+        again = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    assert [c.id for c in again] == [leased[0].id]
+    assert isinstance(await _admit(database, again[0], company, trunk, CAPPED), LeaseLost)
+    # Nor held back: that would make it `ready` (due again soon) while its call is up. Under a cap of
+    # one a day the open attempt counts as an answer, so the gate would hold it.
+    one_a_day = RuleSet("always-1", ALWAYS, ALWAYS, ALWAYS, caps=(Cap(CapPeriod.DAY, 1),))
+    assert isinstance(await _admit(database, again[0], company, trunk, one_a_day), LeaseLost)
+    async with database.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one() == 1
+        assert (await conn.execute(text("SELECT state FROM contacts"))).scalar_one() == "dialing"
+        assert (await conn.execute(text("SELECT count(*) FROM decision_log"))).scalar_one() == 0
+
+
 async def test_undo_forgets_an_attempt_that_never_left(database: AsyncEngine) -> None:
     company, _, trunk, leased = await _setup(database, ["+79130000007"])
     admitted = await _admit(database, leased[0], company, trunk, CAPPED)
