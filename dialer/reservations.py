@@ -211,10 +211,11 @@ _HISTORY_SQL = """
     """
 
 # Count the attempt on the contact (only if it is still leased to us and has no attempt open) and record
-# it, in one statement; a hold-back puts the contact back to `ready` on the same conditions. A lease alone does not prove the contact is idle: a worker wrongly taken for
-# dead (its heartbeats cut) has its queued contacts handed back to `ready`, and may lease one again
-# while an earlier copy of it is already dialled; the open attempt is what says so. (Two gates of one
-# contact hold the same subscriber lock, so the second's statement sees the first's attempt.)
+# it, in one statement; a hold-back puts the contact back to `ready` on the same conditions. A lease
+# alone does not prove the contact is idle: a worker wrongly taken for dead (its heartbeats cut) has its
+# queued contacts handed back to `ready`, and may lease one again while an earlier copy of it is already
+# dialled; the open attempt is what says so. (Two gates of one contact hold the same subscriber lock, so
+# the second's statement sees the first's attempt.)
 _ADMIT_SQL = """
     WITH counted AS (
         UPDATE contacts SET attempts = attempts + 1,
