@@ -266,6 +266,13 @@ class CampaignRunner:
         contact = self.queue.popleft()
         if len(self.queue) <= self.capacity // 2:
             self._queue_low.fire()
+        if contact.id in self.ctx.live_contacts:
+            # Leased again while this process dials it (a peer took us for dead and handed our queue
+            # back): its call decides what comes next, and its mark stays for the reconciler.
+            refund()
+            release()
+            self.stats.lease_lost += 1
+            return
         self.ctx.live_contacts.add(contact.id)
         try:
             # The gate is its own transaction on an autocommit connection (dialer.reservations).

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr.metrics import DialerMetrics
 from dialer.db.session import session_scope
+from dialer.leasing import LeasedContact
 from dialer.lifecycle import Action, apply_action
 from dialer.worker import Worker, WorkerOptions
 from tests.asterisk_fixture import AsteriskSandbox
@@ -182,3 +183,39 @@ async def _at_least(engine: AsyncEngine, sql: str, n: int) -> bool:
 
 async def _none(engine: AsyncEngine, sql: str) -> bool:
     return await _count(engine, sql) == 0
+
+
+async def test_a_contact_queued_twice_is_dialled_once_and_keeps_its_call_mark(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
+) -> None:
+    """A peer that took this worker for dead hands its queue back, and the worker may lease a contact
+    again while it is dialling it: the second copy is dropped unseen by the gate, and the contact
+    stays marked as having a call here (else the reconciler would take that call for an orphan)."""
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=5)
+        campaign = await seed_campaign(
+            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(),
+            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=4), dial_timeout_s=10,
+        )
+        [contact_id] = await seed_contacts(conn, campaign, [SeedContact("+79136680007", "p-1", "Asia/Omsk")])
+    worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL", 1), 60,
+                     "the call")
+        runner = worker.runners[campaign]
+        runner.queue.append(LeasedContact(id=contact_id, campaign_id=campaign, phone="+79136680007",
+                                          subscriber_key="p-1", timezone="Asia/Omsk", tz_candidates=(),
+                                          attempts=0, name=None, extra={}))
+        runner._queue_changed.fire()  # as the leaser does after it queues contacts
+        await _until(lambda: asyncio.sleep(0, not runner.queue), 10, "the copy to be taken")
+        assert runner.stats.lease_lost == 1
+        assert contact_id in worker.ctx.live_contacts
+        assert await _count(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL") == 1
+        await _until(lambda: _none(database, "SELECT count(*) FROM attempts WHERE ended_at IS NULL"), 60,
+                     "the call to end")
+        worker.request_stop()
+        assert await running == 0
+    assert await _count(database, "SELECT count(*) FROM attempts") == 1
+    assert await _count(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'") == 1
