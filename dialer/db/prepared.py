@@ -64,34 +64,36 @@ def _timestamp_literal(value: datetime) -> str:
     return f"'{value.isoformat()}'"
 
 
+def _bool_literal(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _quoted(value: float | Decimal) -> str:
+    return f"'{value}'"
+
+
+# By kind, in order (bool before int: a bool is an int), for values of a subclass (an enum, say).
+_KINDS: tuple[tuple[type, Callable[[Any], str]], ...] = (
+    (bool, _bool_literal),
+    (int, int.__repr__),
+    (float, _quoted),
+    (Decimal, _quoted),
+    (datetime, _timestamp_literal),
+    (str, _text_literal),
+    (Jsonb, lambda value: _text_literal(json.dumps(value.obj))),
+)
+# By exact type: one dictionary lookup per parameter on the hot path.
+_LITERALS: dict[type, Callable[[Any], str]] = {type(None): lambda _: "NULL", **dict(_KINDS)}
+
+
 def sql_literal(value: Any) -> str:
     """A parameter as an SQL literal, for an EXECUTE whose statement declares the types."""
     literal = _LITERALS.get(type(value))
-    if literal is not None:
-        return literal(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(int(value))
-    if isinstance(value, float | Decimal):
-        return f"'{value}'"
-    if isinstance(value, datetime):
-        return _timestamp_literal(value)
-    if isinstance(value, str):
-        return _text_literal(value)
-    if isinstance(value, Jsonb):
-        return _text_literal(json.dumps(value.obj))
-    raise TypeError(f"no SQL literal for {type(value).__name__}")
-
-
-# The usual types by exact type: one dictionary lookup per parameter on the hot path.
-_LITERALS: dict[type, Callable[[Any], str]] = {
-    type(None): lambda _: "NULL",
-    bool: lambda value: "true" if value else "false",
-    int: str,
-    str: _text_literal,
-    datetime: _timestamp_literal,
-}
+    if literal is None:
+        literal = next((f for kind, f in _KINDS if isinstance(value, kind)), None)
+        if literal is None:
+            raise TypeError(f"no SQL literal for {type(value).__name__}")
+    return literal(value)
 
 
 async def simple_query(conn: psycopg.AsyncConnection[Any], sql: str) -> list[PGresult]:

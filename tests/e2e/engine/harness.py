@@ -4,13 +4,14 @@ and the invariants every run must keep, computed from the database and Asterisk'
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import subprocess
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -124,6 +125,25 @@ def spawn_worker(
     proc = subprocess.Popen(args, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     log_file.close()
     return WorkerProcess(name, proc, log_path)
+
+
+@contextlib.contextmanager
+def killed_at_exit(workers: Sequence[WorkerProcess]) -> Iterator[None]:
+    """Whatever happens in the block (a failed wait, a fault that raised), no worker outlives it."""
+    try:
+        yield
+    finally:
+        for w in workers:
+            w.signal(signal.SIGKILL)
+
+
+async def finished(workers: Sequence[WorkerProcess], within_s: float, *, log_tail: int = 4000) -> str:
+    """Wait for each worker to end its run (`--until-done`); every one must exit 0 (graceful). Returns
+    the end of their logs, for further assertions."""
+    codes = [await w.wait(within_s) for w in workers]
+    logs = "\n".join(w.log()[-log_tail:] for w in workers)
+    assert codes == [0] * len(workers), logs
+    return logs
 
 
 async def stop_all(workers: Sequence[WorkerProcess], within_s: float = 90) -> list[int]:

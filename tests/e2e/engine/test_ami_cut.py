@@ -8,7 +8,6 @@ answered once and nobody dialled twice at once.
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,8 @@ from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import (
     calls_in_flight,
     double_dials,
+    finished,
+    killed_at_exit,
     phone,
     run_prefix,
     seed_fault_run,
@@ -43,7 +44,7 @@ async def test_ami_cut_mid_run_completes_and_settles_affected_calls(
         proxied = f"ami://{asterisk.username}:{asterisk.secret}@127.0.0.1:{proxy.port}"
         await seed_fault_run(database, proxied, contacts, max_channels=40, max_attempts=5, sim_hold=4)
         workers = [spawn_worker(database_url, tmp_path, f"w{i}") for i in range(2)]
-        try:
+        with killed_at_exit(workers):
             await wait_until(lambda: calls_in_flight(database, 15), 90, "calls in flight")
             async with database.connect() as conn:
                 in_flight = (await conn.execute(
@@ -52,12 +53,7 @@ async def test_ami_cut_mid_run_completes_and_settles_affected_calls(
             proxy.cut()
             await asyncio.sleep(OUTAGE_S)
             proxy.refuse = False
-            codes = [await w.wait(240) for w in workers]
-        finally:
-            for w in workers:
-                w.signal(signal.SIGKILL)
-    logs = "\n".join(w.log()[-4000:] for w in workers)
-    assert codes == [0, 0], logs
+            logs = await finished(workers, 240)
     assert "ami.disconnected" in logs and logs.count("ami.connected") >= 4, logs
 
     async with database.connect() as conn:

@@ -7,7 +7,6 @@ when Asterisk reported it, else `lost`, retried), and the campaign completes.
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import (
     calls_in_flight,
     double_dials,
+    finished,
+    killed_at_exit,
     phone,
     run_prefix,
     seed_fault_run,
@@ -37,17 +38,12 @@ async def test_asterisk_restart_mid_run_completes(
     contacts = [SeedContact(phone(prefix, i, "06789"[i % 5]), f"p-{i}", "Asia/Yakutsk") for i in range(250)]
     await seed_fault_run(database, asterisk.ami_url, contacts, max_channels=40, max_attempts=5, sim_hold=4)
     workers = [spawn_worker(database_url, tmp_path, f"w{i}") for i in range(2)]
-    try:
+    with killed_at_exit(workers):
         await wait_until(lambda: calls_in_flight(database, 15), 90, "calls in flight")
         async with database.connect() as conn:
             in_flight = (await conn.execute(text("SELECT id FROM attempts WHERE ended_at IS NULL"))).scalars().all()
         await asyncio.to_thread(asterisk.restart)
-        codes = [await w.wait(300) for w in workers]
-    finally:
-        for w in workers:
-            w.signal(signal.SIGKILL)
-    logs = "\n".join(w.log()[-4000:] for w in workers)
-    assert codes == [0, 0], logs
+        await finished(workers, 300)
 
     async with database.connect() as conn:
         states = dict((await conn.execute(text("SELECT state, count(*) FROM contacts GROUP BY state"))).all())

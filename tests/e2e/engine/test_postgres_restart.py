@@ -8,7 +8,6 @@ is back; the campaign completes, nothing dialled twice, every contact and attemp
 from __future__ import annotations
 
 import asyncio
-import signal
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,8 @@ from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import (
     calls_in_flight,
     double_dials,
+    finished,
+    killed_at_exit,
     phone,
     run_prefix,
     scalar,
@@ -45,18 +46,13 @@ async def test_postgresql_restart_mid_run_completes(
     try:
         await seed_fault_run(database, asterisk.ami_url, contacts, max_channels=40, max_attempts=5, sim_hold=3)
         workers = [spawn_worker(url, tmp_path, f"w{i}") for i in range(2)]
-        try:
+        with killed_at_exit(workers):
             await wait_until(lambda: calls_in_flight(database, 10), 90, "calls in flight")
             await database.dispose()
             await asyncio.to_thread(private_pg.stop)  # fast shutdown: every session is cut
             await asyncio.sleep(3)  # calls end, CDRs and closes queue up while the server is away
             await asyncio.to_thread(private_pg.ensure_running)
-            codes = [await w.wait(300) for w in workers]
-        finally:
-            for w in workers:
-                w.signal(signal.SIGKILL)
-        logs = "\n".join(w.log()[-4000:] for w in workers)
-        assert codes == [0, 0], logs
+            logs = await finished(workers, 300)
         done = await scalar(database, "SELECT count(*) FROM contacts WHERE state = 'done'")
         answered = await scalar(database, "SELECT count(DISTINCT contact_id) FROM attempts WHERE outcome = 'answered'")
         cdr_rows = await scalar(database, "SELECT count(*) FROM cdr")

@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import (
     double_dials,
+    finished,
+    killed_at_exit,
     phone,
     run_prefix,
     scalar,
@@ -39,7 +41,7 @@ async def test_sigkill_of_a_worker_loses_nothing_and_dials_nobody_twice(
     workers = [spawn_worker(database_url, tmp_path, f"w{i}") for i in range(3)]
     victim, survivors = workers[0], workers[1:]
     victim_like = f"%:{victim.pid}:%"
-    try:
+    with killed_at_exit(workers):
         await wait_until(
             lambda: _open_of(database, victim_like, at_least=5), 90, "the victim to have calls in flight"
         )
@@ -49,12 +51,7 @@ async def test_sigkill_of_a_worker_loses_nothing_and_dials_nobody_twice(
             in_flight = (await conn.execute(text(
                 "SELECT id FROM attempts WHERE worker_id LIKE :w AND ended_at IS NULL"), {"w": victim_like}
             )).scalars().all()
-        codes = [await w.wait(240) for w in survivors]
-    finally:
-        for w in workers:
-            w.signal(signal.SIGKILL)
-    logs = "\n".join(w.log()[-3000:] for w in survivors)
-    assert codes == [0, 0], logs
+        logs = await finished(survivors, 240, log_tail=3000)
     assert in_flight, "the victim had no call in flight when killed"
 
     async with database.connect() as conn:
