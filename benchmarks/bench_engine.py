@@ -17,7 +17,9 @@ Prints one JSON object whose `results` each have `figure`, `baseline` and `ratio
   (benchmarks.bench_ami.BareClient) placing the same calls at the same pace for the same time and
   following each to its end, with nothing else (no database); and `overhead_over_raw_ami_ms` =
   figure - raw_ami_ms, the worker's own cost above that floor; `user_ms` and `system_ms` (and
-  `raw_ami_*` likewise) split each by `os.times()` into Python-and-libraries and kernel time.
+  `raw_ami_*` likewise) split each by `os.times()` into Python-and-libraries and kernel time;
+  `cold_work_us`, `warm_work_us` and `cold_factor` (`cold_execution`): how much slower this machine
+  runs the same code first after an idle gap of 1/N s, as the worker runs each call at N CPS.
   Measured here (2 shared cores, December 2026): 4.5 to 5.2 ms at 10 CPS and 3.3 to 3.9 ms at 50 CPS
   (raw AMI 0.84 to 0.98 ms; overhead 3.6 to 4.2 and 2.4 to 2.9 ms); idle worker ~5 ms CPU per
   second. Before the December changes (gate in two round trips, no 0.1 s timers, fewer AMI events):
@@ -65,6 +67,7 @@ sys.path.insert(0, str(REPO))
 
 from ami import AmiOptions, parse_ami_url  # noqa: E402
 from ami.connection import DEFAULT_EVENT_NAMES  # noqa: E402
+from ami.protocol import Parser  # noqa: E402
 from benchmarks.bench_ami import BareClient  # noqa: E402
 from cdr.metrics import DialerMetrics  # noqa: E402
 from dialer.db import migrate  # noqa: E402
@@ -202,6 +205,54 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu
         transport.close()
 
 
+# One call's AMI traffic as the worker reads it (Response, two Newchannel, OriginateResponse, two
+# Hangup, two Cdr), for `cold_execution`.
+_CALL_MESSAGES = b"Asterisk Call Manager/11.0.0\r\n" + b"".join(
+    "\r\n".join(f"{k}: {v}" for k, v in fields).encode() + b"\r\n\r\n"
+    for fields in (
+        [("Response", "Success"), ("ActionID", "ami-1"), ("Message", "Originate successfully queued")],
+        *([("Event", "Newchannel"), ("Privilege", "call,all"), ("Channel", f"Local/+79990000004@pstn-sim-1;{leg}"),
+           ("ChannelState", "4"), ("ChannelStateDesc", "Ring"), ("CallerIDNum", "<unknown>"),
+           ("Context", "pstn-sim"), ("Exten", "+79990000004"), ("Priority", "1"),
+           ("Uniqueid", f"dlr-abc123-1-0011223344{'-2' if leg == 2 else ''}"),
+           ("Linkedid", "dlr-abc123-1-0011223344")] for leg in (1, 2)),
+        [("Event", "OriginateResponse"), ("Privilege", "call,all"), ("ActionID", "ami-1"), ("Response", "Failure"),
+         ("Channel", "Local/+79990000004@pstn-sim"), ("Context", "dialer-answered"), ("Exten", "s"),
+         ("Reason", "1"), ("Uniqueid", "dlr-abc123-1-0011223344")],
+        *([("Event", "Hangup"), ("Privilege", "call,all"), ("Channel", f"Local/+79990000004@pstn-sim-1;{leg}"),
+           ("Uniqueid", f"dlr-abc123-1-0011223344{'-2' if leg == 2 else ''}"),
+           ("Linkedid", "dlr-abc123-1-0011223344"), ("Cause", "17"), ("Cause-txt", "User busy")] for leg in (1, 2)),
+        *([("Event", "Cdr"), ("Privilege", "cdr,all"), ("AccountCode", ""), ("Source", ""),
+           ("Destination", "+79990000004"), ("DestinationContext", "pstn-sim"), ("CallerID", ""),
+           ("Channel", f"Local/+79990000004@pstn-sim-1;{leg}"), ("DestinationChannel", ""),
+           ("LastApplication", "Busy"), ("LastData", ""), ("StartTime", "2026-12-03 10:00:00"),
+           ("AnswerTime", ""), ("EndTime", "2026-12-03 10:00:00"), ("Duration", "0"), ("BillableSeconds", "0"),
+           ("Disposition", "BUSY"), ("AMAFlags", "DOCUMENTATION"),
+           ("UniqueID", f"dlr-abc123-1-0011223344{'-2' if leg == 2 else ''}"), ("UserField", "")]
+          for leg in (1, 2)),
+    ))
+
+
+def cold_execution(gap_s: float, rounds: int = 40) -> dict[str, float]:
+    """What running cold costs on this machine: the same pure-Python work (parsing one call's AMI
+    messages five times with the worker's parser), in CPU time, done once after each idle gap of
+    `gap_s` (as the worker runs a call at that pace) against done back to back (warm); medians in µs."""
+    def timed() -> int:
+        t0 = time.thread_time_ns()
+        for _ in range(5):
+            Parser().feed(_CALL_MESSAGES)
+        return time.thread_time_ns() - t0
+
+    warm = [timed() for _ in range(5 * rounds)]
+    cold = []
+    for _ in range(rounds):
+        time.sleep(gap_s)
+        cold.append(timed())
+    cold_us, warm_us = statistics.median(cold) / 1000, statistics.median(warm) / 1000
+    return {"cold_work_us": round(cold_us, 1), "warm_work_us": round(warm_us, 1),
+            "cold_factor": round(cold_us / warm_us, 2)}
+
+
 def cps_results(server: str, ami: str, target: float, seconds: float) -> list[dict[str, Any]]:
     raw_count, raw_cpu = run_on_uvloop(raw_ami_for(ami, target, seconds))
     raw_ms = 1000 * raw_cpu.total / max(1, raw_count)
@@ -234,6 +285,8 @@ def cps_results(server: str, ami: str, target: float, seconds: float) -> list[di
             "system_ms": round(1000 * cpu.system / max(1, len(times)), 3),
             "raw_ami_user_ms": round(1000 * raw_cpu.user / max(1, raw_count), 3),
             "raw_ami_system_ms": round(1000 * raw_cpu.system / max(1, raw_count), 3),
+            # The same code run cold (first after an idle gap of 1/target s) against warm.
+            **cold_execution(1 / target),
         },
     ]
 
