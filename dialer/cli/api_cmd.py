@@ -44,7 +44,7 @@ def api(
     from dialer.db.session import make_engine
 
     config = settings()
-    engine = make_engine(db_url())
+    engine = make_engine(db_url(), application_name="dialer api")
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

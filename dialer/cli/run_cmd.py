@@ -45,7 +45,7 @@ def start_metrics_exporter(metrics: DialerMetrics, port: int) -> None:
 
 
 async def _main(url: str, options: WorkerOptions) -> int:
-    engine = make_engine(url, pool_size=5, max_overflow=5)
+    engine = make_engine(url, pool_size=5, max_overflow=5, application_name="dialer run")
     metrics = DialerMetrics()
     try:
         # The worker serves /metrics and /healthz on options.metrics_port in its own TaskGroup.

@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from dialer.db.session import APPLICATION_NAME
 from dialer.db.url import libpq_url
 from dialer.leasing import CAMPAIGNS_CHANNEL, CONTACTS_CHANNEL
 
@@ -27,12 +28,14 @@ class Notifications:
         self,
         database_url: str,
         *,
+        application_name: str = APPLICATION_NAME,
         on_contacts: Callable[[int], None],
         on_campaign: Callable[[int], None],
         on_resync: Callable[[], None],
         backoff_max: float = 10.0,
     ) -> None:
         self._url = libpq_url(database_url)
+        self._application_name = application_name
         self._on_contacts = on_contacts
         self._on_campaign = on_campaign
         self._on_resync = on_resync
@@ -44,7 +47,8 @@ class Notifications:
         first = True
         while True:
             try:
-                conn = await psycopg.AsyncConnection.connect(self._url, autocommit=True)
+                conn = await psycopg.AsyncConnection.connect(
+                    self._url, autocommit=True, fallback_application_name=self._application_name)
             except psycopg.OperationalError as exc:
                 log.warning("LISTEN connection failed, retrying in %.1fs: %s", delay, exc)
                 await asyncio.sleep(delay)

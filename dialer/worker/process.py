@@ -44,7 +44,7 @@ from cdr.writer import CdrWriter
 from compliance import RuleSet
 from dialer.campaigns import CampaignConfig, load_campaign_configs
 from dialer.db.models import CampaignStatus
-from dialer.db.session import make_hot_pool, make_sessionmaker
+from dialer.db.session import APPLICATION_NAME, make_hot_pool, make_sessionmaker
 from dialer.errors import DialerError, NotFoundError
 from dialer.pacing import LoopClock, PacingClock
 from dialer.reservations import installation_prefix
@@ -94,7 +94,8 @@ class Worker:
         self.options = options
         self.database_url = database_url
         self.metrics = metrics or DialerMetrics()
-        self.pg: AsyncConnectionPool[Any] = make_hot_pool(database_url, name=f"worker-{self.worker_id}")
+        self.pg: AsyncConnectionPool[Any] = make_hot_pool(database_url, name=f"worker-{self.worker_id}",
+                                                          application_name=self.application_name)
         # CDR batches through the hot pool: a small batch is one round trip (no pre-ping, no BEGIN).
         self.cdr = CdrWriter(engine, metrics=self.metrics, pool=self.pg)
         self.ctx = WorkerContext(
@@ -139,6 +140,11 @@ class Worker:
     async def health(self) -> str | None:
         """None when healthy (database reachable, an AMI server connected), else why not."""
         return await worker_health(self.ctx.engine, self.pool)
+
+    @property
+    def application_name(self) -> str:
+        """This worker's sessions in `pg_stat_activity` (unless the URL names them)."""
+        return f"{APPLICATION_NAME} {self.worker_id}"
 
     @property
     def calls_in_progress(self) -> int:
@@ -210,7 +216,8 @@ class Worker:
             self.ctx.calls_done.fire()  # wake the drain so it sees the shorter deadline
 
     async def _run_tasks(self) -> None:
-        listener = Notifications(self.database_url, on_contacts=self._on_contacts_notify,
+        listener = Notifications(self.database_url, application_name=f"{self.application_name} listen",
+                                 on_contacts=self._on_contacts_notify,
                                  on_campaign=self._on_campaign_notify, on_resync=self._on_resync)
         stopping = self.ctx.stopping.is_set
         async with asyncio.TaskGroup() as services:
