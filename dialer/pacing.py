@@ -74,10 +74,16 @@ class Signal:
         self._event.set()
         self._event = asyncio.Event()
 
-    async def wait(self, max_seconds: float | None = None) -> bool:
+    def mark(self) -> asyncio.Event:
+        """The current generation, for `wait(since=...)` after the caller's own awaits."""
+        return self._event
+
+    async def wait(self, max_seconds: float | None = None, *, since: asyncio.Event | None = None) -> bool:
         """True if fired, False after `max_seconds`. The event is captured before the first await, so a
-        fire between a caller's check and this wait is not lost."""
-        event = self._event
+        fire between a caller's check and this wait is not lost; a caller that awaits something between
+        its check and the wait takes a `mark()` before it and passes it as `since`, so that a fire during
+        that await is not lost either."""
+        event = self._event if since is None else since
         if max_seconds is None:
             await event.wait()
             return True

@@ -13,6 +13,7 @@ are handed back; calls in progress finish.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
@@ -143,8 +144,10 @@ class CampaignRunner:
 
     async def lease_loop(self) -> None:
         while not self.stopped:
+            # A wake (new contacts, a stop) during the awaits below must end the idle wait they lead to.
+            woken = self.wake.mark()
             if not self.active:
-                await self._wait_until_active()
+                await self._wait_until_active(woken)
                 continue
             room = self.capacity - len(self.queue)
             if self.queue and room < self.capacity // 2 + 1:
@@ -160,20 +163,20 @@ class CampaignRunner:
                 self.queue.extend(leased)
                 self._queue_changed.fire()
                 continue
-            await self._idle()
+            await self._idle(woken)
 
-    async def _idle(self) -> None:
+    async def _idle(self, woken: asyncio.Event) -> None:
         """Nothing due now: maybe finished; else sleep until the earliest due contact or a wake-up."""
-        if not self.queue and self.in_flight == 0 and await self._finish_if_done():
+        if not self.queue and self.in_flight == 0 and await self._finish_if_done(woken):
             return
         async with self.ctx.engine.connect() as conn:
             earliest = await earliest_ready_at(conn, campaign_id=self.id)
         wait = self.ctx.options.idle_recheck_seconds
         if earliest is not None:
             wait = min(wait, max(0.05, (earliest - self.ctx.wall()).total_seconds() + 0.01))
-        await self.wake.wait(wait)
+        await self.wake.wait(wait, since=woken)
 
-    async def _finish_if_done(self) -> bool:
+    async def _finish_if_done(self, woken: asyncio.Event) -> bool:
         async with self.ctx.engine.connect() as conn:
             progress = await campaign_progress(conn, campaign_id=self.id)
         if not progress.finished:
@@ -182,10 +185,10 @@ class CampaignRunner:
             if await finish_if_exhausted(session, self.id):
                 log.info("campaign %s finished: no contact left to dial", self.config.name)
         self.finished = True
-        await self.wake.wait(self.ctx.options.idle_recheck_seconds)
+        await self.wake.wait(self.ctx.options.idle_recheck_seconds, since=woken)
         return True
 
-    async def _wait_until_active(self) -> None:
+    async def _wait_until_active(self, woken: asyncio.Event) -> None:
         if self.queue:
             await self._release(list(self.queue))
             self.queue.clear()
@@ -194,7 +197,7 @@ class CampaignRunner:
             now = self.ctx.wall()
             opens: datetime = self.config.schedule.next_open(now, self.config.zone)
             wait = min(wait or 3600.0, max(0.05, (opens - now).total_seconds()))
-        await self.wake.wait(wait)
+        await self.wake.wait(wait, since=woken)
 
     async def _release(self, contacts: Sequence[LeasedContact]) -> None:
         if not contacts:

@@ -165,13 +165,15 @@ class AmiPool:
         """Open clients for every wanted server, retrying those that fail, until cancelled."""
         async with asyncio.TaskGroup() as tg:
             while True:
+                # A server wanted while another one is being opened is seen by the next round.
+                changed = self._changed.mark()
                 retry_in: float | None = None
                 for server in list(self._servers.values()):
                     if server.client is None:
                         if await self._open(server, tg):
                             continue
                         retry_in = min(retry_in or 60.0, min(30.0, 0.5 * 2 ** min(server.failures, 6)))
-                await self._changed.wait(retry_in)
+                await self._changed.wait(retry_in, since=changed)
 
     async def _open(self, server: _Server, tg: asyncio.TaskGroup) -> bool:
         ami = server.ami

@@ -106,6 +106,15 @@ async def test_signal_wait_times_out_without_fire() -> None:
     assert await Signal().wait(0.01) is False
 
 
+async def test_a_fire_after_a_mark_ends_a_later_wait_since_it() -> None:
+    signal = Signal()
+    mark = signal.mark()
+    signal.fire()  # e.g. while the waiter was awaiting a query
+    assert await signal.wait(0.01) is False  # a plain wait only sees fires from now on
+    assert await asyncio.wait_for(signal.wait(60, since=mark), 1) is True
+    assert await signal.wait(0.01, since=signal.mark()) is False
+
+
 def test_congestion_burst_halves_and_calm_recovers() -> None:
     clock = FakeClock()
     control = CongestionControl(40, clock, CongestionSettings())
