@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import subprocess
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -19,16 +18,11 @@ from typing import Any
 import httpx
 import yaml
 
+from tests.ports import free_port
 from tests.unit.cdr.tools import require_tool
 
 REPO = Path(__file__).resolve().parents[3]
 CONFIG_DIR = REPO / "config" / "prometheus"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_config(tmp: Path, targets: Sequence[str], *, interval: str = "1s") -> Path:

@@ -25,7 +25,7 @@ from cdr.dashboard import DASHBOARD_PATH, prom_expressions
 from cdr.queries import Period, aht_from_cdr, cps_from_cdr, run_query
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.e2e.engine.harness import phone, run_prefix, scalar, settled, wait_until
-from tests.integration.cdr.prometheus_server import CONFIG_DIR, Prometheus, free_port, running_prometheus, utc_now
+from tests.integration.cdr.prometheus_server import CONFIG_DIR, Prometheus, running_prometheus, utc_now
 from tests.integration.engine.seed import (
     SeedContact,
     fast_settings,
@@ -35,6 +35,7 @@ from tests.integration.engine.seed import (
     seed_contacts,
     seed_trunk,
 )
+from tests.ports import free_port
 from tests.unit.cdr.tools import require_tool
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(900)]

@@ -4,24 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 
 import httpx
 
 from tests.integration.control.cli import DIALER
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.ports import free_port
 
 
 def test_dialer_api_serves_and_stops_cleanly(database_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url}
     server = subprocess.Popen(
         [str(DIALER), "api", "--host", "127.0.0.1", "--port", str(port)],

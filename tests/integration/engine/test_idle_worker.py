@@ -4,7 +4,6 @@ is being connected, is not lost while it awaits the database or a connection."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -22,14 +21,9 @@ from dialer.worker.lanes import AmiPool
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.integration.ami.proxy import LoopbackProxy
 from tests.integration.engine.seed import SeedContact, seed_campaign, seed_company, seed_contacts, seed_trunk
+from tests.ports import free_port
 
 IDLE_RECHECK_S = 60.0  # what a lost wake-up would cost
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _idle_worker(database: AsyncEngine, database_url: str, monkeypatch: pytest.MonkeyPatch,
@@ -38,7 +32,7 @@ async def _idle_worker(database: AsyncEngine, database_url: str, monkeypatch: py
     due, then sleeps; `during_query` runs while that query runs (the first time)."""
     async with database.begin() as conn:
         company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{_closed_port()}")
+        trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{free_port()}")
         campaign = await seed_campaign(conn, company, trunk_ids=[trunk])
         await seed_contacts(conn, campaign, [SeedContact("+79131234567", "s-1", next_attempt_offset_s=3600)])
     worker = Worker(database, database_url,

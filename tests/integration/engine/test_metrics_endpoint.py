@@ -27,14 +27,9 @@ from tests.integration.engine.seed import (
     seed_contacts,
     seed_trunk,
 )
+from tests.ports import free_port
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(120)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _seed(database: AsyncEngine, ami_url: str) -> None:
@@ -62,7 +57,7 @@ async def test_metrics_and_healthz_of_a_running_worker(
     database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
 ) -> None:
     await _seed(database, asterisk.ami_url)
-    port = _free_port()
+    port = free_port()
     worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10, metrics_port=port))
     async with asyncio.TaskGroup() as tg, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         running = tg.create_task(worker.run())
@@ -82,8 +77,8 @@ async def test_metrics_and_healthz_of_a_running_worker(
 async def test_healthz_is_503_while_no_asterisk_is_connected(
     database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
 ) -> None:
-    await _seed(database, f"ami://dialer:dialer@127.0.0.1:{_free_port()}")  # nobody listens there
-    port = _free_port()
+    await _seed(database, f"ami://dialer:dialer@127.0.0.1:{free_port()}")  # nobody listens there
+    port = free_port()
     worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10, metrics_port=port))
     async with asyncio.TaskGroup() as tg, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         running = tg.create_task(worker.run())
@@ -108,7 +103,7 @@ async def test_a_metrics_port_in_use_fails_the_start_naming_it(database: AsyncEn
 
 
 async def test_health_names_an_unreachable_database() -> None:
-    engine = make_engine(f"postgresql+psycopg://dialer@127.0.0.1:{_free_port()}/none")  # nobody listens there
+    engine = make_engine(f"postgresql+psycopg://dialer@127.0.0.1:{free_port()}/none")  # nobody listens there
     try:
         verdict = await worker_health(engine, AmiPool(engine, DialerMetrics(), Signal()))
     finally:

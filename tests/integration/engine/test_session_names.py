@@ -4,7 +4,6 @@ URL names them itself."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,12 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.db.session import make_engine
 from dialer.worker import Worker, WorkerOptions
 from tests.integration.engine.seed import seed_campaign, seed_company, seed_trunk
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 async def _names(engine: AsyncEngine) -> list[str]:
@@ -31,7 +25,7 @@ async def test_a_worker_names_its_sessions_after_itself(database: AsyncEngine, d
     async with database.begin() as conn:
         company = await seed_company(conn)
         # No Asterisk is needed: the worker starts and keeps retrying a server that is away.
-        trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{_closed_port()}")
+        trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{free_port()}")
         await seed_campaign(conn, company, trunk_ids=[trunk])
     engine = make_engine(database_url, application_name="dialer run")
     worker = Worker(engine, database_url, WorkerOptions(campaigns=("camp",)))
