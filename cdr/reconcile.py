@@ -7,7 +7,10 @@ half of a Local channel (Local `;2` legs carry OtherChannelId, not ours).
 
 What a crash costs is rebuilt here: a call Asterisk reported with no dialer row gets one, built
 from Asterisk's CDR and the attempt the worker stored before dialing (contact, campaign, trunk);
-a dialer row whose outcome is `lost` (the worker never saw the end) takes Asterisk's outcome.
+a dialer row whose outcome is `lost` (the worker never saw the end) takes Asterisk's outcome; and a
+call whose attempt was closed but which neither CDR has (its worker was killed with the row still
+queued, and no worker received Asterisk's `Cdr` event: a single worker, or the AMI link down at that
+moment) gets its row from the closed attempt, which holds what the worker saw.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from cdr.metrics import DialerMetrics
-from cdr.records import Disposition, disposition_for_outcome, outcome_for_disposition
+from cdr.records import OUTCOME_DISPOSITIONS, Disposition, disposition_for_outcome, outcome_for_disposition
 
 __all__ = [
     "BILLSEC_TOLERANCE_S",
@@ -56,6 +59,7 @@ class MismatchKind(enum.StrEnum):
     BILLSEC = "billsec"  # both have it; billsec differs by more than BILLSEC_TOLERANCE_S
     DISPOSITION = "disposition"  # both have it; answered/busy/... disagree
     LOST = "lost"  # the dialer lost track of the call (outcome lost); Asterisk knows how it ended
+    MISSING_CDR = "missing_cdr"  # the attempt was closed, but neither side recorded the call
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,20 +137,27 @@ def classify(
     *,
     dialer_settled: bool = True,
     asterisk_settled: bool = True,
+    attempt_closed: bool = False,
+    dialer_from_attempt: bool = False,
 ) -> list[Mismatch]:
     """The mismatches of one channel id (pure).
 
     `dialer_settled`/`asterisk_settled` False: that side's call ended within the grace, so the other
-    side's row may still be on its way and its absence is not a mismatch yet.
+    side's row may still be on its way and its absence is not a mismatch yet. `attempt_closed`: the
+    dialer closed the call's attempt (with no row on either side, `dialer_settled` tells whether that
+    was before the grace). `dialer_from_attempt`: the dialer's row was rebuilt from the attempt, so
+    Asterisk's absence was reported then (`missing_cdr`), not again.
     """
     if dialer is None and asterisk is None:
-        return []
+        if not (attempt_closed and dialer_settled):
+            return []
+        return [Mismatch(MismatchKind.MISSING_CDR, channel_id, None, None)]
     if dialer is None:
         if not asterisk_settled:
             return []
         return [Mismatch(MismatchKind.MISSING_IN_DIALER, channel_id, None, asterisk)]
     if asterisk is None:
-        if not dialer_settled:
+        if not dialer_settled or dialer_from_attempt:
             return []
         return [Mismatch(MismatchKind.MISSING_IN_ASTERISK, channel_id, dialer, None)]
     if dialer_outcome == "lost":
@@ -166,6 +177,12 @@ def _outcome_case(column: str) -> str:
     return f"(CASE {column} {whens} ELSE 'failed' END)"
 
 
+def _disposition_case(column: str) -> str:
+    """SQL CASE mapping a dialer outcome to the disposition Asterisk writes for it (NULL for `lost`)."""
+    whens = " ".join(f"WHEN '{outcome}' THEN '{d.value}'" for outcome, d in OUTCOME_DISPOSITIONS.items())
+    return f"(CASE {column} {whens} END)"
+
+
 # Originated legs of Asterisk's CDR: the dialer stored an attempt for it, or it is the first leg of
 # its call and not the ;2 half of a Local channel.
 _ASTERISK_SCOPE = """
@@ -181,15 +198,20 @@ WITH ids AS (
     UNION
     SELECT c.channel_id FROM cdr c
     WHERE c.created_at >= :since AND c.created_at < :until AND c.channel_id LIKE :prefix
+    UNION
+    SELECT t.channel_id FROM attempts t
+    WHERE t.created_at >= :since AND t.created_at < :until AND t.channel_id LIKE :prefix AND t.ended_at IS NOT NULL
 )
 SELECT ids.id,
        c.channel_id IS NOT NULL AS has_dialer, c.billsec, c.disposition, c.outcome,
-       coalesce(c.ended_at, c.created_at) < :settled AS settled,
+       coalesce(c.ended_at, c.created_at, t.ended_at) < :settled AS settled,
        a.unique_id IS NOT NULL AS has_asterisk, a.billsec, a.disposition,
-       coalesce(a.end_at, a.start_at, a.received_at) < :settled AS a_settled
+       coalesce(a.end_at, a.start_at, a.received_at) < :settled AS a_settled,
+       t.ended_at IS NOT NULL AS attempt_closed, c.source = 'attempt' AS from_attempt
 FROM ids
 LEFT JOIN cdr c ON c.channel_id = ids.id
 LEFT JOIN asterisk_cdr a ON a.unique_id = ids.id
+LEFT JOIN attempts t ON t.channel_id = ids.id
 """
 
 # A dialer row rebuilt from Asterisk's CDR and the attempt stored before dialing (when there is one).
@@ -225,6 +247,22 @@ SET outcome = {_outcome_case("a.disposition")}, disposition = a.disposition, bil
     source = 'asterisk'
 FROM asterisk_cdr a
 WHERE a.unique_id = c.channel_id AND c.outcome = 'lost' AND c.channel_id = ANY(:ids)
+"""
+
+# A dialer row rebuilt from the closed attempt alone (what the worker saw and recorded at the close).
+_REBUILD_FROM_ATTEMPT = f"""
+INSERT INTO cdr (channel_id, attempt_id, campaign_id, company_id, contact_id, subscriber_key, phone, trunk,
+                 worker_id, created_at, answered_at, ended_at, ring_seconds, billsec, disposition, hangup_cause,
+                 amd_status, outcome, source)
+SELECT t.channel_id, t.id, t.campaign_id, cp.company_id, t.contact_id, ct.subscriber_key, ct.phone, tr.name,
+       t.worker_id, t.created_at, t.answered_at, t.ended_at, t.ring_seconds, coalesce(t.billsec, 0),
+       {_disposition_case("t.outcome")}, t.hangup_cause, t.amd_status, t.outcome, 'attempt'
+FROM attempts t
+JOIN contacts ct ON ct.id = t.contact_id
+JOIN campaigns cp ON cp.id = t.campaign_id
+LEFT JOIN trunks tr ON tr.id = t.trunk_id
+WHERE t.channel_id = ANY(:ids) AND t.ended_at IS NOT NULL
+ON CONFLICT (channel_id) DO NOTHING
 """
 
 _COUNTS = f"""
@@ -264,11 +302,13 @@ async def reconcile(
     mismatches: list[Mismatch] = []
     matched = 0
     for row in (await conn.execute(text(_PAIRS), params)).all():
-        channel_id, has_dialer, d_bill, d_disp, d_outcome, settled, has_asterisk, a_bill, a_disp, a_settled = row
+        (channel_id, has_dialer, d_bill, d_disp, d_outcome, settled, has_asterisk, a_bill, a_disp, a_settled,
+         attempt_closed, from_attempt) = row
         dialer = Side(d_bill, d_disp) if has_dialer else None
         asterisk = Side(a_bill, a_disp) if has_asterisk else None
         found = classify(channel_id, dialer, d_outcome, asterisk, dialer_settled=bool(settled),
-                         asterisk_settled=bool(a_settled))
+                         asterisk_settled=bool(a_settled), attempt_closed=bool(attempt_closed),
+                         dialer_from_attempt=bool(from_attempt))
         if not found and dialer is not None and asterisk is not None:
             matched += 1
         mismatches.extend(found)
@@ -281,9 +321,13 @@ async def reconcile(
     return report
 
 
+_REPAIRABLE = frozenset({MismatchKind.MISSING_IN_DIALER, MismatchKind.LOST, MismatchKind.MISSING_CDR})
+
+
 async def _repair(conn: AsyncConnection, mismatches: Sequence[Mismatch]) -> list[Mismatch]:
     missing = [m.channel_id for m in mismatches if m.kind is MismatchKind.MISSING_IN_DIALER]
     lost = [m.channel_id for m in mismatches if m.kind is MismatchKind.LOST]
+    unrecorded = [m.channel_id for m in mismatches if m.kind is MismatchKind.MISSING_CDR]
     repaired: set[str] = set()
     if missing:
         result = await conn.execute(text(_REBUILD + " RETURNING channel_id"), {"ids": missing})
@@ -291,9 +335,12 @@ async def _repair(conn: AsyncConnection, mismatches: Sequence[Mismatch]) -> list
     if lost:
         result = await conn.execute(text(_REPAIR_LOST + " RETURNING c.channel_id"), {"ids": lost})
         repaired.update(r[0] for r in result.all())
+    if unrecorded:
+        result = await conn.execute(text(_REBUILD_FROM_ATTEMPT + " RETURNING channel_id"), {"ids": unrecorded})
+        repaired.update(r[0] for r in result.all())
     return [
         Mismatch(m.kind, m.channel_id, m.dialer, m.asterisk, repaired=m.channel_id in repaired)
-        if m.kind in (MismatchKind.MISSING_IN_DIALER, MismatchKind.LOST) else m
+        if m.kind in _REPAIRABLE else m
         for m in mismatches
     ]
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 
@@ -32,6 +34,8 @@ _OUTCOME_DISPOSITION: dict[str, Disposition] = {
     "rejected": Disposition.NO_ANSWER,
     "failed": Disposition.FAILED,
 }
+
+OUTCOME_DISPOSITIONS: Mapping[str, Disposition] = MappingProxyType(_OUTCOME_DISPOSITION)
 
 # The dialer outcome a row rebuilt from Asterisk's CDR gets (reconcile): the coarsest honest one.
 _DISPOSITION_OUTCOME: dict[Disposition, str] = {

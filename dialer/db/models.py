@@ -236,6 +236,7 @@ class Attempt(Base):
         Index("ix_attempts_subscriber", "company_id", "subscriber_key", "created_at"),
         Index("ix_attempts_open", "worker_id", postgresql_where=text("ended_at IS NULL")),
         Index("ix_attempts_campaign_created", "campaign_id", "created_at"),
+        Index("ix_attempts_created", "created_at"),  # the CDR reconciliation's window (cdr.reconcile)
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -30,6 +31,16 @@ async def asterisk_row(
          "e": start + timedelta(seconds=billsec + 1), "dur": billsec + 1, "b": billsec,
          "raw": json.dumps({"Channel": channel, "UniqueID": unique_id, "AMDStatus": amd})},
     )
+
+
+async def closed_attempt(conn: AsyncConnection, attempt_id: int, created_at: datetime, outcome: str,
+                         billsec: int) -> None:
+    answered = created_at + timedelta(seconds=2) if outcome == "answered" else None
+    await conn.execute(text(
+        "UPDATE attempts SET state = 'ended', outcome = :o, answered_at = :a, ended_at = :e, billsec = :b,"
+        " ring_seconds = 2.5, hangup_cause = 16, amd_status = 'HUMAN' WHERE id = :id"),
+        {"o": outcome, "a": answered, "e": created_at + timedelta(seconds=billsec + 3), "b": billsec,
+         "id": attempt_id})
 
 
 def dialer(channel_id: str, created_at: datetime, outcome: str, billsec: int = 0, **kw: Any) -> CdrRecord:
@@ -67,6 +78,13 @@ async def scenario(engine: AsyncEngine) -> dict[str, int]:
         await asterisk_row(conn, "d-just-ended", start=NOW - timedelta(seconds=6), billsec=0, disposition="BUSY")
         # Someone else's calls on a shared Asterisk (another prefix).
         await asterisk_row(conn, "x-foreign", start=t0, billsec=0, disposition="BUSY")
+        # Calls whose attempt was closed, recorded by neither side (the worker was killed with the row
+        # queued; no worker got Asterisk's event): long ago, just now (the row may be on its way), and
+        # one still open (not a call that ended).
+        await closed_attempt(conn, await attempt(conn, t, c1, "d-unrecorded", created_at=t0), t0, "answered", 14)
+        await closed_attempt(conn, await attempt(conn, t, c2, "d-unrecorded-young", created_at=NOW - timedelta(
+            seconds=20)), NOW - timedelta(seconds=5), "busy", 0)
+        await attempt(conn, t, c2, "d-unrecorded-open", created_at=t0)
     writer = CdrWriter(engine)
     for record in [
         dialer("d-ok", t0, "answered", 21, disposition="ANSWERED"),
@@ -94,12 +112,13 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
         MismatchKind.BILLSEC: ["d-bill"],
         MismatchKind.DISPOSITION: ["d-disp"],
         MismatchKind.LOST: ["d-lost"],
+        MismatchKind.MISSING_CDR: ["d-unrecorded"],
     }
     assert report.matched == 1  # d-ok
     assert report.asterisk_rows == 8  # the ;2 leg, the second leg, the old and the foreign rows excluded
     assert report.dialer_rows == 6
-    assert report.repaired == 4
-    assert metrics.registry.get_sample_value("dialer_cdr_mismatch_total") == 7
+    assert report.repaired == 5
+    assert metrics.registry.get_sample_value("dialer_cdr_mismatch_total") == 8
     payload = json.loads(json.dumps(report.as_dict()))
     assert payload["mismatches"]["missing_in_dialer"] == 3
 
@@ -115,17 +134,29 @@ async def test_report_rebuilds_what_asterisk_reported_and_counts_the_rest(databa
     assert rows["d-orphan"][:2] == ("+79005556677", None)
     assert rows["d-orphan"][7] == "no_answer"
     assert rows["d-lost"][7:11] == ("answered", 9, "ANSWERED", "HUMAN")
+    async with database.connect() as conn:
+        rebuilt = (await conn.execute(text(
+            "SELECT channel_id, attempt_id IS NOT NULL, phone, subscriber_key, contact_id, trunk, worker_id,"
+            " created_at, answered_at IS NOT NULL, ring_seconds, billsec, disposition, hangup_cause, amd_status,"
+            " outcome"
+            " FROM cdr WHERE source = 'attempt'"))).all()
+    assert rebuilt == [("d-unrecorded", True, "+79001112233", "sub-1", ids["c1"], "sbx", "w1",
+                        NOW - timedelta(minutes=30), True, Decimal("2.500"), 14, "ANSWERED", 16, "HUMAN", "answered")]
 
     # A second pass finds only what cannot be repaired.
     async with database.begin() as conn:
         again = await reconcile(conn, since=SINCE, now=NOW, channel_prefix="d-")
+    # (Asterisk's absence of the call rebuilt from its attempt was reported with it, not again.)
     assert {m.channel_id for m in again.mismatches} == {"d-no-asterisk", "d-bill", "d-disp"}
     assert again.matched == 5
     # Once the grace is over (or with grace 0 after a crash) the late row is rebuilt too.
     async with database.begin() as conn:
         late = await reconcile(conn, since=SINCE, now=NOW, channel_prefix="d-", grace=timedelta(0))
-    assert [(m.kind, m.channel_id, m.repaired) for m in late.mismatches
-            if m.kind is MismatchKind.MISSING_IN_DIALER] == [(MismatchKind.MISSING_IN_DIALER, "d-just-ended", True)]
+    assert sorted((m.kind, m.channel_id, m.repaired) for m in late.mismatches
+                  if m.kind in (MismatchKind.MISSING_IN_DIALER, MismatchKind.MISSING_CDR)) == [
+        (MismatchKind.MISSING_CDR, "d-unrecorded-young", True),
+        (MismatchKind.MISSING_IN_DIALER, "d-just-ended", True),
+    ]
 
 
 async def test_periodic_reconcilers_count_each_mismatch_once(database: AsyncEngine) -> None:
@@ -138,14 +169,14 @@ async def test_periodic_reconcilers_count_each_mismatch_once(database: AsyncEngi
     first = await reconcilers[0].run_once(NOW)
     second = await reconcilers[1].run_once(NOW)
     third = await reconcilers[0].run_once(NOW)
-    assert len(first.mismatches) == 7
+    assert len(first.mismatches) == 8
     assert len(second.mismatches) == len(third.mismatches) == 3
     counted = [m.registry.get_sample_value("dialer_cdr_mismatch_total") for m in metrics]
-    assert counted == [7, 0]
+    assert counted == [8, 0]
     # Counted mismatches are remembered as long as a pass can still look back at them.
     count = text("SELECT count(*) FROM cdr_mismatches")
     async with database.connect() as conn:
-        assert (await conn.execute(count)).scalar_one() == 7
+        assert (await conn.execute(count)).scalar_one() == 8
     await reconcilers[1].run_once(NOW + timedelta(hours=3))
     async with database.connect() as conn:
         assert (await conn.execute(count)).scalar_one() == 0

@@ -41,5 +41,13 @@ def test_missing_sides_and_the_grace_for_young_rows() -> None:
     assert kinds("c", None, None, None) == []
 
 
+def test_a_closed_attempt_that_neither_side_recorded() -> None:
+    assert kinds("c", None, None, None, attempt_closed=True) == [MismatchKind.MISSING_CDR]
+    assert kinds("c", None, None, None, attempt_closed=True, dialer_settled=False) == []  # its row may be queued
+    assert kinds("c", None, None, Side(3, "ANSWERED"), attempt_closed=True) == [MismatchKind.MISSING_IN_DIALER]
+    # Once rebuilt from the attempt, Asterisk's absence is not reported a second time.
+    assert kinds("c", Side(3, "ANSWERED"), "answered", None, dialer_from_attempt=True) == []
+
+
 def test_lost_call_known_to_asterisk() -> None:
     assert kinds("c", Side(0, None), "lost", Side(7, "ANSWERED")) == [MismatchKind.LOST]
