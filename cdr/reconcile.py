@@ -76,7 +76,7 @@ class Mismatch:
     channel_id: str
     dialer: Side | None
     asterisk: Side | None
-    repaired: bool = False  # the dialer row was rebuilt or completed from Asterisk's CDR
+    repaired: bool = False  # the dialer row was rebuilt or completed (from Asterisk's CDR or the attempt)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -426,5 +426,5 @@ def summary_lines(report: ReconcileReport) -> list[str]:
         f"matching: {report.matched}",
     ]
     lines += [f"{kind}: {count}" for kind, count in report.counts.items()]
-    lines.append(f"dialer rows rebuilt or completed from Asterisk: {report.repaired}")
+    lines.append(f"dialer rows rebuilt or completed from Asterisk's CDR or the attempt: {report.repaired}")
     return lines
