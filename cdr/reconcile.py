@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -171,16 +171,20 @@ def classify(
     return found
 
 
+def _case(column: str, mapping: Iterable[tuple[str, str]], default: str = "NULL") -> str:
+    """SQL CASE mapping the values of `column` as `mapping` does (tables of cdr.records)."""
+    whens = " ".join(f"WHEN '{value}' THEN '{mapped}'" for value, mapped in mapping)
+    return f"(CASE {column} {whens} ELSE {default} END)"
+
+
 def _outcome_case(column: str) -> str:
-    """SQL CASE mapping an Asterisk disposition to a dialer outcome (the table in cdr.records)."""
-    whens = " ".join(f"WHEN '{d.value}' THEN '{outcome_for_disposition(d.value)}'" for d in Disposition)
-    return f"(CASE {column} {whens} ELSE 'failed' END)"
+    """An Asterisk disposition as the dialer outcome of a row rebuilt from Asterisk's CDR."""
+    return _case(column, ((d.value, outcome_for_disposition(d.value)) for d in Disposition), "'failed'")
 
 
 def _disposition_case(column: str) -> str:
-    """SQL CASE mapping a dialer outcome to the disposition Asterisk writes for it (NULL for `lost`)."""
-    whens = " ".join(f"WHEN '{outcome}' THEN '{d.value}'" for outcome, d in OUTCOME_DISPOSITIONS.items())
-    return f"(CASE {column} {whens} END)"
+    """A dialer outcome as the disposition Asterisk writes for it (NULL for `lost`)."""
+    return _case(column, ((outcome, d.value) for outcome, d in OUTCOME_DISPOSITIONS.items()))
 
 
 # Originated legs of Asterisk's CDR: the dialer stored an attempt for it, or it is the first leg of
@@ -321,26 +325,23 @@ async def reconcile(
     return report
 
 
-_REPAIRABLE = frozenset({MismatchKind.MISSING_IN_DIALER, MismatchKind.LOST, MismatchKind.MISSING_CDR})
+# The repair of each kind that has one: its statement, given the channel ids, returns those it repaired.
+_REPAIRS: dict[MismatchKind, str] = {
+    MismatchKind.MISSING_IN_DIALER: _REBUILD + " RETURNING channel_id",
+    MismatchKind.LOST: _REPAIR_LOST + " RETURNING c.channel_id",
+    MismatchKind.MISSING_CDR: _REBUILD_FROM_ATTEMPT + " RETURNING channel_id",
+}
 
 
 async def _repair(conn: AsyncConnection, mismatches: Sequence[Mismatch]) -> list[Mismatch]:
-    missing = [m.channel_id for m in mismatches if m.kind is MismatchKind.MISSING_IN_DIALER]
-    lost = [m.channel_id for m in mismatches if m.kind is MismatchKind.LOST]
-    unrecorded = [m.channel_id for m in mismatches if m.kind is MismatchKind.MISSING_CDR]
     repaired: set[str] = set()
-    if missing:
-        result = await conn.execute(text(_REBUILD + " RETURNING channel_id"), {"ids": missing})
-        repaired.update(r[0] for r in result.all())
-    if lost:
-        result = await conn.execute(text(_REPAIR_LOST + " RETURNING c.channel_id"), {"ids": lost})
-        repaired.update(r[0] for r in result.all())
-    if unrecorded:
-        result = await conn.execute(text(_REBUILD_FROM_ATTEMPT + " RETURNING channel_id"), {"ids": unrecorded})
-        repaired.update(r[0] for r in result.all())
+    for kind, statement in _REPAIRS.items():
+        ids = [m.channel_id for m in mismatches if m.kind is kind]
+        if ids:
+            repaired.update(r[0] for r in (await conn.execute(text(statement), {"ids": ids})).all())
     return [
         Mismatch(m.kind, m.channel_id, m.dialer, m.asterisk, repaired=m.channel_id in repaired)
-        if m.kind in _REPAIRABLE else m
+        if m.kind in _REPAIRS else m
         for m in mismatches
     ]
 
