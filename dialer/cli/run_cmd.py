@@ -1,7 +1,9 @@
 """`dialer run`: a worker. Several may run at once, on one or many hosts, against one PostgreSQL.
 
 Exit codes: 0 after a graceful stop (SIGTERM/SIGINT, or `--until-done` once every selected campaign
-is finished or stopped); 1 on a bad setting or a campaign that does not exist.
+is finished or stopped); 1 on a bad setting, a campaign that does not exist or a database it cannot
+reach at all (a session dropped during start-up, once the server has answered, is retried:
+dialer.worker.startup).
 The Asterisk servers' clock zone (for their CDR timestamps) is `DIALER_ASTERISK_TZ` (default UTC).
 """
 

@@ -26,6 +26,9 @@ class WorkerOptions:
     reconcile_grace_seconds: float = 10.0
     # Our CDR against Asterisk's (cdr.Reconciler, `dialer_cdr_mismatch_total`): a pass per interval.
     cdr_reconcile_seconds: float = 60.0
+    # PostgreSQL restarting (or sessions terminated) while the worker starts: how long its start-up
+    # steps are retried (dialer.worker.startup). A server never reached fails at once.
+    startup_retry_seconds: float = 60.0
 
     @property
     def heartbeat_seconds(self) -> float:

@@ -59,6 +59,7 @@ from dialer.worker.reconcile import Reconciler
 from dialer.worker.registry import LiveWorker, begin_beat, end_beat, make_worker_id, mark_stopped, register_worker
 from dialer.worker.shares import Allowance, PublishedShare, allowance, parse_shares, share_key
 from dialer.worker.signals import STOP_SIGNALS, process_stop_signals
+from dialer.worker.startup import StartupSteps, StartupStopped
 from dialer.worker.supervisor import supervise
 
 __all__ = ["Worker"]
@@ -126,6 +127,7 @@ class Worker:
         self._applied: dict[str, Allowance] = {}
         self._stop_signals = 0
         self._grace_cut_at: float | None = None  # loop time; set by a second stop signal
+        self._startup = StartupSteps(self.ctx.stopping, deadline_s=options.startup_retry_seconds)
 
     # Control
 
@@ -168,19 +170,14 @@ class Worker:
             if self.ctx.stopping.is_set():
                 log.info("worker %s stopped before it started", self.worker_id)
                 return 0
-            await self._check_selection()
+            if self.options.campaigns:
+                await self._startup.run("campaign check", self._check_selection)
             if self.metrics_server is not None:
                 try:
                     await self.metrics_server.start()  # a port in use fails the start, naming it
                 except CdrError as exc:
                     raise DialerError(f"{exc}; give each worker on a host its own port, or 0 for none") from None
-            async with self.ctx.engine.begin() as conn:
-                self.ctx.channel_prefix = await installation_prefix(conn)
-                self.cdr_reconciler = CdrReconciler(
-                    self.ctx.engine, metrics=self.metrics, interval=self.options.cdr_reconcile_seconds,
-                    channel_prefix=self.ctx.channel_prefix)
-                await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
-                                      campaign_ids=[], trunk_ids=[])
+            await self._startup.run("registration", self._register)
             log.info("worker %s started", self.worker_id)
             await self.pg.open(wait=True, timeout=30)
             try:
@@ -191,6 +188,8 @@ class Worker:
                     async with self.ctx.engine.begin() as conn:
                         await mark_stopped(conn, worker_id=self.worker_id)
                 log.info("worker %s stopped", self.worker_id)
+        except StartupStopped as stopped:
+            log.info("worker %s stopped while its start-up (%s) waited for the database", self.worker_id, stopped)
         finally:
             if self.metrics_server is not None:
                 await self.metrics_server.aclose()
@@ -201,6 +200,15 @@ class Worker:
                 # absorbing stop signals until the process has exited.
                 process_stop_signals.install()
         return 0
+
+    async def _register(self) -> None:
+        async with self.ctx.engine.begin() as conn:
+            self.ctx.channel_prefix = await installation_prefix(conn)
+            self.cdr_reconciler = CdrReconciler(
+                self.ctx.engine, metrics=self.metrics, interval=self.options.cdr_reconcile_seconds,
+                channel_prefix=self.ctx.channel_prefix)
+            await register_worker(conn, worker_id=self.worker_id, host=self.host, pid=self.pid,
+                                  campaign_ids=[], trunk_ids=[])
 
     def _on_stop_signal(self, signum: int) -> None:
         self._stop_signals += 1
@@ -239,12 +247,16 @@ class Worker:
                     self._calls_tg = calls
                     async with asyncio.TaskGroup() as runners:
                         self._runners_tg = runners
-                        await self._sync_campaigns()
-                        await self._beat()
-                        self.ctx.may_dial.set()
-                        self.started.set()
-                        if self.options.until_done:
-                            self._check_done()
+                        try:
+                            await self._startup.run("campaign sync", self._sync_campaigns)
+                            await self._startup.run("heartbeat", self._beat)
+                        except StartupStopped:
+                            log.info("worker %s stopped before its first heartbeat", self.worker_id)
+                        else:
+                            self.ctx.may_dial.set()
+                            self.started.set()
+                            if self.options.until_done:
+                                self._check_done()
                         await self.ctx.stopping.wait()
                         for runner in self.runners.values():
                             runner.stop()
@@ -329,8 +341,6 @@ class Worker:
 
     async def _check_selection(self) -> None:
         """Named campaigns must exist: a typo fails at start, naming the campaign."""
-        if not self.options.campaigns:
-            return
         configs, _ = await self._load_configs()
         missing = sorted(set(self.options.campaigns) - {c.name for c in configs})
         if missing:
