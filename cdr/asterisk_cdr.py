@@ -70,7 +70,7 @@ def server_zone(name: str) -> ZoneInfo:
     """The IANA zone of an Asterisk server's clock; CdrError naming the value when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise CdrError(f"Asterisk server time zone {name!r} is not an IANA zone (e.g. Europe/Moscow)") from exc
 
 

@@ -121,7 +121,7 @@ def _zone(name: str) -> tzinfo:
     if zone is None:
         try:
             zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             zone = UTC  # a company with a broken zone still exports; its rows say UTC
         _ZONES[name] = zone
     return zone

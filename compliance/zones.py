@@ -35,7 +35,7 @@ def zone_info(name: str) -> tzinfo:
         return timezone(sign * timedelta(hours=int(fixed.group(2)), minutes=int(fixed.group(3))), name)
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a tzdata folder (`Europe`)
         raise InvalidTimezoneError(f"unknown time zone {name!r}") from exc
 
 

@@ -176,6 +176,9 @@ class CampaignSummary:
         }
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, max_len: int = 100) -> str:
     if not value or not value.strip():
         raise InvalidValueError(field_name, "must not be empty")
@@ -183,7 +186,7 @@ def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, m
         raise InvalidValueError(field_name, f"longer than {max_len} characters")
     if pattern is not None and not pattern.match(value):
         raise InvalidValueError(field_name, f"{value!r} must be letters, digits, '_' or '-'")
-    if any(ord(ch) < 32 for ch in value):
+    if _CONTROL.search(value):  # as the AMI layer refuses them in any header (ami.protocol)
         raise InvalidValueError(field_name, "must not contain control characters")
     return value
 

@@ -56,11 +56,17 @@ class CompanyConfig:
         }
 
 
+# Keys the tz database has that name no place.
+_NOT_PLACES = frozenset({"Factory", "localtime", "posixrules"})
+
+
 def validate_timezone(value: str, *, field_name: str = "timezone") -> str:
     """An IANA zone name (never a fixed offset: local time follows the zone's own rules)."""
     try:
+        if value in _NOT_PLACES:
+            raise ValueError(value)
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tzdata folder (`Europe`)
         raise InvalidValueError(
             field_name, f"{value!r} is not an IANA time zone (e.g. Europe/Moscow, Asia/Novosibirsk)"
         ) from None

@@ -121,12 +121,11 @@ def parse_duration(text: str, *, field_name: str = "duration") -> timedelta:
         raise InvalidValueError(
             field_name, f"{text!r} is not a duration (use a number with a unit s, m, h or d, e.g. 10m, 1h30m)"
         )
-    delay = timedelta(seconds=total)
-    if delay <= timedelta(0):
+    if total <= 0:
         raise InvalidValueError(field_name, f"{text!r} must be longer than zero")
-    if delay > MAX_DELAY:
+    if total > MAX_DELAY.total_seconds():  # before timedelta(), which overflows on absurd values
         raise InvalidValueError(field_name, f"{text!r} is longer than the limit of 30 days")
-    return delay
+    return timedelta(seconds=total)
 
 
 def format_duration(delay: timedelta) -> str:

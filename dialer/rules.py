@@ -20,6 +20,7 @@ DEFAULT_RULES = "fz230-twin"
 FILE_PREFIX = "file:"
 # campaigns.rules / companies.rules are String(64).
 _NAME_LENGTH = 64
+_DEFAULT_LABEL = "rules.toml"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +47,18 @@ def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> RuleSet:
     """Load through `compliance.load_rules`; a compliance error becomes InvalidValueError(field)."""
     try:
         if rules.toml is None:
+            known = ", ".join(PRESETS)
+            if rules.name.startswith(FILE_PREFIX):
+                raise InvalidValueError(field_name, f"rules {rules.name!r} come from a file: give its text "
+                                                    f"(rules_toml) or a preset ({known})")
             if rules.name not in PRESETS:  # a bare name is a preset, never a file in the cwd
-                known = ", ".join(PRESETS)
                 raise InvalidValueError(field_name, f"unknown rule set {rules.name!r} (presets: {known}, or FILE.toml)")
             return load_rules(rules.name)
         # load_rules takes a preset name or a path: hand it the stored text as a file.
         # (`extends` of another file cannot resolve there: stored rules extend presets only.)
         with tempfile.TemporaryDirectory(prefix="dialer-rules-") as tmp:
-            label = rules.name.removeprefix(FILE_PREFIX) or "rules.toml"
-            path = Path(tmp) / label
+            label = rules.name.removeprefix(FILE_PREFIX) or _DEFAULT_LABEL
+            path = Path(tmp) / _file_label(label)  # its stem names the rule set
             path.write_text(rules.toml, encoding="utf-8")
             try:
                 return load_rules(path)
@@ -64,15 +68,24 @@ def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> RuleSet:
         raise InvalidValueError(field_name, str(exc)) from None
 
 
+def _file_label(rules: str | None) -> str:
+    """The name shown for uploaded TOML text: the file name the client gave, if it is one."""
+    name = Path(rules.removeprefix(FILE_PREFIX)).name if rules else ""
+    if not name.lower().endswith(".toml") or not name.isprintable() or len(name) > _NAME_LENGTH:
+        return _DEFAULT_LABEL
+    return name
+
+
 def resolve_rules(
     rules: str | None, rules_toml: str | None = None, *, field_name: str = "rules"
 ) -> StoredRules:
     """Validate user input: a preset name, a path to a `.toml` file, or TOML text (API uploads)."""
     if rules_toml is not None:
-        label = Path(rules.removeprefix(FILE_PREFIX)).name if rules else "rules.toml"
-        stored = StoredRules(f"{FILE_PREFIX}{label}"[:_NAME_LENGTH], rules_toml)
+        stored = StoredRules(f"{FILE_PREFIX}{_file_label(rules)}"[:_NAME_LENGTH], rules_toml)
     elif rules is None or not rules.strip():
         stored = StoredRules.default()
+    elif rules.startswith(FILE_PREFIX):
+        stored = StoredRules(rules)  # no text: load_rule_set says what to give instead
     elif rules.strip().lower().endswith(".toml"):
         path = Path(rules.strip()).expanduser()
         try:

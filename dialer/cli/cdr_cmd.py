@@ -35,6 +35,9 @@ def parse_instant(option: str, value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+_MAX_GRACE_S = 7 * 86400.0  # a week; infinity would compare nothing
+
+
 @app.command("reconcile")
 def reconcile_cmd(
     since: Annotated[str | None, typer.Option("--since", help=f"Calls started from here. {_ISO_HELP}. "
@@ -46,7 +49,8 @@ def reconcile_cmd(
     repair: Annotated[bool, typer.Option("--repair/--no-repair",
                                          help="Rebuild missing dialer rows from Asterisk's CDR.")] = True,
     grace: Annotated[float, typer.Option(
-        "--grace", min=0, help="Seconds a call's other record may still be on its way (0 after a crash)."
+        "--grace", min=0, max=_MAX_GRACE_S,
+        help="Seconds a call's other record may still be on its way (0 after a crash)."
     )] = DEFAULT_GRACE.total_seconds(),
 ) -> None:
     """Compare the dialer's CDR with Asterisk's and report mismatches; rebuild rows Asterisk reported.

@@ -34,6 +34,7 @@ from compliance import (
     normalize_phone,
     resolve_timezone,
     zone_info,
+    zones_for_text,
 )
 from dialer.cli.common import err_console, fail
 from dialer.errors import DialerError
@@ -58,6 +59,9 @@ def _iso_utc(instant: datetime) -> str:
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+_AT_YEARS = (1900, 2200)
+
+
 def _parse_at(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
@@ -67,6 +71,8 @@ def _parse_at(text: str | None) -> datetime:
         fail(f"--at: {text!r} is not an ISO 8601 instant (e.g. 2026-04-20T14:00:00+03:00)", code=2)
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=UTC)  # a naive --at is UTC, never the server's zone
+    if not _AT_YEARS[0] <= instant.year <= _AT_YEARS[1]:  # calendars and next windows stay computable
+        fail(f"--at: {text!r} is out of range (years {_AT_YEARS[0]} to {_AT_YEARS[1]})", code=2)
     return instant.astimezone(UTC)
 
 
@@ -251,6 +257,8 @@ def check(
     if (phone is None) == (file is None):
         fail("give either PHONE or --file numbers.csv", code=2)
     instant = _parse_at(at)
+    if region is not None and not zones_for_text(region):
+        fail(f"--region: {region!r} names no Russian region (e.g. 'Новосибирская область', 'Kaliningrad')", code=2)
     try:
         rule_set = load_rules(rules)
         counts = AnsweredCounts(at=instant, day=answered_today, week=answered_week, month=answered_month)
@@ -270,6 +278,8 @@ def check(
 
     assert file is not None
     rows, _ = _rows(file)
+    if not rows:
+        fail(f"--file: {file} has no numbers", code=2)
     failures = 0
     for line, row in rows:
         hints = TzHints(

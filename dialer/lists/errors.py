@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dialer.errors import DialerError, NotFoundError
+from dialer.errors import ConflictError, DialerError, NotFoundError
 
 
 class CallListError(DialerError):
@@ -31,6 +31,10 @@ class MissingColumnError(CallListError):
 
 class UnknownCampaignError(CallListError, NotFoundError):
     """The campaign named for the import does not exist."""
+
+
+class StoppedCampaignError(ConflictError):
+    """The campaign named for the import is stopped (final): nothing would ever dial its contacts."""
 
 
 class UnknownCompanyError(CallListError, NotFoundError):

@@ -17,8 +17,9 @@ from typing import Any
 
 import psycopg
 
+from dialer.db.models import CampaignStatus
 from dialer.lists.copy_format import CONTACT_COLUMNS
-from dialer.lists.errors import ConcurrentImportError, UnknownCampaignError
+from dialer.lists.errors import ConcurrentImportError, StoppedCampaignError, UnknownCampaignError
 from dialer.lists.model import RejectReason
 
 # Advisory lock classes (pg_advisory_xact_lock(class, id)): imports share the company lock, DNC changes
@@ -84,7 +85,7 @@ class CampaignTarget:
 
 async def find_campaign(conn: psycopg.AsyncConnection[Any], name: str) -> CampaignTarget:
     cur = await conn.execute(
-        "SELECT id, company_id, name, subscriber_column FROM campaigns WHERE name = %s", (name,)
+        "SELECT id, company_id, name, subscriber_column, status FROM campaigns WHERE name = %s", (name,)
     )
     row = await cur.fetchone()
     if row is None:
@@ -92,6 +93,9 @@ async def find_campaign(conn: psycopg.AsyncConnection[Any], name: str) -> Campai
         known = [str(r[0]) for r in await cur.fetchall()]
         hint = f"; campaigns: {', '.join(known)}" if known else "; there are no campaigns yet"
         raise UnknownCampaignError(f"unknown campaign {name!r}{hint}")
+    if row[4] == CampaignStatus.STOPPED.value:
+        raise StoppedCampaignError(f"campaign {name!r} is stopped, which is final: its contacts would never be "
+                                   "dialed; import into a new campaign")
     return CampaignTarget(int(row[0]), int(row[1]), str(row[2]), str(row[3]))
 
 

@@ -130,3 +130,6 @@ async def test_reconcile_reports_as_json_and_rebuilds(database: AsyncEngine, dat
     code, _, err = await dialer(database_url, "cdr", "reconcile", "--since", "soon")
     assert code == 1
     assert "--since 'soon'" in err
+    for grace in ("inf", "1e309", "-1"):
+        code, _, err = await dialer(database_url, "cdr", "reconcile", "--grace", grace)
+        assert code == 2 and "--grace" in err and "Traceback" not in err, (grace, err)

@@ -110,6 +110,10 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
         ({"trunks": ["sim"], "rules": "fz999"}, "rules", "unknown rule set 'fz999'"),
         ({"trunks": ["sim"], "rules": "/etc/passwd.toml"}, "rules", "send the file's text in rules_toml"),
         ({"trunks": ["sim"], "rules": "x.toml", "rules_toml": "[windows]\nbad = 1\n"}, "rules", "unknown key(s) bad"),
+        ({"trunks": ["sim"], "rules_toml": "a = " + "[" * 3000 + "]" * 3000}, "rules", "nested too deeply"),
+        ({"trunks": ["sim"], "retry": "busy=99999999999999999999d"}, "retry busy", "limit of 30 days"),
+        ({"trunks": ["sim"], "caller_id": "1\x7f"}, "caller_id", "must not contain control characters"),
+        ({"trunks": ["sim"], "caller_id": "1\u0085"}, "caller_id", "must not contain control characters"),
         ({"trunks": ["sim"], "cps": -1}, "cps", "must be greater than zero"),
         ({"trunks": ["sim"], "cps": "fast"}, "cps", "is not a number"),
         ({"trunks": ["sim"], "max_channels": "many"}, "max_channels", "valid integer"),
@@ -138,6 +142,34 @@ async def test_campaign_rules_toml_over_the_api(client: httpx.AsyncClient) -> No
     })
     assert response.status_code == 201, response.text
     assert response.json()["rules"] == "file:acme.toml"
+
+
+@pytest.mark.parametrize("label", ["..", ".", "a\u0000b.toml", "../../etc/x.toml", "fz230-law", "x" * 300 + ".toml"])
+async def test_a_rules_toml_label_is_only_a_label(client: httpx.AsyncClient, label: str) -> None:
+    await add_trunk(client)
+    toml = 'extends = "fz230-law"\n'
+    body = {"name": "c", "trunks": ["sim"], "rules": label, "rules_toml": toml}
+    response = await client.post("/campaigns", json=body)
+    assert response.status_code == 201, response.text
+    stored = response.json()["rules"]
+    assert stored.startswith("file:") and "/" not in stored and "\x00" not in stored and len(stored) <= 64
+
+
+async def test_rules_from_a_file_need_their_text(client: httpx.AsyncClient) -> None:
+    await add_trunk(client)
+    toml = 'extends = "fz230-law"\n'
+    assert (await client.post("/campaigns", json={"name": "c", "trunks": ["sim"]})).status_code == 201
+    patched = await client.patch("/campaigns/c", json={"rules_toml": toml})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["rules"] == "file:rules.toml"  # not the preset's name it replaced
+    problem = error(await client.patch("/campaigns/c", json={"rules_toml": None}), 422)
+    assert problem["field"] == "rules" and "give its text (rules_toml) or a preset" in str(problem["message"])
+
+
+@pytest.mark.parametrize("zone", ["Europe", "Asia/", "localtime", "Factory", "posixrules", "UTC+3", "../etc/passwd"])
+async def test_a_company_zone_must_name_a_place(client: httpx.AsyncClient, zone: str) -> None:
+    problem = error(await client.post("/companies", json={"name": "b", "timezone": zone}), 422)
+    assert problem["field"] == "timezone" and "is not an IANA time zone" in str(problem["message"])
 
 
 async def test_companies(client: httpx.AsyncClient) -> None:

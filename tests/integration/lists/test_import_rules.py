@@ -18,6 +18,7 @@ from dialer.lists import (
     ImportOptions,
     ImportProgress,
     MissingColumnError,
+    StoppedCampaignError,
     UnknownCampaignError,
     UnreadableEncodingError,
     import_call_list,
@@ -281,6 +282,19 @@ async def test_unknown_campaign(database: AsyncEngine, tenant: Tenant, options: 
     path = write_csv(tmp_path / "list.csv", [["phone"], ["89130000001"]])
     with pytest.raises(UnknownCampaignError, match=r"^unknown campaign 'autumn'; campaigns: spring$"):
         await import_call_list(database, path, "autumn", options)
+
+
+async def test_a_stopped_campaign_takes_no_contacts(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "list.csv", [["phone"], ["89130000001"]])
+    await import_call_list(database, path, "spring", options)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE campaigns SET status = 'stopped' WHERE name = 'spring'")
+    more = write_csv(tmp_path / "more.csv", [["phone"], ["89130000002"]])
+    with pytest.raises(StoppedCampaignError, match=r"^campaign 'spring' is stopped, which is final"):
+        await import_call_list(database, more, "spring", options)
+    assert count(database_url, "contacts") == count(database_url, "call_lists") == 1
 
 
 async def test_a_header_below_a_title_row(

@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from compliance import AnsweredCounts, AnsweredHistory, CapMetric, ComplianceError, RulesError, Window, cap_key
+from compliance import (
+    AnsweredCounts,
+    AnsweredHistory,
+    CapMetric,
+    ComplianceError,
+    InvalidTimezoneError,
+    RulesError,
+    Window,
+    cap_key,
+)
 from compliance.calendar import CalendarName, DayKind, calendar_named
 from compliance.caps import CapPeriod, PeriodCounts, is_human_answer, period_end
 from compliance.windows import local_instant, parse_clock
@@ -155,3 +164,9 @@ def test_day_boundary_of_history_follows_zone_and_not_server_time() -> None:
     assert history.counts(CapMetric.ANSWERED, kamchatka, date(2026, 4, 20)).day == 1
     assert history.counts(CapMetric.ANSWERED, kamchatka, date(2026, 4, 21)).day == 0
     assert (instant + timedelta(seconds=1)).astimezone(kamchatka).date() == date(2026, 4, 21)
+
+
+@pytest.mark.parametrize("name", ["Europe", "Mars/Olympus", "../../etc/passwd", "Asia/"])
+def test_zone_info_names_what_is_not_a_zone(name: str) -> None:
+    with pytest.raises(InvalidTimezoneError, match="unknown time zone"):
+        zone_info(name)

@@ -162,6 +162,9 @@ def test_a_file_that_is_not_a_registry_is_refused(tmp_path: Path) -> None:
         (["+70001234567", "--at", "2026-04-20T05:00:00Z"], "PHONE: '+70001234567' is not a valid phone number"),
         (["8913123456", "--at", "2026-04-20T05:00:00Z"], "PHONE: '8913123456' is not a valid phone number"),
         (["+79131234567", "--at", "yesterday"], "--at: 'yesterday' is not an ISO 8601 instant"),
+        (["+79131234567", "--at", "0001-01-01T00:00:00+14:00"], "is out of range (years 1900 to 2200)"),
+        (["+79131234567", "--at", "9999-12-31T23:59:59-12:00"], "is out of range (years 1900 to 2200)"),
+        (["+79131234567", "--region", "Нарния"], "--region: 'Нарния' names no Russian region"),
         (["+79131234567", "--tz", "Mars/Base"], "--tz: 'Mars/Base' is neither an IANA time zone"),
         (["+79131234567", "--rules", "fz999"], "unknown rule set 'fz999'"),
         (["--at", "2026-04-20T05:00:00Z"], "give either PHONE or --file"),
@@ -234,3 +237,20 @@ def test_real_entry_point_invalid_phone_exits_2() -> None:
     assert done.returncode == 2
     assert done.stdout == ""
     assert "PHONE: 'not-a-phone' is not a phone number" in " ".join(done.stderr.split())
+
+
+@pytest.mark.parametrize("content", ["", "phone\n", "phone;region\n\n;\n"])
+def test_a_file_without_numbers_is_an_error(tmp_path: Path, content: str) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text(content, encoding="utf-8")
+    code, out, err = check("--file", str(numbers))
+    assert (code, out) == (2, "")
+    assert f"--file: {numbers} has no numbers" in " ".join(err.split())
+
+
+def test_rules_nested_too_deeply_are_an_error(tmp_path: Path) -> None:
+    rules = tmp_path / "deep.toml"
+    rules.write_text("a = " + "[" * 3000 + "]" * 3000 + "\n", encoding="utf-8")
+    code, out, err = check("+79131234567", "--rules", str(rules))
+    assert (code, out) == (2, "")
+    assert "nested too deeply" in err and "Traceback" not in err

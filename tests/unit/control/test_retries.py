@@ -128,6 +128,7 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         ("-5m", "not a duration"),
         ("0m", "longer than zero"),
         ("31d", "30 days"),
+        ("99999999999999999999d", "30 days"),  # beyond what timedelta holds
         ("", "empty"),
     ],
 )
