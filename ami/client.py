@@ -41,7 +41,7 @@ from ami.errors import (
 from ami.events import EventHub, EventStream
 from ami.protocol import Message
 
-__all__ = ["AmiClient", "AmiStats", "ConnectionState", "parse_ami_url"]
+__all__ = ["AmiClient", "AmiStats", "ConnectionState", "parse_ami_url", "redacted_url"]
 
 log = logging.getLogger(__name__)
 
@@ -71,19 +71,31 @@ class AmiStats:
     callback_errors: int = 0
 
 
+def redacted_url(url: str) -> str:
+    """`url` with its secret (between `user:` and the last `@`) shown as ***."""
+    scheme, sep, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not (sep and at):
+        return url
+    user, colon, _ = userinfo.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
 def parse_ami_url(url: str) -> tuple[str, int, str, str]:
-    """`ami://user:secret@host:port` -> (host, port, user, secret); ValueError naming what is wrong."""
+    """`ami://user:secret@host:port` -> (host, port, user, secret); ValueError naming what is wrong
+    (the URL quoted without its secret)."""
     parts = urlsplit(url)
+    shown = redacted_url(url)
     if parts.scheme != "ami":
-        raise ValueError(f"AMI URL {url!r}: scheme must be ami://")
+        raise ValueError(f"AMI URL {shown!r}: scheme must be ami://")
     if not parts.hostname:
-        raise ValueError(f"AMI URL {url!r}: no host")
+        raise ValueError(f"AMI URL {shown!r}: no host")
     if parts.username is None or parts.password is None:
-        raise ValueError(f"AMI URL {url!r}: needs user:secret@")
+        raise ValueError(f"AMI URL {shown!r}: needs user:secret@")
     try:
         port = parts.port or 5038
-    except ValueError as exc:
-        raise ValueError(f"AMI URL {url!r}: bad port") from exc
+    except ValueError:
+        raise ValueError(f"AMI URL {shown!r}: bad port") from None
     return parts.hostname, port, unquote(parts.username), unquote(parts.password)
 
 

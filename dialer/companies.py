@@ -84,7 +84,8 @@ def company_config(row: Company) -> CompanyConfig:
 
 
 async def get_company(session: AsyncSession, name: str) -> CompanyConfig:
-    row = await session.scalar(select(Company).where(Company.name == name))
+    # PostgreSQL text holds no NUL: such a name names no company (and would fail the query).
+    row = None if "\x00" in name else await session.scalar(select(Company).where(Company.name == name))
     if row is None:
         raise NotFoundError(f"company {name!r} does not exist (see `dialer companies list`)")
     return company_config(row)

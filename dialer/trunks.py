@@ -11,12 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ami.client import redacted_url
+from ami.errors import UnsafeFieldError
+from ami.protocol import validate_value
 from dialer.db.models import Campaign, CampaignTrunk, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
 from dialer.lifecycle import notify_campaign
@@ -35,6 +38,7 @@ __all__ = [
     "parse_cps",
     "remove_trunk",
     "update_trunk",
+    "validate_caller_id",
     "validate_dial_template",
     "validate_max_channels",
     "validate_trunk_name",
@@ -43,6 +47,12 @@ __all__ = [
 MAX_CPS = Decimal(1000)
 MAX_CHANNELS_LIMIT = 100_000
 AMI_DEFAULT_PORT = 5038
+MAX_CALLER_ID_LENGTH = 100  # trunks.caller_id is varchar(100), as campaigns.caller_id
+# manager.c action_originate() copies Channel into a 256-byte buffer: a longer one is cut short.
+MAX_CHANNEL_LENGTH = 255
+# The longest E.164 number (ITU-T E.164: 15 digits) as the worker passes it: dial strings are checked
+# with it, so no stored number can make a channel the check did not see.
+_SAMPLE_NUMBER = "+" + "9" * 15
 _TRUNK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -61,7 +71,9 @@ class AmiUrl:
         return f"{self.host}:{self.port}"
 
     def url(self) -> str:
-        return f"ami://{self.user}:{self.secret}@{self.server}"
+        """The URL `parse_ami_url` reads back to this value (user and secret percent-encoded)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ami://{quote(self.user, safe='')}:{quote(self.secret, safe='')}@{host}:{self.port}"
 
     def redacted(self) -> str:
         """The URL without its secret, for listings and logs."""
@@ -72,53 +84,131 @@ class AmiUrl:
 
 
 def parse_ami_url(text: str, *, field_name: str = "ami") -> AmiUrl:
-    """Validate `ami://user:secret@host:port`; the error names the missing part."""
+    """Validate `ami://user:secret@host:port`; the error names the missing part and never shows the
+    secret. Characters such as `/ ? # @ :` in the user or secret are percent-encoded (`%2F`)."""
     example = "ami://user:secret@host:5038"
+    shown = _shown(redacted_url(text), 200)
+    raw = text.strip()
+    # urlsplit() silently drops CR, LF and tab (WHATWG): refuse them rather than store another URL.
+    if any(_is_control(ch) for ch in raw):
+        raise InvalidValueError(field_name, f"{shown} must not contain control characters")
+    rest = raw.partition("://")[2]
+    userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
+    if any(ch in userinfo for ch in "/?#"):
+        raise InvalidValueError(
+            field_name, f"{shown}: percent-encode '/', '?' and '#' in the user or secret (%2F, %3F, %23)"
+        )
     try:
-        parts = urlsplit(text.strip())
+        parts = urlsplit(raw)
+    except ValueError:
+        raise InvalidValueError(field_name, f"{shown} is not a valid URL; expected {example}") from None
+    try:
         port = parts.port
-    except ValueError as exc:
-        raise InvalidValueError(field_name, f"{text!r} is not a valid URL ({exc}); expected {example}") from None
+    except ValueError:
+        # Not urlsplit's message: it quotes the "port", which is the secret in `ami://user:secret`.
+        if "@" not in rest:
+            shown = _shown(raw.rpartition(":")[0] + ":***", 200)
+        raise InvalidValueError(
+            field_name, f"{shown} is not a valid URL: the port must be a number from 1 to 65535"
+        ) from None
     if parts.scheme != "ami":
-        raise InvalidValueError(field_name, f"{text!r}: the scheme must be ami:// (expected {example})")
+        raise InvalidValueError(field_name, f"{shown}: the scheme must be ami:// (expected {example})")
     if not parts.username:
-        raise InvalidValueError(field_name, f"{text!r}: the AMI user is missing (expected {example})")
+        raise InvalidValueError(field_name, f"{shown}: the AMI user is missing (expected {example})")
     if not parts.password:
-        raise InvalidValueError(field_name, f"{text!r}: the AMI secret is missing (expected {example})")
+        raise InvalidValueError(field_name, f"{shown}: the AMI secret is missing (expected {example})")
     if not parts.hostname:
-        raise InvalidValueError(field_name, f"{text!r}: the host is missing (expected {example})")
+        raise InvalidValueError(field_name, f"{shown}: the host is missing (expected {example})")
     if port is None:
         raise InvalidValueError(
-            field_name, f"{text!r}: the port is missing (expected {example}; AMI listens on {AMI_DEFAULT_PORT})"
+            field_name, f"{shown}: the port is missing (expected {example}; AMI listens on {AMI_DEFAULT_PORT})"
         )
     if port == 0:
-        raise InvalidValueError(field_name, f"{text!r}: port 0 is not a port")
+        raise InvalidValueError(field_name, f"{shown}: port 0 is not a port")
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise InvalidValueError(field_name, f"{text!r}: unexpected path or query (expected {example})")
-    return AmiUrl(unquote(parts.username), unquote(parts.password), parts.hostname, port)
+        raise InvalidValueError(field_name, f"{shown}: unexpected path or query (expected {example})")
+    user, secret = unquote(parts.username), unquote(parts.password)
+    # They become the Username and Secret headers of Login: a CR/LF would end the header (AMI injection).
+    for part, value in (("user", user), ("secret", secret)):
+        if any(_is_control(ch) for ch in value):
+            raise InvalidValueError(field_name, f"{shown}: the AMI {part} must not contain control characters")
+    return AmiUrl(user, secret, parts.hostname, port)
+
+
+def _is_control(ch: str) -> bool:
+    return ch < " " or "\x7f" <= ch <= "\x9f"
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """`text` quoted for a message, cut short if long."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+
+
+def dial_string(template: str, number: str) -> str:
+    """The Originate `Channel` for an E.164 number: what the worker dials and the check formats."""
+    return template.format(number=number)
 
 
 def validate_dial_template(text: str, *, field_name: str = "dial") -> str:
-    """A dial string with `{number}` (e.g. `Local/{number}@pstn-sim`, `PJSIP/{number}@carrier`)."""
+    """A dial string with `{number}` (e.g. `Local/{number}@pstn-sim`, `PJSIP/{number}@carrier`) that
+    gives an Originate `Channel` Asterisk accepts for any E.164 number."""
     template = text.strip()
+    shown = _shown(text)
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(template) if name is not None]
+        parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise InvalidValueError(field_name, f"{text!r} is not a valid template ({exc})") from None
+        raise InvalidValueError(field_name, f"{shown} is not a valid template ({exc})") from None
+    fields = [name for _, name, _, _ in parsed if name is not None]
     if "number" not in fields:
         raise InvalidValueError(
-            field_name, f"{text!r} must contain {{number}}, e.g. 'PJSIP/{{number}}@carrier'"
+            field_name, f"{shown} must contain {{number}}, e.g. 'PJSIP/{{number}}@carrier'"
         )
     unknown = sorted(set(fields) - {"number"})
     if unknown:
         raise InvalidValueError(
-            field_name, f"{text!r} has unknown placeholder(s) {', '.join(unknown)}; only {{number}} is known"
+            field_name, f"{shown} has unknown placeholder(s) {', '.join(unknown)}; only {{number}} is known"
         )
     if "/" not in template:
         raise InvalidValueError(
-            field_name, f"{text!r} must name a channel technology, e.g. 'PJSIP/{{number}}@carrier'"
+            field_name, f"{shown} must name a channel technology, e.g. 'PJSIP/{{number}}@carrier'"
         )
+    if len(template) > MAX_CHANNEL_LENGTH:
+        raise InvalidValueError(field_name, f"{shown} is longer than {MAX_CHANNEL_LENGTH} characters")
+    for _, _, spec, _ in parsed:
+        # Checked before formatting: `{number:>99999999999}` would build the string (MemoryError).
+        if spec and ("{" in spec or any(int(width) > MAX_CHANNEL_LENGTH for width in re.findall(r"\d+", spec))):
+            raise InvalidValueError(
+                field_name, f"{shown}: the format spec {spec!r} of {{number}} is too wide or nested"
+            )
+    try:
+        channel = dial_string(template, _SAMPLE_NUMBER)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise InvalidValueError(field_name, f"{shown} cannot be formatted with a number ({exc})") from None
+    if len(channel) > MAX_CHANNEL_LENGTH:
+        raise InvalidValueError(
+            field_name, f"{shown} gives channels longer than {MAX_CHANNEL_LENGTH} characters (e.g. {_shown(channel)})"
+        )
+    try:
+        validate_value("Channel", channel)
+    except UnsafeFieldError as exc:
+        raise InvalidValueError(field_name, f"{shown} cannot be sent to Asterisk ({exc})") from None
     return template
+
+
+def validate_caller_id(value: str | None, *, field_name: str = "caller_id") -> str | None:
+    """The trunk's default CallerID (None or '' for none): at most 100 characters, sendable over AMI."""
+    if not value:
+        return None
+    shown = _shown(value)
+    if not value.strip():
+        raise InvalidValueError(field_name, f"{shown} is blank (give '' to clear it)")
+    if len(value) > MAX_CALLER_ID_LENGTH:
+        raise InvalidValueError(field_name, f"{shown} is longer than {MAX_CALLER_ID_LENGTH} characters")
+    try:
+        validate_value("CallerID", value)
+    except UnsafeFieldError as exc:
+        raise InvalidValueError(field_name, f"{shown} cannot be sent to Asterisk ({exc})") from None
+    return value
 
 
 def validate_trunk_name(name: str) -> str:
@@ -135,7 +225,9 @@ def parse_cps(value: float | str | Decimal, *, field_name: str = "cps") -> Decim
         cps = Decimal(str(value))
     except InvalidOperation:
         raise InvalidValueError(field_name, f"{value!r} is not a number") from None
-    if not cps.is_finite() or cps <= 0:
+    if not cps.is_finite():
+        raise InvalidValueError(field_name, f"{value!r} is not a finite number")
+    if cps <= 0:
         raise InvalidValueError(field_name, f"{value!r} must be greater than zero")
     if cps > MAX_CPS:
         raise InvalidValueError(field_name, f"{value!r} is above the limit of {MAX_CPS}")
@@ -177,7 +269,7 @@ class TrunkConfig:
 
     def dial_string(self, number: str) -> str:
         """The Originate `Channel` for an E.164 number."""
-        return self.dial_template.format(number=number)
+        return dial_string(self.dial_template, number)
 
     def public(self) -> dict[str, object]:
         """JSON-ready view without the AMI secret."""
@@ -213,11 +305,12 @@ async def add_trunk(session: AsyncSession, spec: TrunkSpec) -> TrunkConfig:
     dial = validate_dial_template(spec.dial)
     cps = parse_cps(spec.cps)
     channels = validate_max_channels(spec.max_channels)
+    caller_id = validate_caller_id(spec.caller_id)
     if await session.scalar(select(Trunk.id).where(Trunk.name == name)) is not None:
         raise ConflictError(f"trunk {name!r} already exists")
     row = Trunk(
         name=name, ami_url=ami.url(), dial_template=dial, cps_limit=cps, max_channels=channels,
-        caller_id=spec.caller_id or None,
+        caller_id=caller_id,
     )
     try:
         async with session.begin_nested():
@@ -229,10 +322,19 @@ async def add_trunk(session: AsyncSession, spec: TrunkSpec) -> TrunkConfig:
     return trunk_config(row)
 
 
+def _storable(name: str) -> bool:
+    """False for a name PostgreSQL text cannot hold (NUL): no stored trunk has it."""
+    return "\x00" not in name
+
+
+def _not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"trunk {name!r} does not exist (see `dialer trunks list`)")
+
+
 async def get_trunk(session: AsyncSession, name: str) -> TrunkConfig:
-    row = await session.scalar(select(Trunk).where(Trunk.name == name))
+    row = await session.scalar(select(Trunk).where(Trunk.name == name)) if _storable(name) else None
     if row is None:
-        raise NotFoundError(f"trunk {name!r} does not exist (see `dialer trunks list`)")
+        raise _not_found(name)
     return trunk_config(row)
 
 
@@ -245,7 +347,10 @@ async def load_trunks(session: AsyncSession, names: Sequence[str], *, field_name
     """Ids of the named trunks, in the order given; InvalidValueError naming any unknown one."""
     if not names:
         raise InvalidValueError(field_name, "at least one trunk is required (see `dialer trunks list`)")
-    result = await session.execute(select(Trunk.name, Trunk.id).where(Trunk.name.in_(names)))
+    # A name PostgreSQL cannot store (NUL) names no trunk: left out of the query, reported unknown.
+    result = await session.execute(
+        select(Trunk.name, Trunk.id).where(Trunk.name.in_([n for n in names if _storable(n)]))
+    )
     found = {name: trunk_id for name, trunk_id in result.all()}
     missing = [n for n in names if n not in found]
     if missing:
@@ -265,9 +370,11 @@ async def update_trunk(session: AsyncSession, name: str, changes: Mapping[str, A
     unknown = sorted(set(changes) - _TRUNK_CHANGES)
     if unknown:
         raise InvalidValueError(unknown[0], "cannot be changed (or is not a trunk setting)")
+    if not _storable(name):
+        raise _not_found(name)
     row = await session.scalar(select(Trunk).where(Trunk.name == name).with_for_update())
     if row is None:
-        raise NotFoundError(f"trunk {name!r} does not exist (see `dialer trunks list`)")
+        raise _not_found(name)
     for key in ("ami", "dial", "cps", "max_channels", "enabled"):
         if key in changes and changes[key] is None:
             raise InvalidValueError(key, "cannot be cleared")
@@ -280,7 +387,7 @@ async def update_trunk(session: AsyncSession, name: str, changes: Mapping[str, A
     if "max_channels" in changes:
         row.max_channels = validate_max_channels(changes["max_channels"])
     if "caller_id" in changes:
-        row.caller_id = changes["caller_id"] or None
+        row.caller_id = validate_caller_id(changes["caller_id"])
     if "enabled" in changes:
         row.enabled = bool(changes["enabled"])
     await session.flush()
@@ -293,9 +400,11 @@ async def update_trunk(session: AsyncSession, name: str, changes: Mapping[str, A
 
 async def remove_trunk(session: AsyncSession, name: str) -> None:
     """Remove a trunk no campaign uses; ConflictError naming the campaigns otherwise."""
+    if not _storable(name):
+        raise _not_found(name)
     trunk_id = await session.scalar(select(Trunk.id).where(Trunk.name == name).with_for_update())
     if trunk_id is None:
-        raise NotFoundError(f"trunk {name!r} does not exist (see `dialer trunks list`)")
+        raise _not_found(name)
     users = list(
         await session.scalars(
             select(Campaign.name)

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from compliance import Registry
 from dialer.api.errors import install_error_handlers
 from dialer.db.session import make_sessionmaker
+from dialer.errors import InvalidValueError
 from dialer.registry_store import configured_registry
 
 __all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
@@ -67,6 +68,15 @@ def get_plane(request: Request) -> ControlPlane:
 Plane = Annotated[ControlPlane, Depends(get_plane)]
 
 
+def _reject_nul(request: Request) -> None:
+    """Names in the path and query are looked up in PostgreSQL, whose text cannot hold NUL: such a
+    name names nothing, and saying so here keeps every route from a driver error (a 500)."""
+    for where, params in (("path", request.path_params.items()), ("query", request.query_params.multi_items())):
+        for key, value in params:
+            if isinstance(value, str) and "\x00" in value:
+                raise InvalidValueError(key, f"the {where} parameter must not contain NUL (\\x00) characters")
+
+
 def create_app(
     engine: AsyncEngine,
     *,
@@ -82,7 +92,8 @@ def create_app(
     `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports."""
     from dialer.api import routes_campaigns, routes_companies, routes_contacts, routes_lists, routes_trunks
 
-    app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan)
+    app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan,
+                  dependencies=[Depends(_reject_nul)])
     app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir)
     install_error_handlers(app)
     for router in (

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
@@ -20,6 +21,9 @@ from dialer.lifecycle import after_contacts_added
 from dialer.lists import ImportOptions, import_call_list
 
 router = APIRouter(prefix="/campaigns", tags=["call lists"])
+
+# call_lists.id is a PostgreSQL integer: a larger id names no list (and would not fit the query).
+CallListId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="The import's call_list_id")]
 
 
 def _call_list(row: CallList) -> dict[str, Any]:
@@ -73,7 +77,7 @@ async def lists_list(name: str, plane: Plane) -> list[dict[str, Any]]:
 
 
 @router.get("/{name}/lists/{call_list_id}/rejects")
-async def lists_rejects(name: str, call_list_id: int, plane: Plane) -> FileResponse:
+async def lists_rejects(name: str, call_list_id: CallListId, plane: Plane) -> FileResponse:
     """The reject report (CSV: row, column, value, reason) of one import."""
     async with plane.tx() as session:
         campaign_id = await campaign_id_by_name(session, name)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from dialer.campaigns import CampaignSpec
 from dialer.companies import DEFAULT_COMPANY, DEFAULT_TIMEZONE
@@ -12,6 +12,16 @@ from dialer.errors import InvalidValueError
 from dialer.trunks import TrunkSpec
 
 __all__ = ["CampaignIn", "CampaignPatch", "CompanyIn", "TrunkIn", "TrunkPatch"]
+
+
+def _not_a_bool(value: object) -> object:
+    if isinstance(value, bool):  # JSON true would otherwise be read as 1
+        raise ValueError(f"expected a number, got {str(value).lower()}")
+    return value
+
+
+# Calls per second: a JSON number or a decimal string ("7.5"), checked by dialer.trunks.parse_cps.
+Cps = Annotated[float | str, BeforeValidator(_not_a_bool)]
 
 
 class _Body(BaseModel):
@@ -22,7 +32,7 @@ class TrunkIn(_Body):
     name: str
     ami: str = Field(description="ami://user:secret@host:port")
     dial: str = Field(description="Dial string with {number}")
-    cps: float | str = 10
+    cps: Cps = 10
     max_channels: int = 30
     caller_id: str | None = None
 
@@ -33,10 +43,10 @@ class TrunkIn(_Body):
 class TrunkPatch(_Body):
     ami: str | None = None
     dial: str | None = None
-    cps: float | str | None = None
+    cps: Cps | None = None
     max_channels: int | None = None
     caller_id: str | None = None
-    enabled: bool | None = None
+    enabled: StrictBool | None = None
 
     def changes(self) -> dict[str, Any]:
         changes = {key: getattr(self, key) for key in self.model_fields_set}
@@ -57,7 +67,7 @@ def _no_server_paths(rules: str | None, rules_toml: str | None) -> None:
 class _CampaignFields(_Body):
     rules: str | None = None
     rules_toml: str | None = None
-    cps: float | str | None = None
+    cps: Cps | None = None
     max_channels: int | None = None
     max_attempts: int | None = None
     retry: str | None = None
@@ -67,11 +77,11 @@ class _CampaignFields(_Body):
     caller_id: str | None = None
     dial_timeout: int | None = None
     schedule: str | None = None
-    amd: bool | None = None
+    amd: StrictBool | None = None
     amd_params: str | None = Field(None, description="AMD's 9 values joined by '/', empty keeps the default")
     route: str | None = Field(None, description="playback:FILE | queue:NAME | agi:SCRIPT | exten:EXTEN@CONTEXT")
     machine_message: str | None = Field(None, description="file played to a machine (machine=message)")
-    notsure_as_machine: bool | None = None
+    notsure_as_machine: StrictBool | None = None
 
 
 class CampaignIn(_CampaignFields):

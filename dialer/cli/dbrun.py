@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TypeVar
 
+import psycopg
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.cli.common import db_url, fail
+from dialer.db.errors import refused_value_message
 from dialer.db.session import make_engine, session_scope
 from dialer.errors import DialerError, InvalidValueError
 from dialer.runtime import run
@@ -25,8 +28,10 @@ def option_label(field: str, arguments: Mapping[str, str] | None = None) -> str:
 
 
 def run_db(work: Callable[[AsyncSession], Awaitable[T]], *, arguments: Mapping[str, str] | None = None) -> T:
-    """Run `work` in one committed transaction; a DialerError exits 1 naming the option at fault
-    (database errors are worded by `dialer.cli.main`)."""
+    """Run `work` in one committed transaction; a DialerError exits 1 naming the option at fault, as
+    does a value the database refused (SQLSTATE class 22) that no check caught; the transaction is
+    rolled back. An unusable database is worded by `dialer.cli.main`; anything else is a bug and
+    keeps its traceback."""
 
     async def main() -> T:
         engine = make_engine(db_url(), pool_size=1, max_overflow=0)
@@ -42,3 +47,8 @@ def run_db(work: Callable[[AsyncSession], Awaitable[T]], *, arguments: Mapping[s
         fail(f"{option_label(exc.field, arguments)}: {exc.message}")
     except DialerError as exc:
         fail(str(exc))
+    except (DBAPIError, psycopg.DataError) as exc:
+        message = refused_value_message(exc)
+        if message is None:
+            raise
+        fail(message)

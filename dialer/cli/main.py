@@ -7,9 +7,10 @@ import sys
 from collections.abc import Iterable
 
 import typer
+from rich.markup import escape
 
 from dialer.cli.common import err_console
-from dialer.db.errors import unusable_database_message
+from dialer.db.errors import refused_value_message, unusable_database_message
 from dialer.errors import DialerError
 from dialer.runtime import configure_logging
 from dialer.settings import get_settings
@@ -65,14 +66,14 @@ def main() -> None:
     except DialerError as exc:
         _exit_with(str(exc))
     except Exception as exc:
-        message = unusable_database_message(exc)
+        message = unusable_database_message(exc) or refused_value_message(exc)
         if message is None:
             raise
         _exit_with(message)
 
 
 def _exit_with(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     sys.exit(1)
 
 

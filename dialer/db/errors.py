@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["unusable_database_message"]
+__all__ = ["refused_value_message", "unusable_database_message"]
 
 # The errors a database without our tables (or with an older schema) gives.
 _SCHEMA_ERRORS = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedObject,
@@ -21,3 +21,13 @@ def unusable_database_message(exc: BaseException) -> str | None:
         first_line = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
         return f"database schema missing or outdated ({first_line}); run `dialer db upgrade`"
     return None
+
+
+def refused_value_message(exc: BaseException) -> str | None:
+    """One line for a value the database refused (SQLSTATE class 22: NUL in text, a number out of
+    range, a string too long...) that no check caught, else None."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if not isinstance(orig, psycopg.DataError):
+        return None
+    first_line = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    return f"the database refused a value: {first_line}"

@@ -115,6 +115,8 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
         ({"trunks": ["sim"], "caller_id": "1\x7f"}, "caller_id", "must not contain control characters"),
         ({"trunks": ["sim"], "caller_id": "1\u0085"}, "caller_id", "must not contain control characters"),
         ({"trunks": ["sim"], "cps": -1}, "cps", "must be greater than zero"),
+        ({"trunks": ["sim"], "cps": True}, "cps", "expected a number, got true"),
+        ({"trunks": ["sim"], "amd": "off"}, "amd", "valid boolean"),
         ({"trunks": ["sim"], "cps": "fast"}, "cps", "is not a number"),
         ({"trunks": ["sim"], "max_channels": "many"}, "max_channels", "valid integer"),
         ({"trunks": ["sim"], "company": ""}, "company", "must not be empty"),

@@ -49,9 +49,9 @@ def test_trunks_add_list_show_remove(database_url: str) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--ami", "http://u:s@h:1", "--dial", DIAL], "--ami: 'http://u:s@h:1': the scheme must be ami://"),
+        (["--ami", "http://u:s@h:1", "--dial", DIAL], "--ami: 'http://u:***@h:1': the scheme must be ami://"),
         (["--ami", "ami://u@h:1", "--dial", DIAL], "--ami: 'ami://u@h:1': the AMI secret is missing"),
-        (["--ami", "ami://u:s@h", "--dial", DIAL], "--ami: 'ami://u:s@h': the port is missing"),
+        (["--ami", "ami://u:s@h", "--dial", DIAL], "--ami: 'ami://u:***@h': the port is missing"),
         (["--ami", AMI, "--dial", "Local/100@pstn-sim"], "--dial: 'Local/100@pstn-sim' must contain {number}"),
         (["--ami", AMI, "--dial", DIAL, "--cps", "0"], "--cps: '0.0' must be greater than zero"),
         (["--ami", AMI, "--dial", DIAL, "--max-channels", "0"], "--max-channels: 0 must be between 1"),

@@ -68,6 +68,9 @@ def test_limits() -> None:
     for bad in ("0", "-1", "abc", "1001", "0.0001", "nan"):
         with pytest.raises(InvalidValueError):
             parse_cps(bad)
+    for endless in ("inf", "-Infinity", "nan", float("inf")):
+        with pytest.raises(InvalidValueError, match="is not a finite number"):
+            parse_cps(endless)
     assert validate_max_channels(1) == 1
     with pytest.raises(InvalidValueError, match="between 1 and"):
         validate_max_channels(0)
