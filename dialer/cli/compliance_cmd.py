@@ -213,6 +213,9 @@ def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], str]:
                 ):
                     if cell in names:
                         columns[name] = index
+        elif not any(ch.isdigit() for ch in "".join(records[0])):
+            fail(f"--file: {path}: line 1 looks like a header without a phone column "
+                 f"(one of: {', '.join(sorted(_PHONE_HEADERS))})", code=2)
     rows = []
     for number, record in enumerate(records[start:], start=start + 1):
         if not any(cell.strip() for cell in record):

@@ -30,19 +30,17 @@ def refused(url: str, *args: str) -> str:
 
 
 def stored_trunks(url: str) -> list[str]:
-    return [t["name"] for t in json.loads(dialer(url, "trunks", "list", "--json").stdout)]
+    with psycopg.connect(url) as conn:
+        return [name for (name,) in conn.execute("SELECT name FROM trunks ORDER BY name")]
 
 
+# Each value check has its unit tests (tests/unit/control/test_input_trunks.py); here the console
+# script shows that the CLI words them (a subprocess each, so a few representatives).
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--dial", DIAL, "--caller-id", "x" * 101], "--caller-id: 'xxxx"),
         (["--dial", DIAL, "--caller-id", "a\r\nAction: Logoff"], "--caller-id: 'a\\r\\nAction: Logoff' cannot be sent"),
-        (["--dial", "Local/{number!x}@x"], "--dial: 'Local/{number!x}@x' cannot be formatted"),
-        (["--dial", "Local/{number:d}@x"], "--dial: 'Local/{number:d}@x' cannot be formatted"),
         (["--dial", "Local/{number:>99999999999}@x"], "--dial: 'Local/{number:>99999999999}@x': the format spec"),
-        (["--dial", "Local/{number}@x\r\nAction: Logoff"], "--dial: 'Local/{number}@x\\r\\nAction: Logoff' cannot"),
-        (["--dial", "Local/[number]@x"], "--dial: 'Local/[number]@x' must contain {number}"),
     ],
 )
 def test_trunks_add_refuses_what_cannot_be_sent(database_url: str, args: list[str], message: str) -> None:
@@ -65,21 +63,15 @@ def test_trunks_set_refuses_and_keeps_the_trunk(database_url: str) -> None:
     assert (shown["dial"], shown["caller_id"]) == (DIAL, "+7495")
 
 
-@pytest.mark.parametrize(
-    "ami", ["ami://u:TOPSECRET@h:99999", "ami://u:TOPSECRET@h:5038/x", "ami://u:TOP/SECRET@h:5038",
-            "ami://u:TOPSECRET"],
-)
-def test_secret_not_shown(database_url: str, ami: str) -> None:
+def test_secret_not_shown(database_url: str) -> None:
+    ami = "ami://u:TOPSECRET@h:99999"
     done = dialer(database_url, "trunks", "add", "cz2", "--ami", ami, "--dial", DIAL)
     assert done.returncode == 1 and "--ami:" in done.stderr, done.stderr
     assert "SECRET" not in done.stderr + done.stdout
 
 
-@pytest.mark.parametrize(("ami", "secret"), [
-    ("ami://u:s%2Fx@h:5038", "s/x"), ("ami://u:s%3Fx@h:5038", "s?x"), ("ami://u:s%23x@h:5038", "s#x"),
-    ("ami://u:a@b:c@h:5038", "a@b:c"),
-])
-def test_encoded_secret_survives_storing(database_url: str, ami: str, secret: str) -> None:
+def test_encoded_secret_survives_storing(database_url: str) -> None:
+    ami, secret = "ami://u:s%2Fx%23y@h:5038", "s/x#y"
     done = dialer(database_url, "trunks", "add", "t1", "--ami", ami, "--dial", DIAL)
     assert done.returncode == 0, done.stderr
     assert secret not in done.stdout and "u:***@h:5038" in done.stdout

@@ -254,3 +254,11 @@ def test_rules_nested_too_deeply_are_an_error(tmp_path: Path) -> None:
     code, out, err = check("+79131234567", "--rules", str(rules))
     assert (code, out) == (2, "")
     assert "nested too deeply" in err and "Traceback" not in err
+
+
+def test_a_header_without_a_phone_column_is_named(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("x,y\n+79131234567,1\n", encoding="utf-8")
+    code, out, err = check("--file", str(numbers))
+    assert (code, out) == (2, "")
+    assert "line 1 looks like a header without a phone column" in " ".join(err.split())
