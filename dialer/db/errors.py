@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.exc import DBAPIError
 
-__all__ = ["refused_value_message", "unusable_database_message"]
+__all__ = ["first_line", "refused_value_message", "unusable_database_message"]
 
 # The errors a database without our tables (or with an older schema) gives.
 _SCHEMA_ERRORS = (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn, psycopg.errors.UndefinedObject,
@@ -18,8 +18,7 @@ def unusable_database_message(exc: BaseException) -> str | None:
     if isinstance(orig, psycopg.OperationalError):
         return f"database unreachable (DATABASE_URL): {orig}".strip()
     if isinstance(orig, _SCHEMA_ERRORS):
-        first_line = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-        return f"database schema missing or outdated ({first_line}); run `dialer db upgrade`"
+        return f"database schema missing or outdated ({first_line(orig)}); run `dialer db upgrade`"
     return None
 
 
@@ -29,5 +28,9 @@ def refused_value_message(exc: BaseException) -> str | None:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     if not isinstance(orig, psycopg.DataError):
         return None
-    first_line = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
-    return f"the database refused a value: {first_line}"
+    return f"the database refused a value: {first_line(orig)}"
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (psycopg adds LINE/DETAIL lines), else its type."""
+    return str(error).splitlines()[0] if str(error) else type(error).__name__

@@ -18,6 +18,7 @@ import psycopg
 from sqlalchemy.exc import DBAPIError
 
 from ami.connection import backoff_delay
+from dialer.db.errors import first_line
 
 __all__ = ["StartupSteps", "StartupStopped", "is_transient"]
 
@@ -68,8 +69,7 @@ class StartupSteps:
                 delay = backoff_delay(attempt, *self._backoff)
                 if loop.time() + delay > self._give_up_at:
                     raise
-                log.warning("start-up: %s failed (%s); retrying in %.1fs", what,
-                            str(exc).splitlines()[0] if str(exc) else type(exc).__name__, delay)
+                log.warning("start-up: %s failed (%s); retrying in %.1fs", what, first_line(exc), delay)
                 attempt += 1
                 try:
                     await asyncio.wait_for(self._stopping.wait(), delay)
