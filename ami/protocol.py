@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from ami.errors import AmiProtocolError, UnsafeFieldError
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "Message",
     "MessageKind",
     "Parser",
@@ -245,7 +246,8 @@ class Parser:
 # A header name as manager.c accepts it; values may not carry control characters, which would
 # let a value end its line and smuggle in headers of its own (AMI header injection).
 _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What no AMI header value may hold (C0, DEL, C1): a CR/LF would end the header (injection).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # manager.c man_do_variable_value() splits a Variable header with AST_STANDARD_APP_ARGS: a comma
 # starts another NAME=VALUE, quotes, brackets and backslashes are interpreted. Refuse them so a value
 # can never set a second variable.
@@ -264,7 +266,7 @@ def validate_header_name(name: str) -> str:
 def validate_value(name: str, value: str) -> str:
     if not isinstance(value, str):
         raise UnsafeFieldError(f"AMI header {name}: value must be str, got {type(value).__name__}")
-    bad = _CONTROL.search(value)
+    bad = CONTROL_CHARACTERS.search(value)
     if bad is not None:
         raise UnsafeFieldError(
             f"AMI header {name}: value contains control character {bad.group()!r} at {bad.start()}"
@@ -315,7 +317,7 @@ def serialize_action(action: str, action_id: str, fields: Iterable[tuple[str, st
         values = "".join([value for _, value in pairs])
     # One scan of all the values for control characters; the header at fault is then named by the
     # per-value check.
-    if _CONTROL.search(values) is not None:
+    if CONTROL_CHARACTERS.search(values) is not None:
         for name, value in pairs:
             validate_value(name, value)
     return ("\r\n".join([f"{name}: {value}" for name, value in pairs]) + "\r\n\r\n").encode()

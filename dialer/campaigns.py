@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from ami.protocol import CONTROL_CHARACTERS
 from dialer.answered import AnsweredLeg
 from dialer.companies import DEFAULT_COMPANY, CompanyConfig, company_config, ensure_company
 from dialer.db.models import Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
@@ -176,9 +177,6 @@ class CampaignSummary:
         }
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, max_len: int = 100) -> str:
     if not value or not value.strip():
         raise InvalidValueError(field_name, "must not be empty")
@@ -186,7 +184,7 @@ def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, m
         raise InvalidValueError(field_name, f"longer than {max_len} characters")
     if pattern is not None and not pattern.match(value):
         raise InvalidValueError(field_name, f"{value!r} must be letters, digits, '_' or '-'")
-    if _CONTROL.search(value):  # as the AMI layer refuses them in any header (ami.protocol)
+    if CONTROL_CHARACTERS.search(value):  # the AMI layer refuses them in any header
         raise InvalidValueError(field_name, "must not contain control characters")
     return value
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ami.client import redacted_url
 from ami.errors import UnsafeFieldError
-from ami.protocol import validate_value
+from ami.protocol import CONTROL_CHARACTERS, validate_value
 from dialer.db.models import Campaign, CampaignTrunk, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
 from dialer.lifecycle import notify_campaign
@@ -90,7 +90,7 @@ def parse_ami_url(text: str, *, field_name: str = "ami") -> AmiUrl:
     shown = _shown(redacted_url(text), 200)
     raw = text.strip()
     # urlsplit() silently drops CR, LF and tab (WHATWG): refuse them rather than store another URL.
-    if any(_is_control(ch) for ch in raw):
+    if CONTROL_CHARACTERS.search(raw):
         raise InvalidValueError(field_name, f"{shown} must not contain control characters")
     rest = raw.partition("://")[2]
     userinfo = rest[:rest.rfind("@")] if "@" in rest else ""
@@ -130,13 +130,9 @@ def parse_ami_url(text: str, *, field_name: str = "ami") -> AmiUrl:
     user, secret = unquote(parts.username), unquote(parts.password)
     # They become the Username and Secret headers of Login: a CR/LF would end the header (AMI injection).
     for part, value in (("user", user), ("secret", secret)):
-        if any(_is_control(ch) for ch in value):
+        if CONTROL_CHARACTERS.search(value):
             raise InvalidValueError(field_name, f"{shown}: the AMI {part} must not contain control characters")
     return AmiUrl(user, secret, parts.hostname, port)
-
-
-def _is_control(ch: str) -> bool:
-    return ch < " " or "\x7f" <= ch <= "\x9f"
 
 
 def _shown(text: str, limit: int = 60) -> str:
