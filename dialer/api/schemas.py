@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, StrictInt
 
 from dialer.campaigns import CampaignSpec
 from dialer.companies import DEFAULT_COMPANY, DEFAULT_TIMEZONE
@@ -33,7 +33,7 @@ class TrunkIn(_Body):
     ami: str = Field(description="ami://user:secret@host:port")
     dial: str = Field(description="Dial string with {number}")
     cps: Cps = 10
-    max_channels: int = 30
+    max_channels: StrictInt = 30
     caller_id: str | None = None
 
     def spec(self) -> TrunkSpec:
@@ -44,7 +44,7 @@ class TrunkPatch(_Body):
     ami: str | None = None
     dial: str | None = None
     cps: Cps | None = None
-    max_channels: int | None = None
+    max_channels: StrictInt | None = None
     caller_id: str | None = None
     enabled: StrictBool | None = None
 
@@ -68,14 +68,14 @@ class _CampaignFields(_Body):
     rules: str | None = None
     rules_toml: str | None = None
     cps: Cps | None = None
-    max_channels: int | None = None
-    max_attempts: int | None = None
+    max_channels: StrictInt | None = None
+    max_attempts: StrictInt | None = None
     retry: str | None = None
     machine: str | None = None
     subscriber_column: str | None = None
     answered_context: str | None = None
     caller_id: str | None = None
-    dial_timeout: int | None = None
+    dial_timeout: StrictInt | None = None
     schedule: str | None = None
     amd: StrictBool | None = None
     amd_params: str | None = Field(None, description="AMD's 9 values joined by '/', empty keeps the default")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 from dialer.lists.csv_reader import CsvRows
-from dialer.lists.errors import CallListError, CorruptWorkbookError, EmptyFileError
+from dialer.lists.errors import CallListError, CorruptWorkbookError, EmptyFileError, SheetNotFoundError
 from dialer.lists.model import RowProblem
 from dialer.lists.workbook_reader import WorkbookRows
 
@@ -114,4 +114,7 @@ def row_source(file: SourceFile, sheet: str | None) -> RowSource:
     """The reader for the file's format."""
     if file.format is FileFormat.WORKBOOK:
         return WorkbookRows(file.stream, file.name, sheet)
+    if sheet is not None:
+        raise SheetNotFoundError(f"{file.name}: a sheet ({sheet!r}) was named, but this is a text (CSV/TSV) file, "
+                                 "which has none")
     return CsvRows(file.stream, file.name, file.size)

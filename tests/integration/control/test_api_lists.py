@@ -105,7 +105,7 @@ async def test_bad_files_store_nothing(
     assert _count(database_url, "SELECT count(*) FROM call_lists") == 0
 
 
-async def test_upload_errors(client: httpx.AsyncClient) -> None:
+async def test_upload_errors(client: httpx.AsyncClient, database_url: str) -> None:
     unknown = await client.post("/campaigns/nope/lists", files={"file": ("a.csv", GOOD_CSV, "text/csv")})
     assert unknown.status_code == 404 and unknown.json()["error"]["type"] == "not_found"
     missing = await client.post("/campaigns/c/lists", data={"sheet": "x"})
@@ -114,3 +114,8 @@ async def test_upload_errors(client: httpx.AsyncClient) -> None:
         "/campaigns/c/lists", files={"file": ("a.csv", GOOD_CSV, "text/csv")}, data={"subscriber_column": "nope"}
     )
     assert column.status_code == 422 and "nope" in column.json()["error"]["message"]
+    sheet = await client.post(
+        "/campaigns/c/lists", files={"file": ("a.csv", GOOD_CSV, "text/csv")}, data={"sheet": "Должники"}
+    )
+    assert sheet.status_code == 422 and "CSV" in sheet.json()["error"]["message"], sheet.text
+    assert _count(database_url, "SELECT count(*) FROM contacts") == 0

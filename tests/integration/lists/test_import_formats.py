@@ -67,6 +67,17 @@ async def test_csv_encodings_and_delimiters(
     assert summary.rows == 3
 
 
+async def test_a_sheet_named_for_a_text_file_is_an_error(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_bytes(csv_bytes(";", "utf-8"))
+    with pytest.raises(SheetNotFoundError, match=r"list\.csv: a sheet \('Должники'\) was named, but this is a text"):
+        named = ImportOptions(reports_dir=options.reports_dir, registry=options.registry, sheet="Должники")
+        await import_call_list(database, path, "spring", named)
+    assert count(database_url, "contacts") == 0
+
+
 async def test_xlsx_with_numbers_as_numbers_and_a_named_sheet(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:
