@@ -4,6 +4,8 @@ killing sessions) retries the step and starts; a stop during that wait still exi
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import psycopg
 from sqlalchemy import text
@@ -48,9 +50,11 @@ async def _registered(database: AsyncEngine, worker: Worker) -> bool:
         return row.first() is not None
 
 
-async def test_a_session_terminated_during_registration_is_retried(
+@contextlib.asynccontextmanager
+async def _started_with_workers_locked(
     database: AsyncEngine, database_url: str
-) -> None:
+) -> AsyncIterator[tuple[Worker, psycopg.AsyncConnection[object], asyncio.Task[int]]]:
+    """A worker started while `workers` is locked, its blocked registration's session terminated."""
     worker = await _worker(database, database_url)
     async with await psycopg.AsyncConnection.connect(database_url) as locker:
         await locker.execute("LOCK TABLE workers IN ACCESS EXCLUSIVE MODE")
@@ -58,24 +62,26 @@ async def test_a_session_terminated_during_registration_is_retried(
             running = tg.create_task(worker.run())
             try:
                 await _terminate_registration(locker)
-                await locker.commit()  # the lock is gone: the retried registration goes through
-                await asyncio.wait_for(worker.started.wait(), STEP_TIMEOUT_S)
-                assert await _registered(database, worker)
+                yield worker, locker, running
             finally:
                 worker.request_stop()
+                await locker.rollback()
+
+
+async def test_a_session_terminated_during_registration_is_retried(
+    database: AsyncEngine, database_url: str
+) -> None:
+    async with _started_with_workers_locked(database, database_url) as (worker, locker, running):
+        await locker.commit()  # the lock is gone: the retried registration goes through
+        await asyncio.wait_for(worker.started.wait(), STEP_TIMEOUT_S)
+        assert await _registered(database, worker)
     assert running.result() == 0
 
 
 async def test_a_stop_while_registration_waits_to_be_retried_exits_0(
     database: AsyncEngine, database_url: str
 ) -> None:
-    worker = await _worker(database, database_url)
-    async with await psycopg.AsyncConnection.connect(database_url) as locker:
-        await locker.execute("LOCK TABLE workers IN ACCESS EXCLUSIVE MODE")
-        async with asyncio.TaskGroup() as tg:
-            running = tg.create_task(worker.run())
-            await _terminate_registration(locker)
-            worker.request_stop()
-            await locker.commit()
-        assert running.result() == 0
-        assert not worker.started.is_set()
+    async with _started_with_workers_locked(database, database_url) as (worker, _, running):
+        worker.request_stop()
+    assert running.result() == 0
+    assert not worker.started.is_set()
