@@ -22,6 +22,9 @@ _SEPARATORS = str.maketrans("", "", " -().\u00a0\u2011\u2012\u2013\u2014\u202f\t
 _MULTI_SPLIT = re.compile(r"[;,\n|]")
 # A slash between numbers ("+79131234567 / +79131234568"), not inside one ("8/913/123-45-67").
 _SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
+# A spreadsheet's number written with a decimal comma (a Russian locale's CSV): "79131234567,0", or
+# scientific notation "7,91312E+10". One value, not two numbers separated by a comma.
+_DECIMAL_COMMA = re.compile(r"\s*\+?\d+,(?:00?|\d+[eE][+-]?\d+)\s*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +41,11 @@ def may_hold_several(value: str) -> bool:
 
 def split_cell(value: str) -> list[str]:
     """The numbers of one cell: several may be separated by `;`, `,`, `|`, line breaks, or a slash
-    with spaces around it or a `+` after it."""
+    with spaces around it or a `+` after it. A spreadsheet number with a decimal comma is one value,
+    given back with a decimal point."""
     if may_hold_several(value):
+        if _DECIMAL_COMMA.fullmatch(value):
+            return [value.strip().replace(",", ".")]
         parts = [piece for part in _MULTI_SPLIT.split(value) for piece in _SLASH_SPLIT.split(part)]
         return [part.strip() for part in parts if part.strip()]
     value = value.strip()

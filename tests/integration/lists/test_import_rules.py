@@ -186,6 +186,21 @@ async def test_a_messy_crm_export(
     assert rejects[1][:3] == ("6", "89130000001", "duplicate-in-file")
 
 
+async def test_spreadsheet_numbers_with_a_decimal_comma(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """A Russian locale's CSV writes a number column with decimal commas: one value, not two numbers."""
+    path = tmp_path / "list.csv"
+    path.write_bytes("Телефон;Клиент\r\n79130000001,0;a\r\n7,91300E+10;b\r\n7,9130000003E+10;c\r\n"
+                     "79130000004,79130000005;d\r\n".encode("cp1251"))
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported, summary.invalid) == (5, 4, 1)
+    assert [phone for (phone,) in query(database_url, "SELECT phone FROM contacts ORDER BY phone")] == [
+        "+79130000001", "+79130000003", "+79130000004", "+79130000005"]
+    [(row, _, value, reason, message)] = report_rows(summary.reject_report)[1:]
+    assert (row, value, reason) == ("3", "7.91300E+10", "invalid-number") and "digits lost" in message
+
+
 async def test_the_shortest_international_numbers_are_contacts(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:
