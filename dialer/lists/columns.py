@@ -10,18 +10,18 @@ Headers are compared without case, spaces or punctuation, with `ё` as `е`: `Ф
 are one header, as are `Моб. телефон`, `моб.телефон` and `МОБ ТЕЛЕФОН`.
 
 Which headers are phone columns (every one of them is dialled, as numbers of the row's subscriber):
-the whole header must be a phone word (`телефон`, `тел`, `номер телефона`, `phone`, `tel`,
-`phone number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мобильный`,
-`сотовый`, `mobile`, `cell`, `номер`, `number`); optionally qualified by the kind of line before or
-after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`, `work`, `home`, `contact`...)
-or by the subscriber it belongs to (`клиента`, `абонента`, `должника`; `client`, `customer`); and
-optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`). Anything else is not a phone column, even
-with a phone word in it: `Телефон оператора`, `Телефон менеджера`, `Мобильный оператор`,
-`operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a phone) stay extra
-parameters and are never dialled. The vocabulary is closed on purpose: an unknown qualifier more
-often names someone else's phone (an operator's, a manager's) or a different thing, and dialling the
-wrong column calls the wrong people, while a missed phone column is reported at once (`no phone
-column`) or left in the extra parameters.
+the whole header must be a phone word (`телефон`, `тел`, `номер телефона`, `phone`, `tel`, `phone
+number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мобильный`, `сотовый`,
+`абонентский номер`, `номер абонента`, `mobile`, `cell`, `номер`, `number`); optionally qualified by
+the kind of line before or after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`,
+`work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
+`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`). Anything else is
+not a phone column, even with a phone word in it: `Телефон оператора`, `Телефон менеджера`,
+`Мобильный оператор`, `operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a
+phone) stay extra parameters and are never dialled. The vocabulary is closed on purpose: an unknown
+qualifier more often names someone else's phone (an operator's, a manager's) or a different thing,
+and dialling the wrong column calls the wrong people, while a missed phone column is reported at
+once (`no phone column`) or left in the extra parameters.
 """
 
 from __future__ import annotations
@@ -57,7 +57,9 @@ _PHONE_WORDS = _aliases(
     "phone", "phones", "telephone", "tel", "phone number", "phone no", "tel no", "telephone number",
 )  # fmt: skip
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
-_ALONE = _aliases("мобильный", "сотовый", "номер", "mobile", "cell", "cellphone", "number", "msisdn")
+# `Абонентский номер` is the law's term for a phone number (FZ-126 "On communications", FZ-230).
+_ALONE = _aliases("мобильный", "сотовый", "номер", "абонентский номер", "номер абонента",
+                  "mobile", "cell", "cellphone", "number", "msisdn")
 # The kind of line, before or after a phone word (`Рабочий телефон`, `Телефон рабочий`, `Phone (work)`).
 _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
