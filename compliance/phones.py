@@ -28,6 +28,13 @@ _SCIENTIFIC = re.compile(r"(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})")
 # Words or notes after the number ("89131234567 (Иван)", "+7 913 123 45 67 моб"): libphonenumber
 # takes text before a number and extensions after it, but no other text after it.
 _TRAILING_TEXT = re.compile(r"(?<=\d)\D*$")
+# A note in brackets with a word in it ("+7 913 123 45 67 (звонить после 18)"): its digits are not
+# the number's. Brackets without letters are part of the number ("8 (913) 123-45-67").
+_NOTE = re.compile(r"\s*\([^()]*[^\W\d_][^()]*\)")
+# "+8 913 ...": a Russian number written with its trunk prefix 8 after a "+". +89 is no country code
+# (ITU-T E.164 leaves 89x unassigned), so "+89" and nine more digits can only be a Russian mobile,
+# whatever the default region.
+_PLUS_TRUNK_PREFIX = re.compile(r"\+\s*(8[\s()\-]*9[\d\s()\-]*)")
 
 
 def spreadsheet_number(value: str) -> str:
@@ -79,6 +86,8 @@ def normalize_phone(
         # `00`, the international prefix of most countries, as `+` (a national number never starts
         # with 0 in Russia, whose own prefix, 810, libphonenumber knows for the RU region).
         value = "+" + value[2:]
+    elif (mobile := _PLUS_TRUNK_PREFIX.match(value)) is not None and _digit_count(mobile.group(1)) == 11:
+        value = "+7" + value[mobile.start(1) + 1:]
     try:
         number = _parse(value, default_region)
     except NumberParseException as exc:
@@ -100,13 +109,20 @@ def normalize_phone(
     return e164
 
 
+def _digit_count(text: str) -> int:
+    return sum(char.isdigit() for char in text)
+
+
 def _parse(value: str, default_region: str) -> phonenumbers.PhoneNumber:
-    """libphonenumber's parse, again without the text after the last digit if that text was the trouble."""
+    """libphonenumber's parse, again without notes in brackets and the text after the last digit if
+    that text was the trouble."""
     try:
         return phonenumbers.parse(value, default_region)
     except NumberParseException as exc:
-        trimmed = _TRAILING_TEXT.sub("", value)
-        if exc.error_type != NumberParseException.NOT_A_NUMBER or trimmed == value:
+        trimmed = _TRAILING_TEXT.sub("", _NOTE.sub("", value))
+        if exc.error_type not in (NumberParseException.NOT_A_NUMBER, NumberParseException.TOO_LONG) or (
+            trimmed == value
+        ):
             raise
         return phonenumbers.parse(trimmed, default_region)
 

@@ -25,6 +25,10 @@ _SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
 # A spreadsheet's number written with a decimal comma (a Russian locale's CSV): "79131234567,0", or
 # scientific notation "7,91312E+10". One value, not two numbers separated by a comma.
 _DECIMAL_COMMA = re.compile(r"\s*\+?\d+,(?:00?|\d+[eE][+-]?\d+)\s*")
+# A word between two numbers ("89131234567 или 89131234568"); never part of a number.
+_WORD_SPLIT = re.compile(r"(?<=\d)\s+(?:или|и|or|and)\s+(?=[+\d(])", re.IGNORECASE)
+# An extension on its own, split off its number by a comma ("доб. 5", "ext 12").
+_EXTENSION = re.compile(r"(?:доб|добавочный|вн|внутр|ext|extension|x)\.?\s*:?\s*\d{1,6}", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,21 +39,35 @@ class PhoneError:
 
 
 def may_hold_several(value: str) -> bool:
-    """Whether a cell has a character that may separate numbers (a cheap test before `split_cell`)."""
-    return ";" in value or "," in value or "\n" in value or "|" in value or "/" in value
+    """Whether a cell may hold several numbers (a cheap test before `split_cell`)."""
+    if ";" in value or "," in value or "\n" in value or "|" in value or "/" in value:
+        return True
+    # The first letters of the separating words, after a space: a cheap filter before the pattern.
+    starts = " и" in value or " И" in value or " o" in value or " O" in value or " a" in value or " A" in value
+    return starts and _WORD_SPLIT.search(value) is not None
 
 
 def split_cell(value: str) -> list[str]:
-    """The numbers of one cell: several may be separated by `;`, `,`, `|`, line breaks, or a slash
-    with spaces around it or a `+` after it. A spreadsheet number with a decimal comma is one value,
-    given back with a decimal point."""
-    if may_hold_several(value):
-        if _DECIMAL_COMMA.fullmatch(value):
-            return [value.strip().replace(",", ".")]
-        parts = [piece for part in _MULTI_SPLIT.split(value) for piece in _SLASH_SPLIT.split(part)]
-        return [part.strip() for part in parts if part.strip()]
-    value = value.strip()
-    return [value] if value else []
+    """The numbers of one cell: several may be separated by `;`, `,`, `|`, line breaks, a slash with
+    spaces around it or a `+` after it, or a word (`или`, `и`, `or`, `and`). A spreadsheet number with
+    a decimal comma is one value; an extension after a comma (`8 913 1234567, доб. 5`) stays with its
+    number."""
+    if not may_hold_several(value):
+        value = value.strip()
+        return [value] if value else []
+    if _DECIMAL_COMMA.fullmatch(value):
+        return [value.strip()]
+    parts: list[str] = []
+    for part in _MULTI_SPLIT.split(value):
+        for piece in _SLASH_SPLIT.split(part):
+            for word in _WORD_SPLIT.split(piece):
+                if not (word := word.strip()):
+                    continue
+                if parts and _EXTENSION.fullmatch(word):
+                    parts[-1] = f"{parts[-1]} {word}"
+                else:
+                    parts.append(word)
+    return parts
 
 
 def _fast_russian_mobile(digits: str, plus: bool, registry: Registry | None = None) -> str | None:
@@ -94,6 +112,8 @@ def _digits(text: str) -> str | None:
 def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
     """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
+    if "," in stripped and _DECIMAL_COMMA.fullmatch(stripped):
+        stripped = stripped.replace(",", ".")
     plus = stripped[:1] == "+"
     # A dot or an E may be a spreadsheet's float ("79131234567.0"): not a separator to drop here.
     float_like = "." in stripped or "E" in stripped or "e" in stripped

@@ -186,6 +186,28 @@ async def test_a_messy_crm_export(
     assert rejects[1][:3] == ("6", "89130000001", "duplicate-in-file")
 
 
+async def test_how_people_write_numbers_in_a_crm(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """Words between numbers, notes with digits, extensions after a comma, `+8` for the trunk prefix."""
+    path = write_csv(tmp_path / "list.csv", [
+        ["Телефон", "additional"],
+        ["89130000001 или 8 (913) 000-00-02", "a"],
+        ["+7 913 000 00 03 (звонить после 18)", "b"],
+        ["8 913 0000004, доб. 5", "c"],
+        ["+8 (913) 000-00-06", "d"],
+        ["89130000007 89130000008", "e"],  # two numbers with nothing between them: refused, not guessed
+    ])  # fmt: skip
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported, summary.invalid) == (6, 5, 1)
+    assert query(database_url, "SELECT phone, subscriber_key FROM contacts ORDER BY phone") == [
+        ("+79130000001", "a"), ("+79130000002", "a"), ("+79130000003", "b"), ("+79130000004", "c"),
+        ("+79130000006", "d"),
+    ]  # fmt: skip
+    [(row, _, value, reason, _)] = report_rows(summary.reject_report)[1:]
+    assert (row, value, reason) == ("6", "89130000007 89130000008", "invalid-number")
+
+
 async def test_spreadsheet_numbers_with_a_decimal_comma(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:
@@ -198,7 +220,7 @@ async def test_spreadsheet_numbers_with_a_decimal_comma(
     assert [phone for (phone,) in query(database_url, "SELECT phone FROM contacts ORDER BY phone")] == [
         "+79130000001", "+79130000003", "+79130000004", "+79130000005"]
     [(row, _, value, reason, message)] = report_rows(summary.reject_report)[1:]
-    assert (row, value, reason) == ("3", "7.91300E+10", "invalid-number") and "digits lost" in message
+    assert (row, value, reason) == ("3", "7,91300E+10", "invalid-number") and "digits lost" in message
 
 
 async def test_the_shortest_international_numbers_are_contacts(

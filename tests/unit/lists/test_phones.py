@@ -59,6 +59,8 @@ def test_russian_mobile_spellings(raw: str) -> None:
         ("89371234567", "+79371234567"),  # 93X block
         ("8.913.123.45.67", "+79131234567"),
         ("+1 212.555.0100", "+12125550100"),
+        ("+81312345678", "+81312345678"),  # Japan: a "+8" of a real country code is left alone
+        ("+86 10 1234 5678", "+861012345678"),
     ],
 )
 def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
@@ -68,7 +70,9 @@ def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
 @pytest.mark.parametrize(
     "raw",
     ["", "abc", "12", "8913123456", "891312345678", "+7 913 123", "+999 1234567", "=HYPERLINK(1)", "+79300001234",
-     "00", "000380501234568", "0038050"],
+     "00", "000380501234568", "0038050",
+     "+8 3852 123456",  # only a mobile (+89...) is read as Russian: a landline could be another country's
+     "+8 9131234567 8", "89131234567 89131234568", "+7 (9l3) 123-45-67"],
 )  # fmt: skip
 def test_invalid_values_say_why(raw: str) -> None:
     result = normalize(raw)
@@ -82,11 +86,17 @@ def test_invalid_values_say_why(raw: str) -> None:
         ("79131234567.0", "+79131234567"),  # a CSV written from a float column
         ("+79131234567.00", "+79131234567"),
         ("7.9131234567E+10", "+79131234567"),  # scientific notation with every digit
+        ("79131234567,0", "+79131234567"),  # the same with a decimal comma (a Russian locale)
         ("7,9131234567e10", "+79131234567"),  # and with a decimal comma
         ("89131234567 (Иван)", "+79131234567"),  # notes after the number
         ("+7 913 123 45 67 моб", "+79131234567"),
         ("+7 913 123-45-67 (моб.)", "+79131234567"),
         ("+7 (913) 123-45-67 доб. 12", "+79131234567"),  # an extension is not part of the number
+        ("+7 913 123 45 67 (звонить после 18)", "+79131234567"),  # a note in brackets, digits in it
+        ("8 (913) 123-45-67 (жена, после 18:00)", "+79131234567"),
+        ("+89131234567", "+79131234567"),  # the trunk prefix 8 after a "+": +89 is no country code
+        ("+8 (913) 123-45-67", "+79131234567"),
+        ("+8 913 123 45 67 доб 12", "+79131234567"),
     ],
 )
 def test_what_spreadsheets_and_crms_add_around_a_number(raw: str, e164: str) -> None:
@@ -97,6 +107,7 @@ def test_what_spreadsheets_and_crms_add_around_a_number(raw: str, e164: str) -> 
     ("raw", "reason"),
     [
         ("7.91312E+10", "scientific notation, digits lost (store the column as text)"),  # Excel's display
+        ("7,91312E+10", "scientific notation, digits lost (store the column as text)"),
         ("7.913123456789E+10", "scientific notation, digits lost (store the column as text)"),  # not whole
         ("8913123456.0", "not a valid number of country code +7"),  # a digit short, the dot not a digit
     ],
@@ -202,12 +213,24 @@ def test_the_930_ranges_of_the_registry_at_their_ends(registry: Registry) -> Non
         ("8/913/123-45-67", ["8/913/123-45-67"]),  # a slash inside one number
         ("89131234567 | 89141234567", ["89131234567", "89141234567"]),
         # A spreadsheet's number with a decimal comma (Russian locale) is one value, not two.
-        ("7,91312E+10", ["7.91312E+10"]),
-        (" 7,9131234567e+10 ", ["7.9131234567e+10"]),
-        ("79131234567,0", ["79131234567.0"]),
-        ("79131234567,00", ["79131234567.00"]),
+        ("7,91312E+10", ["7,91312E+10"]),
+        (" 7,9131234567e+10 ", ["7,9131234567e+10"]),
+        ("79131234567,0", ["79131234567,0"]),
+        ("79131234567,00", ["79131234567,00"]),
         ("79131234567,79141234567", ["79131234567", "79141234567"]),
+        ("89131234567 или 89141234567", ["89131234567", "89141234567"]),  # a word between numbers
+        ("8 913 123 45 67 и +7 914 123 45 67", ["8 913 123 45 67", "+7 914 123 45 67"]),
+        ("89131234567 OR 89141234567", ["89131234567", "89141234567"]),
+        ("89131234567 (Иван и Мария)", ["89131234567 (Иван и Мария)"]),  # a word, not between numbers
+        ("8 913 1234567, доб. 5", ["8 913 1234567 доб. 5"]),  # an extension stays with its number
+        ("8 913 1234567, ext 12; 89141234567", ["8 913 1234567 ext 12", "89141234567"]),
     ],
 )
 def test_split_cell(cell: str, parts: list[str]) -> None:
     assert split_cell(cell) == parts
+
+
+def test_plus_trunk_prefix_is_russian_in_any_region() -> None:
+    """+89 is no country code: "+8 913 ..." is a Russian mobile whatever region national numbers are read in."""
+    assert normalize("+8 (913) 123-45-67", "US") == "+79131234567"
+    assert normalize("+89131234567 доб. 5", "DE") == "+79131234567"
