@@ -29,8 +29,10 @@ _SCIENTIFIC = re.compile(r"(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})")
 # takes text before a number and extensions after it, but no other text after it.
 _TRAILING_TEXT = re.compile(r"(?<=\d)\D*$")
 # A note in brackets with a word in it ("+7 913 123 45 67 (звонить после 18)"): its digits are not
-# the number's. Brackets without letters are part of the number ("8 (913) 123-45-67").
+# the number's. Brackets without letters are part of the number ("8 (913) 123-45-67"), and a note
+# with as many digits as a number may hold one ("(жена 8 914 123 45 67)"): that is refused, not cut.
 _NOTE = re.compile(r"\s*\([^()]*[^\W\d_][^()]*\)")
+_NOTE_MAX_DIGITS = 6
 # "+8 913 ...": a Russian number written with its trunk prefix 8 after a "+". +89 is no country code
 # (ITU-T E.164 leaves 89x unassigned), so "+89" and nine more digits can only be a Russian mobile,
 # whatever the default region.
@@ -113,13 +115,17 @@ def _digit_count(text: str) -> int:
     return sum(char.isdigit() for char in text)
 
 
+def _without_short_note(note: re.Match[str]) -> str:
+    return "" if _digit_count(note.group()) <= _NOTE_MAX_DIGITS else note.group()
+
+
 def _parse(value: str, default_region: str) -> phonenumbers.PhoneNumber:
     """libphonenumber's parse, again without notes in brackets and the text after the last digit if
     that text was the trouble."""
     try:
         return phonenumbers.parse(value, default_region)
     except NumberParseException as exc:
-        trimmed = _TRAILING_TEXT.sub("", _NOTE.sub("", value))
+        trimmed = _TRAILING_TEXT.sub("", _NOTE.sub(_without_short_note, value))
         if exc.error_type not in (NumberParseException.NOT_A_NUMBER, NumberParseException.TOO_LONG) or (
             trimmed == value
         ):

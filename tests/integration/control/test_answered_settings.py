@@ -58,10 +58,13 @@ def test_cli_create_set_show(database_url: str) -> None:
     ],
 )
 def test_cli_refuses_naming_the_option(database_url: str, args: list[str], message: str) -> None:
-    add_trunk(database_url)
+    with psycopg.connect(database_url.replace("+psycopg", "")) as conn:  # the CLI under test is `create`
+        conn.execute("""INSERT INTO trunks (name, ami_url, dial_template, cps_limit, max_channels)
+                        VALUES ('sim', 'ami://u:s@127.0.0.1:5038', 'Local/{number}@pstn-sim', 5, 10)""")
     bad = dialer(database_url, "campaigns", "create", "c", "--trunk", "sim", *args)
     assert bad.returncode == 1 and message in bad.stderr, bad.stderr
-    assert json.loads(dialer(database_url, "campaigns", "list", "--json").stdout) == []
+    with psycopg.connect(database_url.replace("+psycopg", "")) as conn:
+        assert conn.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
 
 
 async def test_api_create_patch(database: AsyncEngine) -> None:

@@ -72,7 +72,8 @@ def test_other_numbers_through_libphonenumber(raw: str, e164: str) -> None:
     ["", "abc", "12", "8913123456", "891312345678", "+7 913 123", "+999 1234567", "=HYPERLINK(1)", "+79300001234",
      "00", "000380501234568", "0038050",
      "+8 3852 123456",  # only a mobile (+89...) is read as Russian: a landline could be another country's
-     "+8 9131234567 8", "89131234567 89131234568", "+7 (9l3) 123-45-67"],
+     "+8 9131234567 8", "89131234567 89131234568", "+7 (9l3) 123-45-67",
+     "+7 913 123 45 67 (жена 8 914 123 45 67)"],  # a note that may hold a number is not cut off
 )  # fmt: skip
 def test_invalid_values_say_why(raw: str) -> None:
     result = normalize(raw)
