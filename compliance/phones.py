@@ -22,8 +22,9 @@ _PARSE_REASONS = {
 }
 
 
-# What spreadsheets make of a long number stored as a number: "79131234567.0", "7.9131234567E+10".
-_FLOAT_TAIL = re.compile(r"(\+?\d+)\.0+")
+# What spreadsheets make of a long number stored as a number: "79131234567.0", "7.9131234567E+10",
+# with a decimal comma in a Russian locale ("79131234567,0", "7,9131234567E+10").
+_FLOAT_TAIL = re.compile(r"(\+?\d+)[.,]0+")
 _SCIENTIFIC = re.compile(r"(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})")
 # Words or notes after the number ("89131234567 (Иван)", "+7 913 123 45 67 моб"): libphonenumber
 # takes text before a number and extensions after it, but no other text after it.

@@ -22,7 +22,7 @@ class CorruptWorkbookError(CallListError):
 
 
 class SheetNotFoundError(CallListError):
-    """`--sheet` names a sheet the workbook does not have."""
+    """`--sheet` names a sheet the workbook does not have, or is given for a text file (no sheets)."""
 
 
 class MissingColumnError(CallListError):

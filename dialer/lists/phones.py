@@ -112,8 +112,6 @@ def _digits(text: str) -> str | None:
 def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
     """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
-    if "," in stripped and _DECIMAL_COMMA.fullmatch(stripped):
-        stripped = stripped.replace(",", ".")
     plus = stripped[:1] == "+"
     # A dot or an E may be a spreadsheet's float ("79131234567.0"): not a separator to drop here.
     float_like = "." in stripped or "E" in stripped or "e" in stripped
