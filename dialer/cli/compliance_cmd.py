@@ -6,8 +6,6 @@ imported with `dialer registry import` (when a database is configured or the emb
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from dataclasses import dataclass
@@ -38,6 +36,8 @@ from compliance import (
 )
 from dialer.cli.common import err_console, fail
 from dialer.errors import DialerError
+from dialer.lists import CallListError, EmptyFileError, Reject, RejectReason
+from dialer.lists.numbers import read_numbers
 
 app = typer.Typer(
     help="Compliance: subscriber time zones, calling windows (FZ-230, TCPA) and caps.", no_args_is_help=True
@@ -47,12 +47,6 @@ app = typer.Typer(
 @app.callback()
 def _group() -> None:
     """Compliance: subscriber time zones, calling windows (FZ-230, TCPA) and caps."""
-
-
-_PHONE_HEADERS = {"phone", "number", "msisdn", "tel", "телефон", "номер"}
-_TZ_HEADERS = {"timezone", "tz", "time_zone", "часовой пояс"}
-_REGION_HEADERS = {"region", "регион"}
-_ADDRESS_HEADERS = {"address", "адрес"}
 
 
 def _iso_utc(instant: datetime) -> str:
@@ -184,44 +178,12 @@ def _check_one(
     raw_phone: str, hints: TzHints, at: datetime, counts: AnsweredCounts, rules: RuleSet, registry: Registry | None
 ) -> _Checked:
     phone = normalize_phone(raw_phone, registry=registry)
-    resolution = resolve_timezone(phone, hints, registry)
+    return _decided(phone, resolve_timezone(phone, hints, registry), at, counts, rules)
+
+
+def _decided(phone: str, resolution: TzResolution, at: datetime, counts: AnsweredCounts, rules: RuleSet) -> _Checked:
     decision = decide(Subscriber.from_resolution(phone, resolution), at, counts, rules)
     return _Checked(phone, resolution, decision, at, rules)
-
-
-def _rows(path: Path) -> tuple[list[tuple[int, dict[str, str]]], str]:
-    """(line number, {phone, timezone, region, address}) per data row; the header names the columns."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"--file: cannot read {path}: {exc}", code=2)
-    first = text.splitlines()[0] if text.strip() else ""
-    delimiter = max(",;\t", key=first.count) if first else ","
-    records = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    columns = {"phone": 0}
-    start = 0
-    if records:
-        header = [cell.strip().lower() for cell in records[0]]
-        if any(cell in _PHONE_HEADERS for cell in header):
-            start = 1
-            for index, cell in enumerate(header):
-                for name, names in (
-                    ("phone", _PHONE_HEADERS),
-                    ("timezone", _TZ_HEADERS),
-                    ("region", _REGION_HEADERS),
-                    ("address", _ADDRESS_HEADERS),
-                ):
-                    if cell in names:
-                        columns[name] = index
-        elif not any(ch.isdigit() for ch in "".join(records[0])):
-            fail(f"--file: {path}: line 1 looks like a header without a phone column "
-                 f"(one of: {', '.join(sorted(_PHONE_HEADERS))})", code=2)
-    rows = []
-    for number, record in enumerate(records[start:], start=start + 1):
-        if not any(cell.strip() for cell in record):
-            continue
-        rows.append((number, {name: record[index] if index < len(record) else "" for name, index in columns.items()}))
-    return rows, delimiter
 
 
 def _field(error: ComplianceError, phone: str, timezone: str) -> str:
@@ -230,6 +192,56 @@ def _field(error: ComplianceError, phone: str, timezone: str) -> str:
     if isinstance(error, InvalidTimezoneError):
         return f"{timezone}: "
     return ""
+
+
+def _rejected(path: Path, reject: Reject, registry: Registry | None) -> str:
+    """A phone value of `--file` left out, as `file: line N: column: why` (an invalid number's full reason)."""
+    message = f"{reject.value!r}: {reject.message}" if reject.value else reject.message
+    if reject.reason is RejectReason.INVALID_NUMBER:
+        try:
+            normalize_phone(reject.value, registry=registry)
+        except InvalidPhoneError as exc:
+            message = str(exc)
+    return f"{path}: line {reject.row}: {reject.column}: {message}"
+
+
+def _check_file(
+    path: Path, sheet: str | None, defaults: TzHints | None, at: datetime, counts: AnsweredCounts, rules: RuleSet,
+    registry: Registry | None,
+) -> None:
+    """One JSON object per phone value of a file read as `dialer lists import` reads it; exit 2 after
+    the last one when a value could not be checked (each named on stderr)."""
+    warning = _RegistryWarning(registry)
+    checked_any = failures = 0
+    try:
+        for item in read_numbers(path, sheet=sheet, registry=registry):
+            if isinstance(item, Reject):
+                line = _rejected(path, item, registry)
+                if item.reason.is_note:
+                    err_console.print(f"warning: {line}", highlight=False, soft_wrap=True, markup=False)
+                else:
+                    failures += 1
+                    err_console.print(line, highlight=False, soft_wrap=True, markup=False)
+                continue
+            resolution = item.zone
+            if defaults is not None and resolution.source is not TzSource.EXPLICIT:  # the row names no zone
+                try:
+                    resolution = resolve_timezone(item.phone, defaults, registry)
+                except InvalidTimezoneError as exc:
+                    fail(f"--tz: {exc}", code=2)
+            checked = _decided(item.phone, resolution, at, counts, rules)
+            warning.after(checked)
+            checked_any += 1
+            typer.echo(json.dumps({"line": item.row, "column": item.column, **checked.as_json()}, ensure_ascii=False))
+    except EmptyFileError:
+        fail(f"--file: {path} has no numbers", code=2)
+    except (CallListError, ComplianceError) as exc:
+        fail(f"--file: {exc}", code=2)
+    sys.stdout.flush()
+    if failures:
+        raise typer.Exit(2)
+    if not checked_any:
+        fail(f"--file: {path} has no numbers", code=2)
 
 
 @app.command("check")
@@ -249,8 +261,10 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="CSV of numbers (column phone; optional timezone, region, address): JSON lines."),
+        typer.Option("--file", help="A call list (CSV or XLSX, read as `lists import` reads it), or one column of "
+                                    "numbers: one JSON object per number."),
     ] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help="Workbook sheet of --file (default: the first).")] = None,
     registry_paths: Annotated[
         list[Path] | None,
         typer.Option("--registry", help="Registry CSV file(s) to use instead of settings or the database."),
@@ -269,35 +283,17 @@ def check(
     except (ComplianceError, DialerError) as exc:
         fail(str(exc), code=2)
 
-    warning = _RegistryWarning(registry)
     if phone is not None:
+        if sheet is not None:
+            fail("--sheet goes with --file", code=2)
         try:
             checked = _check_one(phone, TzHints(timezone=tz, region=region), instant, counts, rule_set, registry)
         except ComplianceError as exc:
             fail(f"{_field(exc, 'PHONE', '--tz')}{exc}", code=2)
-        warning.after(checked)
+        _RegistryWarning(registry).after(checked)
         typer.echo(json.dumps(checked.as_json(), ensure_ascii=False) if as_json else checked.sentence())
         return
 
     assert file is not None
-    rows, _ = _rows(file)
-    if not rows:
-        fail(f"--file: {file} has no numbers", code=2)
-    failures = 0
-    for line, row in rows:
-        hints = TzHints(
-            timezone=row.get("timezone") or tz, region=row.get("region") or region, address=row.get("address")
-        )
-        try:
-            checked = _check_one(row["phone"], hints, instant, counts, rule_set, registry)
-        except ComplianceError as exc:
-            failures += 1
-            err_console.print(
-                f"{file}: line {line}: {_field(exc, 'phone', 'timezone')}{exc}", highlight=False, soft_wrap=True
-            )
-            continue
-        warning.after(checked)
-        typer.echo(json.dumps({"line": line, **checked.as_json()}, ensure_ascii=False))
-    sys.stdout.flush()
-    if failures:
-        raise typer.Exit(2)
+    defaults = TzHints(timezone=tz, region=region) if tz is not None or region is not None else None
+    _check_file(file, sheet, defaults, instant, counts, rule_set, registry)

@@ -207,6 +207,67 @@ def test_file_without_header(tmp_path: Path) -> None:
     ]
 
 
+def test_file_is_read_as_a_call_list_import_reads_it(tmp_path: Path, def_registry_path: Path) -> None:
+    # A CRM export: Windows-1251, a title row, the law's name for the phone column, two numbers in a
+    # cell, a note in brackets, a region in the time zone column, a bad number, a row without one.
+    crm = tmp_path / "crm.csv"
+    crm.write_bytes(
+        "Выгрузка абонентов от 01.12.2026\n\nАбонентский номер;Часовой пояс;ФИО\n"
+        "8 913 123-45-67 или 8 (914) 123-45-67;;Иванов\n"
+        "+7 913 123 45 67 (звонить после 18);Омская обл.;Петров\n"
+        "12345;;Сидоров\n;;Пустой\n".encode("cp1251")
+    )
+    code, out, err = check("--file", str(crm), "--at", "2026-04-20T05:00:00Z", registry=def_registry_path)
+    assert code == 2
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(item["line"], item["column"], item["phone"], item["timezone"], item["tz_source"]) for item in lines] == [
+        (4, "Абонентский номер", "+79131234567", "Asia/Novokuznetsk", "registry"),
+        (4, "Абонентский номер", "+79141234567", "Asia/Chita", "registry"),
+        (5, "Абонентский номер", "+79131234567", "Asia/Omsk", "explicit"),
+    ]
+    said = " ".join(err.split())
+    assert f"{crm}: line 6: Абонентский номер: '12345' is not a possible phone number" in said
+    assert f"{crm}: line 7: Абонентский номер: no phone number in the row" in said
+
+
+def test_file_may_be_a_workbook_sheet(tmp_path: Path, def_registry_path: Path) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "list.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("notes").write_row(0, 0, ["nothing to dial here"])
+    sheet = book.add_worksheet("Абоненты")
+    sheet.write_row(0, 0, ["Телефон", "Регион"])
+    sheet.write_row(1, 0, [79001750000, "Камчатский край"])  # a number cell, as spreadsheets store them
+    book.close()
+    code, out, err = check("--file", str(path), "--sheet", "Абоненты", "--at", "2026-04-20T21:00:00Z",
+                           registry=def_registry_path)
+    assert code == 0, err
+    [item] = [json.loads(line) for line in out.splitlines()]
+    assert (item["line"], item["phone"], item["timezone"], item["allowed"]) == (2, "+79001750000", "Asia/Kamchatka",
+                                                                                False)
+    code, out, err = check("--file", str(path), "--sheet", "missing", registry=def_registry_path)
+    assert (code, out) == (2, "")
+    assert "missing" in err
+    code, out, err = check("+79001750000", "--sheet", "Абоненты")
+    assert (code, out) == (2, "")
+    assert "--sheet goes with --file" in err
+
+
+def test_tz_and_region_options_apply_to_rows_that_name_no_zone(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("phone,timezone\n+79131234567,\n+79141234567,Asia/Tokyo\n", encoding="utf-8")
+    code, out, err = check("--file", str(numbers), "--at", "2026-04-20T05:00:00Z", "--tz", "Asia/Omsk")
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [(item["timezone"], item["tz_source"]) for item in lines] == [
+        ("Asia/Omsk", "explicit"), ("Asia/Tokyo", "explicit"),
+    ]
+    code, out, err = check("--file", str(numbers), "--tz", "Mars/Base")
+    assert (code, out) == (2, "")
+    assert "--tz: 'Mars/Base'" in err
+
+
 def run_dialer(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environment = {key: value for key, value in os.environ.items() if key not in {"DIALER_REGISTRY", "DATABASE_URL"}}
     environment.update({"NO_COLOR": "1", "TERM": "dumb", "COLUMNS": "250", **env})
@@ -261,4 +322,5 @@ def test_a_header_without_a_phone_column_is_named(tmp_path: Path) -> None:
     numbers.write_text("x,y\n+79131234567,1\n", encoding="utf-8")
     code, out, err = check("--file", str(numbers))
     assert (code, out) == (2, "")
-    assert "line 1 looks like a header without a phone column" in " ".join(err.split())
+    assert "--file: numbers.csv: no phone column" in " ".join(err.split())
+    assert "headers found in row 1: 'x', 'y'" in err
