@@ -102,11 +102,15 @@ _OUTCOME_KEYS: Mapping[Outcome, RetryKey] = MappingProxyType({
 })
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_DURATION = re.compile(r"(\d+)([smhd])")
+# Longest spellings first: `10min` is ten minutes, not `10m` followed by garbage.
+_DURATION = re.compile(r"(\d+)(seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d)")
+# Asterisk's DIALSTATUS spelling of the same outcome.
+_KEY_ALIASES = {"noanswer": RetryKey.NO_ANSWER}
 
 
 def parse_duration(text: str, *, field_name: str = "duration") -> timedelta:
-    """`90s`, `10m`, `2h`, `1d`, `1h30m` -> timedelta. A unit is required: `10` is ambiguous."""
+    """`90s`, `10m`, `2h`, `1d`, `1h30m` (also `10min`, `2hours`, `1day`) -> timedelta. A unit is
+    required: `10` is ambiguous."""
     compact = text.strip().lower().replace(" ", "")
     if not compact:
         raise InvalidValueError(field_name, "empty duration (use e.g. 10m, 90s, 2h)")
@@ -115,7 +119,7 @@ def parse_duration(text: str, *, field_name: str = "duration") -> timedelta:
     for match in _DURATION.finditer(compact):
         if match.start() != pos:
             break
-        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+        total += int(match.group(1)) * _UNIT_SECONDS[match.group(2)[0]]
         pos = match.end()
     if pos != len(compact):
         raise InvalidValueError(
@@ -140,16 +144,17 @@ def format_duration(delay: timedelta) -> str:
 
 
 def parse_retry_spec(text: str, *, field_name: str = "retry") -> dict[RetryKey, timedelta]:
-    """`busy=10m,no_answer=30m,congestion=2m` -> delays for the outcomes named (others keep defaults)."""
+    """`busy=10m,no_answer=30m,congestion=2m` -> delays for the outcomes named (others keep defaults).
+    Items may also be separated by `;`; `no-answer` and `noanswer` name `no_answer`."""
     delays: dict[RetryKey, timedelta] = {}
-    items = [item.strip() for item in text.split(",")]
+    items = [item.strip() for item in text.replace(";", ",").split(",")]
     if not any(items):
         raise InvalidValueError(field_name, "empty (use e.g. busy=10m,no_answer=30m,congestion=2m)")
     for item in items:
         if not item:
             continue
         name, sep, value = item.partition("=")
-        key_text = name.strip().lower().replace("-", "_")
+        key_text = "_".join(name.strip().lower().replace("-", " ").split())
         if not sep or not value.strip():
             raise InvalidValueError(field_name, f"{item!r} must be OUTCOME=DELAY, e.g. busy=10m")
         if key_text in (Outcome.ANSWERED.value, Outcome.INVALID_NUMBER.value):
@@ -159,7 +164,7 @@ def parse_retry_spec(text: str, *, field_name: str = "retry") -> dict[RetryKey, 
                 "invalid numbers are not dialed again)",
             )
         try:
-            key = RetryKey(key_text)
+            key = _KEY_ALIASES.get(key_text) or RetryKey(key_text)
         except ValueError:
             known = ", ".join(k.value for k in RetryKey)
             raise InvalidValueError(field_name, f"unknown outcome {name.strip()!r} (known: {known})") from None

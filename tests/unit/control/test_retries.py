@@ -112,6 +112,10 @@ def test_max_attempts_one_never_retries() -> None:
         ("1d", timedelta(days=1)),
         ("1h30m", timedelta(minutes=90)),
         (" 5M ", timedelta(minutes=5)),
+        ("10min", timedelta(minutes=10)),
+        ("2hours 30mins", timedelta(minutes=150)),
+        ("1 day", timedelta(days=1)),
+        ("45 sec", timedelta(seconds=45)),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
@@ -125,6 +129,8 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
         ("10", "not a duration"),
         ("m", "not a duration"),
         ("10x", "not a duration"),
+        ("10ms", "not a duration"),  # milliseconds are no retry delay
+        ("10mm", "not a duration"),
         ("-5m", "not a duration"),
         ("0m", "longer than zero"),
         ("31d", "30 days"),
@@ -144,6 +150,10 @@ def test_parse_retry_spec_and_defaults() -> None:
         RetryKey.NO_ANSWER: timedelta(minutes=30),
         RetryKey.CONGESTION: timedelta(minutes=2),
         RetryKey.MACHINE: timedelta(hours=2),
+    }
+    # Asterisk's DIALSTATUS spelling, a space, and `;` between items name the same.
+    assert parse_retry_spec("BUSY=10min; NOANSWER=30m") == parse_retry_spec("busy=10m,no answer=30m") == {
+        RetryKey.BUSY: timedelta(minutes=10), RetryKey.NO_ANSWER: timedelta(minutes=30),
     }
     policy = RetryPolicy.build("busy=1m")
     assert policy.delay(RetryKey.BUSY) == timedelta(minutes=1)
