@@ -59,7 +59,7 @@ _PHONE_WORDS = _aliases(
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
 # `Абонентский номер` is the law's term for a phone number (FZ-126 "On communications", FZ-230).
 _ALONE = _aliases("мобильный", "сотовый", "номер", "абонентский номер", "номер абонента",
-                  "mobile", "cell", "cellphone", "number", "msisdn")
+                  "номер мобильного", "номер сотового", "mobile", "cell", "cellphone", "number", "msisdn", "e164")
 # The kind of line, before or after a phone word (`Рабочий телефон`, `Телефон рабочий`, `Phone (work)`).
 _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",

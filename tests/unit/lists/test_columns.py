@@ -52,7 +52,8 @@ def test_no_phone_column() -> None:
      "Моб. телефон", "моб.телефон", "Телефон клиента", "Телефон 1", "Телефон 2", "Телефон (моб.)",
      "Телефон рабочий", "Тел. №2", "Номер телефона клиента", "Доп. номер", "Phone number", "Phone No.",
      "Phone #", "Mobile", "Cell", "Cell phone", "Mobile number", "Work phone", "Client phone", "Contact number",
-     "Mobile_2", "Абонентский номер", "Номер абонента", "Абонентский номер 2"],
+     "Mobile_2", "Абонентский номер", "Номер абонента", "Абонентский номер 2", "Номер мобильного",
+     "Номер сотового 2", "E164", "E.164"],
 )  # fmt: skip
 def test_more_phone_headers(header: str) -> None:
     assert is_phone_header(header)
