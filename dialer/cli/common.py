@@ -12,6 +12,8 @@ from rich.markup import escape
 from dialer.db.url import database_url
 from dialer.settings import Settings, get_settings
 
+SHEET_HELP = "Workbook sheet to read (default: the first whose first rows name a phone column, else the first)."
+
 err_console = Console(stderr=True)
 console = Console()
 

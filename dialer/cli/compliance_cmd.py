@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -34,10 +34,11 @@ from compliance import (
     zone_info,
     zones_for_text,
 )
-from dialer.cli.common import err_console, fail
+from dialer.cli.common import SHEET_HELP, err_console, fail
 from dialer.errors import DialerError
-from dialer.lists import CallListError, EmptyFileError, Reject, RejectReason
-from dialer.lists.numbers import read_numbers
+
+if TYPE_CHECKING:
+    from dialer.lists import Reject
 
 app = typer.Typer(
     help="Compliance: subscriber time zones, calling windows (FZ-230, TCPA) and caps.", no_args_is_help=True
@@ -196,6 +197,8 @@ def _field(error: ComplianceError, phone: str, timezone: str) -> str:
 
 def _rejected(path: Path, reject: Reject, registry: Registry | None) -> str:
     """A phone value of `--file` left out, as `file: line N: column: why` (an invalid number's full reason)."""
+    from dialer.lists import RejectReason
+
     message = f"{reject.value!r}: {reject.message}" if reject.value else reject.message
     if reject.reason is RejectReason.INVALID_NUMBER:
         try:
@@ -211,6 +214,10 @@ def _check_file(
 ) -> None:
     """One JSON object per phone value of a file read as `dialer lists import` reads it; exit 2 after
     the last one when a value could not be checked (each named on stderr)."""
+    # The list reader brings the database layer with it: imported only for a file.
+    from dialer.lists import CallListError, EmptyFileError, Reject
+    from dialer.lists.numbers import read_numbers
+
     warning = _RegistryWarning(registry)
     checked_any = failures = 0
     try:
@@ -264,7 +271,7 @@ def check(
         typer.Option("--file", help="A call list (CSV or XLSX, read as `lists import` reads it), or one column of "
                                     "numbers: one JSON object per number."),
     ] = None,
-    sheet: Annotated[str | None, typer.Option("--sheet", help="Workbook sheet of --file (default: the first).")] = None,
+    sheet: Annotated[str | None, typer.Option("--sheet", help=SHEET_HELP)] = None,
     registry_paths: Annotated[
         list[Path] | None,
         typer.Option("--registry", help="Registry CSV file(s) to use instead of settings or the database."),

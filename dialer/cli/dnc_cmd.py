@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 
 from compliance import Registry
-from dialer.cli.common import console, db_url, fail
+from dialer.cli.common import SHEET_HELP, console, db_url, fail
 from dialer.db.session import make_engine
 from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file
 from dialer.errors import DialerError
@@ -85,7 +85,7 @@ def import_(
         ..., exists=True, dir_okay=False, readable=True, help="CSV/XLSX with a phone column, or one number per line."
     ),
     company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
-    sheet: str | None = typer.Option(None, "--sheet", help="Workbook sheet to read (default: the first)."),
+    sheet: str | None = typer.Option(None, "--sheet", help=SHEET_HELP),
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
     """Add every number of a file to a company's do-not-call list; invalid rows are listed, not fatal."""

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from compliance import ComplianceError
 from dialer.campaigns import campaign_id_by_name
-from dialer.cli.common import console, db_url, fail, settings
+from dialer.cli.common import SHEET_HELP, console, db_url, fail, settings
 from dialer.db.session import make_engine, session_scope
 from dialer.errors import DialerError
 from dialer.lifecycle import after_contacts_added
@@ -90,7 +90,7 @@ def import_(
     subscriber_column: str | None = typer.Option(
         None, "--subscriber-column", help="Column keying the caps (default: the campaign's, `additional`)."
     ),
-    sheet: str | None = typer.Option(None, "--sheet", help="Workbook sheet to read (default: the first)."),
+    sheet: str | None = typer.Option(None, "--sheet", help=SHEET_HELP),
     reject_report: Path | None = typer.Option(
         None, "--reject-report", help="Where to write rejected rows (default: $DIALER_HOME/reports/...)."
     ),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
-from dialer.lists.columns import ColumnPlan, plan_columns
+from dialer.lists.columns import HEADER_SEARCH_ROWS, ColumnPlan, plan_columns
 from dialer.lists.copy_format import ContactLines
 from dialer.lists.errors import EmptyFileError, MissingColumnError
 from dialer.lists.model import ContactRow, Reject, RejectReason
@@ -22,7 +22,6 @@ from dialer.lists.seen import SeenNumbers
 from dialer.lists.sources import RowSource
 from dialer.lists.store import INLINE_KEYS_MAX, KeyChecks, Keys
 
-HEADER_SEARCH_ROWS = 10
 # The database waits for the first chunk; a small one gets it working sooner.
 _FIRST_CHUNK = 5_000
 _MAX_CHUNK_CHARS = 16 * 1024 * 1024

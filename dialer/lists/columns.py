@@ -96,6 +96,10 @@ NAME_ALIASES = _aliases(
 )  # fmt: skip
 
 
+# The header is looked for in this many first non-blank rows (title rows may come before it).
+HEADER_SEARCH_ROWS = 10
+
+
 def is_phone_header(text: str) -> bool:
     return _PHONE.match(alias_key(text)) is not None
 

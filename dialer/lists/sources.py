@@ -9,9 +9,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from dialer.lists.columns import HEADER_SEARCH_ROWS, is_phone_header
 from dialer.lists.csv_reader import CsvRows
 from dialer.lists.errors import CallListError, CorruptWorkbookError, EmptyFileError, SheetNotFoundError
 from dialer.lists.model import RowProblem
@@ -110,10 +112,16 @@ def open_source(source: Path | BinaryIO, name: str | None = None) -> Iterator[So
         yield SourceFile(display, stream, size, sha256, sniff_format(head, display))
 
 
+def _names_a_phone_column(rows: Iterator[list[str]]) -> bool:
+    """Whether a phone column is named where a call list's header is looked for."""
+    filled = (row for row in rows if any(cell.strip() for cell in row))
+    return any(is_phone_header(cell) for row in islice(filled, HEADER_SEARCH_ROWS) for cell in row)
+
+
 def row_source(file: SourceFile, sheet: str | None) -> RowSource:
     """The reader for the file's format."""
     if file.format is FileFormat.WORKBOOK:
-        return WorkbookRows(file.stream, file.name, sheet)
+        return WorkbookRows(file.stream, file.name, sheet, holds_list=_names_a_phone_column)
     if sheet is not None:
         raise SheetNotFoundError(f"{file.name}: a sheet ({sheet!r}) was named, but this is a text (CSV/TSV) file, "
                                  "which has none")

@@ -7,8 +7,8 @@ number (79131234567.0) becomes `79131234567`, dates become ISO 8601.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import BinaryIO
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, WorksheetNotFound
 
@@ -36,9 +36,12 @@ def cell_text(value: Cell) -> str:
 
 
 class WorkbookRows:
-    """The rows of one sheet (the first unless named), numbered as the spreadsheet shows them."""
+    """The rows of one sheet, numbered as the spreadsheet shows them: the sheet named, else the first
+    sheet whose rows `holds_list` accepts (an instructions sheet before the list is passed over),
+    else the first sheet."""
 
-    def __init__(self, stream: BinaryIO, where: str, sheet: str | None) -> None:
+    def __init__(self, stream: BinaryIO, where: str, sheet: str | None,
+                 holds_list: Callable[[Iterator[list[str]]], bool] | None = None) -> None:
         stream.seek(0)
         try:
             workbook = CalamineWorkbook.from_filelike(stream)
@@ -53,6 +56,12 @@ class WorkbookRows:
             raise CorruptWorkbookError(f"{where}: the workbook has no sheets")
         try:
             self._sheet = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
+            if sheet is None and holds_list is not None and len(names) > 1 and not holds_list(_head(self._sheet)):
+                for name in names[1:]:
+                    candidate = workbook.get_sheet_by_name(name)
+                    if holds_list(_head(candidate)):
+                        self._sheet, sheet = candidate, name
+                        break
         except WorksheetNotFound as exc:
             raise SheetNotFoundError(
                 f"{where}: no sheet named {sheet!r}; sheets: {', '.join(repr(n) for n in names)}"
@@ -81,3 +90,8 @@ class WorkbookRows:
             self._done += 1
             yield number, [cell_text(value) for value in row]
             number += 1
+
+
+def _head(sheet: Any) -> Iterator[list[str]]:
+    """The rows of a calamine sheet as text."""
+    return ([cell_text(value) for value in row] for row in sheet.iter_rows())

@@ -105,6 +105,11 @@ async def test_xlsx_with_numbers_as_numbers_and_a_named_sheet(
     with pytest.raises(SheetNotFoundError, match="no sheet named 'Nope'"):
         await import_call_list(database, path, "spring", ImportOptions(registry=options.registry, sheet="Nope"))
 
+    # Unnamed, the sheet is found past the cover (the numbers are now duplicates of the first import).
+    unnamed = ImportOptions(reports_dir=options.reports_dir, registry=options.registry)
+    summary = await import_call_list(database, path, "spring", unnamed)
+    assert (summary.total, summary.imported, summary.source_format) == (4, 0, "workbook, sheet 'Должники'")
+
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage-with-zip-signature", "not-a-workbook"])
 async def test_corrupt_xlsx_fails_whole_and_stores_nothing(

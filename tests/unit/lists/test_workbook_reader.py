@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,26 @@ def test_first_sheet_by_default_and_named_sheet(tmp_path: Path) -> None:
         ]
         with pytest.raises(SheetNotFoundError, match=r"no sheet named 'Nope'; sheets: 'Должники', 'Second'"):
             WorkbookRows(stream, "list.xlsx", "Nope")
+
+
+def test_without_a_name_the_first_sheet_that_holds_the_list(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    book.add_worksheet("Инструкция").write_column(0, 0, ["Выгрузка из CRM", "", "Звонить с 9 до 20"])
+    book.add_worksheet("Пусто")
+    book.add_worksheet("Абоненты").write_row(1, 0, ["Телефон", "ФИО"])
+    book.add_worksheet("Ещё").write_row(0, 0, ["Телефон"])
+    book.close()
+
+    def holds_list(rows: Iterator[list[str]]) -> bool:
+        return any("Телефон" in row for row in rows)
+
+    with path.open("rb") as stream:
+        chosen = WorkbookRows(stream, "export.xlsx", None, holds_list=holds_list)
+        assert (chosen.sheet_name, list(chosen)[-1]) == ("Абоненты", (2, ["Телефон", "ФИО"]))
+        # Named, or no sheet holding it: as before.
+        assert WorkbookRows(stream, "export.xlsx", "Инструкция", holds_list=holds_list).sheet_name == "Инструкция"
+        assert WorkbookRows(stream, "export.xlsx", None, holds_list=lambda rows: False).sheet_name == "Инструкция"
 
 
 def test_truncated_xlsx_is_corrupt(tmp_path: Path) -> None:
