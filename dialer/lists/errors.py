@@ -14,7 +14,7 @@ class EmptyFileError(CallListError):
 
 
 class UnreadableEncodingError(CallListError):
-    """The text is neither UTF-8 (with or without BOM), UTF-16 with BOM nor Windows-1251."""
+    """The text is in none of the encodings read: UTF-8 (with or without BOM), UTF-16 with BOM, Windows-1251, KOI8-R."""
 
 
 class CorruptWorkbookError(CallListError):

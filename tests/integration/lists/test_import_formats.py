@@ -46,6 +46,7 @@ ENCODINGS = {
     "utf-8-bom": ("utf-8", codecs.BOM_UTF8),
     "windows-1251": ("cp1251", b""),
     "utf-16-bom": ("utf-16-le", codecs.BOM_UTF16_LE),
+    "koi8-r": ("koi8_r", b""),
 }
 
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from dialer.lists.encoding import CP1251, UTF8, UTF8_BOM, UTF16_BE, UTF16_LE, detect_encoding
+from dialer.lists.encoding import CP1251, KOI8_R, UTF8, UTF8_BOM, UTF16_BE, UTF16_LE, detect_encoding
 from dialer.lists.errors import EmptyFileError, UnreadableEncodingError
 
 TEXT = "телефон;ФИО\n8 (913) 123-45-67;Иванов Иван\n"
@@ -88,3 +88,24 @@ def test_utf8_with_a_stray_byte_in_a_small_or_sparse_file(data: bytes) -> None:
 )
 def test_short_windows_1251_text_stays_windows_1251(text: str) -> None:
     assert detect_encoding(io.BytesIO(text.encode("cp1251")), "f.csv") == CP1251
+
+
+_EXPORTS = [
+    "Телефон;ФИО;Адрес\n89131234567;Иванов Иван Иванович;г. Новосибирск, ул. Ленина, 5\n"
+    "89141234567;Петрова Анна;Забайкальский край\n",
+    "Номер абонента;Регион\n89001234567;Камчатский край\n89011234567;Республика Саха (Якутия)\n",
+    "ТЕЛЕФОН;ФИО\n89131234567;ЩЕРБАКОВ ЮРИЙ ЭДУАРДОВИЧ\n89131234568;ЦОЙ ЖАННА ЁСИФОВНА\n",
+    "phone;name\n89131234567;Жёлтый цыплёнок съел шесть щук\n",
+]
+
+
+@pytest.mark.parametrize("text", _EXPORTS)
+def test_koi8_r_is_told_from_windows_1251(text: str) -> None:
+    assert detect_encoding(io.BytesIO(text.encode("koi8_r")), "f.csv") == KOI8_R
+    assert detect_encoding(io.BytesIO(text.encode("cp1251")), "f.csv") == CP1251
+    assert detect_encoding(io.BytesIO(text.upper().encode("cp1251")), "f.csv") == CP1251
+
+
+def test_too_few_letters_to_tell_stay_windows_1251() -> None:
+    # KOI8-R is read only on clear evidence: Windows-1251 is what exports use.
+    assert detect_encoding(io.BytesIO("Телефон;ФИО\n89131234567;Иванов\n".encode("koi8_r")), "f.csv") == CP1251
