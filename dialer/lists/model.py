@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 class RejectReason(StrEnum):
     """Why a phone value of the file did not become a contact (the reject report's `reason`).
 
-    One reason is a note, not a reject: `quote-repaired` marks a row read with a repair (of an unclosed
-    quote, see csv_reader) whose numbers went on as usual; it is counted nowhere.
+    Two reasons are notes, not rejects, counted nowhere: `quote-repaired` marks a row read with a
+    repair (of an unclosed quote, see csv_reader) whose numbers went on as usual; `header-repeated` a
+    row that is the header again (exports joined together), skipped.
     """
 
     EMPTY_PHONE = "empty-phone"
@@ -28,6 +29,7 @@ class RejectReason(StrEnum):
     DUPLICATE_IN_FILE = "duplicate-in-file"
     DUPLICATE_EXISTING = "duplicate-existing"
     QUOTE_REPAIRED = "quote-repaired"
+    HEADER_REPEATED = "header-repeated"
 
     @property
     def is_invalid(self) -> bool:
@@ -40,7 +42,7 @@ class RejectReason(StrEnum):
     @property
     def is_note(self) -> bool:
         """A line of the report about a row, not a phone value left out."""
-        return self is RejectReason.QUOTE_REPAIRED
+        return self is RejectReason.QUOTE_REPAIRED or self is RejectReason.HEADER_REPEATED
 
 
 _INVALID = frozenset(

@@ -12,7 +12,7 @@ from json.encoder import encode_basestring  # the C-accelerated string encoder o
 from operator import itemgetter
 
 from compliance import InvalidPhoneError, InvalidTimezoneError, TzHints
-from dialer.lists.columns import ColumnPlan
+from dialer.lists.columns import ColumnPlan, is_phone_header
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.phones import DEFAULT_REGION, PhoneError, may_hold_several, normalize, split_cell
@@ -114,9 +114,13 @@ class RowInterpreter:
         if self._has_hints:
             hints = self._hints(cells)
         registry = self._registry
-        for column, raw in values:
+        for n, (column, raw) in enumerate(values):
             phone = normalize(raw, DEFAULT_REGION, registry)
             if isinstance(phone, PhoneError):
+                if n == 0 and is_phone_header(raw):
+                    rejects.append(Reject(row, column, raw, RejectReason.HEADER_REPEATED,
+                                          "the header row again (files joined together?): skipped"))
+                    return 0
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, phone.message))
                 continue
             try:

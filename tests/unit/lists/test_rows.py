@@ -82,6 +82,18 @@ def test_empty_phone_and_blank_rows(registry: Registry) -> None:
     assert (rejects[0].reason, rejects[0].column, rejects[0].row) == (RejectReason.EMPTY_PHONE, "Телефон", 2)
 
 
+def test_the_header_again_is_a_note_not_a_reject(registry: Registry) -> None:
+    # Two exports joined together: the second one's header is a row of the first.
+    total, contacts, rejects = interpret(registry, HEADER)
+    assert (total, contacts) == (0, [])
+    [note] = rejects
+    assert (note.reason, note.column, note.value, note.reason.is_note) == (
+        RejectReason.HEADER_REPEATED, "Телефон", "Телефон", True)
+    # A word in the phone column that names no column stays an invalid number.
+    total, _, rejects = interpret(registry, ["нет", "Иванов", "", "", "", ""])
+    assert (total, [r.reason for r in rejects]) == (1, [RejectReason.INVALID_NUMBER])
+
+
 def test_short_and_long_rows(registry: Registry) -> None:
     total, contacts, _ = interpret(registry, ["89130123456", "Иванов"])
     assert total == 1 and json.loads(contacts[0].extra_json) == {"additional": "", "Сумма": ""}
