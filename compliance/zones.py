@@ -16,8 +16,34 @@ _OFFSET = re.compile(
     r"\s*(?:ч|час|часа|часов|h)?\.?$",
     re.IGNORECASE,
 )
-# Moscow time itself, as call lists write it: `МСК`, `MSK`, `Московское время`.
-_MOSCOW = re.compile(r"^(?:MSK|МСК|москов\w*\s+время|moscow\s+time)$", re.IGNORECASE)
+# Moscow time itself, as call lists write it: `МСК`, `MSK`.
+_MOSCOW = re.compile(r"^(?:MSK|МСК)$", re.IGNORECASE)
+# Russia's time zones by their names (`Екатеринбургское время`, `Omsk time`, also a tz database zone's
+# city: `Томское время`), an offset in brackets after the name allowed (`Омское время (UTC+6)`): the
+# name decides. Novosibirsk's is not an official
+# name (it keeps Krasnoyarsk time) but is written all the same.
+_NAMED_TIMES = {
+    "калининград": "Europe/Kaliningrad", "kaliningrad": "Europe/Kaliningrad",
+    "москов": "Europe/Moscow", "moscow": "Europe/Moscow",
+    "самарск": "Europe/Samara", "samara": "Europe/Samara",
+    "екатеринбург": "Asia/Yekaterinburg", "yekaterinburg": "Asia/Yekaterinburg",
+    "омск": "Asia/Omsk", "omsk": "Asia/Omsk",
+    "новосибирск": "Asia/Novosibirsk", "novosibirsk": "Asia/Novosibirsk",
+    "красноярск": "Asia/Krasnoyarsk", "krasnoyarsk": "Asia/Krasnoyarsk",
+    "иркутск": "Asia/Irkutsk", "irkutsk": "Asia/Irkutsk",
+    "якутск": "Asia/Yakutsk", "yakutsk": "Asia/Yakutsk",
+    "владивосток": "Asia/Vladivostok", "vladivostok": "Asia/Vladivostok",
+    "магадан": "Asia/Magadan", "magadan": "Asia/Magadan",
+    "камчатск": "Asia/Kamchatka", "kamchatka": "Asia/Kamchatka",
+    # Zones of their own in the tz database for the same offsets.
+    "астрахан": "Europe/Astrakhan", "саратов": "Europe/Saratov", "ульяновск": "Europe/Ulyanovsk",
+    "волгоград": "Europe/Volgograd", "киров": "Europe/Kirov", "томск": "Asia/Tomsk", "барнаул": "Asia/Barnaul",
+    "новокузнецк": "Asia/Novokuznetsk", "кемеров": "Asia/Novokuznetsk", "читин": "Asia/Chita",
+    "сахалин": "Asia/Sakhalin", "среднеколымск": "Asia/Srednekolymsk", "анадыр": "Asia/Anadyr",
+}  # fmt: skip
+_NAMED_TIME = re.compile(
+    r"^(?P<name>" + "|".join(_NAMED_TIMES) + r")\w*\s+(?:время|time)\s*(?:\([^()]*\))?$", re.IGNORECASE
+)
 _MOSCOW_OFFSET_HOURS = 3  # MSK is UTC+3 (107-FZ art. 5)
 
 
@@ -52,7 +78,7 @@ def parse_timezone(text: str) -> str:
 
     Offsets: `+07:00`, `+7`, `UTC+7`, `GMT-03:30`, `MSK+4` / `МСК+4` / `МСК+4ч` (Moscow time + 4 h). Whole
     hours become `Etc/GMT-7` (the tz database inverts the sign), others `UTC+05:30`. `MSK` / `МСК` alone
-    is `Europe/Moscow`.
+    is `Europe/Moscow`; a Russian zone's name (`Московское время`, `Омское время (UTC+6)`) is its zone.
     """
     value = text.strip()
     if not value:
@@ -64,6 +90,9 @@ def parse_timezone(text: str) -> str:
         return known
     if _MOSCOW.match(value):
         return "Europe/Moscow"
+    named = _NAMED_TIME.match(value)
+    if named is not None:
+        return _NAMED_TIMES[named.group("name").lower()]
     match = _OFFSET.match(value)
     if match is None:
         raise InvalidTimezoneError(

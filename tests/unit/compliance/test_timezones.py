@@ -242,6 +242,21 @@ def test_number_without_geography_is_unknown() -> None:
         ("МСК", "Europe/Moscow"),
         ("MSK", "Europe/Moscow"),
         ("Московское время", "Europe/Moscow"),
+        # Russia's zones by name, an offset in brackets after it allowed.
+        ("Калининградское время", "Europe/Kaliningrad"),
+        ("САМАРСКОЕ ВРЕМЯ", "Europe/Samara"),
+        ("Екатеринбургское время", "Asia/Yekaterinburg"),
+        ("Омское время (UTC+6)", "Asia/Omsk"),
+        ("Новосибирское время", "Asia/Novosibirsk"),
+        ("Красноярское  время", "Asia/Krasnoyarsk"),
+        ("Иркутское время", "Asia/Irkutsk"),
+        ("Якутское время (МСК+6)", "Asia/Yakutsk"),
+        ("Владивостокское время", "Asia/Vladivostok"),
+        ("Магаданское время", "Asia/Magadan"),
+        ("Камчатское время", "Asia/Kamchatka"),
+        ("Томское время", "Asia/Tomsk"),
+        ("Yekaterinburg time", "Asia/Yekaterinburg"),
+        ("Moscow Time", "Europe/Moscow"),
         ("+05:30", "UTC+05:30"),
         ("UTC-03:30", "UTC-03:30"),
         ("+00:00", "UTC"),
@@ -259,7 +274,9 @@ def test_fixed_offset_zone_names_work() -> None:
     assert instant.astimezone(zone_info("UTC-03:30")).strftime("%H:%M") == "20:30"
 
 
-@pytest.mark.parametrize("text", ["", "Moscow", "+15", "UTC+7:75", "+25:00", "Asia/Nowhere"])
+@pytest.mark.parametrize(
+    "text", ["", "Moscow", "+15", "UTC+7:75", "+25:00", "Asia/Nowhere", "Омское", "Самаркандское время"]
+)
 def test_parse_timezone_rejects(text: str) -> None:
     with pytest.raises(InvalidTimezoneError):
         parse_timezone(text)
