@@ -57,6 +57,11 @@ class EmbeddedPostgres:
             port = self._configured_port()
             if self._write_conf(port) and self._is_running():
                 self._pg_ctl("reload")
+            if self._is_running() and self._binaries_gone():
+                # Its install was removed or upgraded under it (a virtualenv deleted, a new wheel):
+                # it would fail on its next library load (`could not access file "plpgsql"`).
+                log.warning("embedded PostgreSQL in %s runs from removed files; restarting it", self.data_dir)
+                self._pg_ctl("stop", "-w", "-m", "fast")
             if not self._is_running():
                 if not _port_free(port):
                     port = _free_port()
@@ -176,6 +181,15 @@ class EmbeddedPostgres:
         except PermissionError:
             return True
         return True
+
+    def _binaries_gone(self) -> bool:
+        """Whether the running server's executable was deleted (Linux `/proc`; False elsewhere)."""
+        try:
+            pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+            executable = os.readlink(f"/proc/{pid}/exe")
+        except (OSError, ValueError, IndexError):
+            return False
+        return executable.endswith(" (deleted)") or not Path(executable).exists()
 
     def _ensure_database(self, server: EmbeddedServer) -> None:
         probe = self._run(
