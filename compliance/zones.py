@@ -18,29 +18,22 @@ _OFFSET = re.compile(
 )
 # Moscow time itself, as call lists write it: `МСК`, `MSK`.
 _MOSCOW = re.compile(r"^(?:MSK|МСК)$", re.IGNORECASE)
-# Russia's time zones by their names (`Екатеринбургское время`, `Omsk time`, also a tz database zone's
-# city: `Томское время`), an offset in brackets after the name allowed (`Омское время (UTC+6)`): the
-# name decides. Novosibirsk's is not an official
-# name (it keeps Krasnoyarsk time) but is written all the same.
-_NAMED_TIMES = {
-    "калининград": "Europe/Kaliningrad", "kaliningrad": "Europe/Kaliningrad",
-    "москов": "Europe/Moscow", "moscow": "Europe/Moscow",
-    "самарск": "Europe/Samara", "samara": "Europe/Samara",
-    "екатеринбург": "Asia/Yekaterinburg", "yekaterinburg": "Asia/Yekaterinburg",
-    "омск": "Asia/Omsk", "omsk": "Asia/Omsk",
-    "новосибирск": "Asia/Novosibirsk", "novosibirsk": "Asia/Novosibirsk",
-    "красноярск": "Asia/Krasnoyarsk", "krasnoyarsk": "Asia/Krasnoyarsk",
-    "иркутск": "Asia/Irkutsk", "irkutsk": "Asia/Irkutsk",
-    "якутск": "Asia/Yakutsk", "yakutsk": "Asia/Yakutsk",
-    "владивосток": "Asia/Vladivostok", "vladivostok": "Asia/Vladivostok",
-    "магадан": "Asia/Magadan", "magadan": "Asia/Magadan",
-    "камчатск": "Asia/Kamchatka", "kamchatka": "Asia/Kamchatka",
+# Russia's time zones by their names (`Екатеринбургское время`, also a tz database zone's city:
+# `Томское время`), an offset in brackets after the name allowed (`Омское время (UTC+6)`): the name
+# decides. Novosibirsk's is not an official name (it keeps Krasnoyarsk time) but is written all the same.
+_RUSSIAN_NAMES = {
+    "калининград": "Europe/Kaliningrad", "москов": "Europe/Moscow", "самарск": "Europe/Samara",
+    "екатеринбург": "Asia/Yekaterinburg", "омск": "Asia/Omsk", "новосибирск": "Asia/Novosibirsk",
+    "красноярск": "Asia/Krasnoyarsk", "иркутск": "Asia/Irkutsk", "якутск": "Asia/Yakutsk",
+    "владивосток": "Asia/Vladivostok", "магадан": "Asia/Magadan", "камчатск": "Asia/Kamchatka",
     # Zones of their own in the tz database for the same offsets.
     "астрахан": "Europe/Astrakhan", "саратов": "Europe/Saratov", "ульяновск": "Europe/Ulyanovsk",
     "волгоград": "Europe/Volgograd", "киров": "Europe/Kirov", "томск": "Asia/Tomsk", "барнаул": "Asia/Barnaul",
     "новокузнецк": "Asia/Novokuznetsk", "кемеров": "Asia/Novokuznetsk", "читин": "Asia/Chita",
     "сахалин": "Asia/Sakhalin", "среднеколымск": "Asia/Srednekolymsk", "анадыр": "Asia/Anadyr",
 }  # fmt: skip
+# In English the zone's city names it: `Omsk time`, `Yekaterinburg Time`.
+_NAMED_TIMES = _RUSSIAN_NAMES | {zone.split("/")[1].lower(): zone for zone in _RUSSIAN_NAMES.values()}
 _NAMED_TIME = re.compile(
     r"^(?P<name>" + "|".join(_NAMED_TIMES) + r")\w*\s+(?:время|time)\s*(?:\([^()]*\))?$", re.IGNORECASE
 )

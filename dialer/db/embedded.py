@@ -169,14 +169,20 @@ class EmbeddedPostgres:
                 return int(line.split("=")[1])
         raise DatabaseError(f"embedded PostgreSQL in {self.data_dir} has no port configured")
 
+    def _pid(self) -> int | None:
+        """The postmaster's pid from its pid file, None without a readable one."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
     def _is_running(self) -> bool:
-        pid_file = self.data_dir / "postmaster.pid"
-        if not pid_file.exists():
+        pid = self._pid()
+        if pid is None:
             return False
         try:
-            pid = int(pid_file.read_text().splitlines()[0])
             os.kill(pid, 0)
-        except (ValueError, IndexError, ProcessLookupError):
+        except ProcessLookupError:
             return False
         except PermissionError:
             return True
@@ -184,10 +190,12 @@ class EmbeddedPostgres:
 
     def _binaries_gone(self) -> bool:
         """Whether the running server's executable was deleted (Linux `/proc`; False elsewhere)."""
+        pid = self._pid()
+        if pid is None:
+            return False
         try:
-            pid = int((self.data_dir / "postmaster.pid").read_text().splitlines()[0])
             executable = os.readlink(f"/proc/{pid}/exe")
-        except (OSError, ValueError, IndexError):
+        except OSError:
             return False
         return executable.endswith(" (deleted)") or not Path(executable).exists()
 

@@ -114,10 +114,11 @@ class RowInterpreter:
         if self._has_hints:
             hints = self._hints(cells)
         registry = self._registry
-        for n, (column, raw) in enumerate(values):
+        for column, raw in values:
             phone = normalize(raw, DEFAULT_REGION, registry)
             if isinstance(phone, PhoneError):
-                if n == 0 and is_phone_header(raw):
+                # The row's first value a column name: the header again (checked only on this rare path).
+                if (column, raw) == values[0] and is_phone_header(raw):
                     rejects.append(Reject(row, column, raw, RejectReason.HEADER_REPEATED,
                                           "the header row again (files joined together?): skipped"))
                     return 0
