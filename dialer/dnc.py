@@ -21,7 +21,7 @@ from dialer.lists.columns import ColumnPlan, plan_columns
 from dialer.lists.connection import Database, transaction
 from dialer.lists.errors import EmptyFileError, MissingColumnError, UnknownCompanyError
 from dialer.lists.model import Reject, RejectReason
-from dialer.lists.phones import PhoneError, normalize, split_cell
+from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cell
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.store import LOCK_COMPANY_DNC
 
@@ -192,8 +192,10 @@ class _DncFileReader:
                 if index >= len(cells):
                     continue
                 for raw in split_cell(cells[index]):
-                    self.total += 1
                     phone = normalize(raw, registry=self._registry)
+                    if isinstance(phone, PhoneError) and is_placeholder(raw):
+                        continue
+                    self.total += 1
                     if isinstance(phone, PhoneError):
                         self.invalid_count += 1
                         if len(self.invalid) < _SHOWN_INVALID:

@@ -31,6 +31,23 @@ _WORD_SPLIT = re.compile(r"(?<=\d)\s+(?:или|и|or|and)\s+(?=[+\d(])", re.IGNO
 _EXTENSION = re.compile(r"(?:доб|добавочный|вн|внутр|ext|extension|x)\.?\s*:?\s*\d{1,6}", re.IGNORECASE)
 
 
+# What CRM exports and people write in a phone cell that holds no number (compared case-folded, with
+# spaces collapsed and a final dot dropped): the cell is empty, not an invalid number.
+_PLACEHOLDERS = frozenset({
+    "нет", "нету", "нет номера", "нет телефона", "не указан", "не указано", "не указана", "неизвестно",
+    "неизв", "отсутствует", "н/д", "нд", "н/а", "#н/д", "n/a", "na", "#n/a", "none", "null", "nil", "nan",
+    "no", "unknown", "not available",
+})
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a phone value only says that there is no number: `-`, `—`, `нет`, `n/a`, `0`, `null`..."""
+    text = " ".join(value.casefold().split()).removesuffix(".")
+    if not any(ch.isalnum() for ch in text) or text.strip("0") == "":
+        return True
+    return text in _PLACEHOLDERS
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneError:
     """Why a phone value is not a valid number, for the reject report."""

@@ -1,7 +1,8 @@
 """One data row to contacts and rejects (pure: no I/O besides the zone resolver's in-memory registry).
 
 Every phone value found counts once: a valid one becomes a contact candidate, an invalid one a reject.
-A row with cells but no phone value is one `empty-phone` reject; a row of blank cells is skipped.
+A row with cells but no phone value is one `empty-phone` reject; a row of blank cells is skipped. A
+placeholder (`-`, `нет`, `n/a`, see `phones.is_placeholder`) is no phone value.
 This runs once per row of million-row files, hence the ready JSON frame and inlined lookups.
 """
 
@@ -15,7 +16,7 @@ from compliance import InvalidPhoneError, InvalidTimezoneError, TzHints
 from dialer.lists.columns import ColumnPlan, is_phone_header
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
-from dialer.lists.phones import DEFAULT_REGION, PhoneError, may_hold_several, normalize, split_cell
+from dialer.lists.phones import DEFAULT_REGION, PhoneError, is_placeholder, may_hold_several, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
 
@@ -114,6 +115,7 @@ class RowInterpreter:
         if self._has_hints:
             hints = self._hints(cells)
         registry = self._registry
+        placeholders = 0
         for column, raw in values:
             phone = normalize(raw, DEFAULT_REGION, registry)
             if isinstance(phone, PhoneError):
@@ -122,6 +124,9 @@ class RowInterpreter:
                     rejects.append(Reject(row, column, raw, RejectReason.HEADER_REPEATED,
                                           "the header row again (files joined together?): skipped"))
                     return 0
+                if is_placeholder(raw):
+                    placeholders += 1
+                    continue
                 rejects.append(Reject(row, column, raw, RejectReason.INVALID_NUMBER, phone.message))
                 continue
             try:
@@ -143,7 +148,11 @@ class RowInterpreter:
             contacts.append(
                 ContactRow(row, column, raw, phone, subscriber, name, extra, zone)
             )
-        return len(values)
+        if placeholders == len(values):
+            rejects.append(Reject(row, values[0][0], values[0][1], RejectReason.EMPTY_PHONE,
+                                  "no phone number in the row"))
+            return 1
+        return len(values) - placeholders
 
     def _with_problem(
         self,

@@ -67,8 +67,9 @@ async def test_waiting_contacts_of_the_company_are_excluded(
 async def test_import_files(database: AsyncEngine, database_url: str, tenant: Tenant, tmp_path: Path) -> None:
     with_header = tmp_path / "dnc.csv"
     with_header.write_bytes("ФИО;Телефон\nИванов;8 (913) 000-00-01; \nПетров;89130000002, 89130000003\n"
-                            .encode("cp1251"))  # fmt: skip
+                            "Сидоров;нет\nКузнецов;-\n".encode("cp1251"))  # fmt: skip
     summary = await import_dnc_file(database, with_header, "acme")
+    # A placeholder (`нет`, `-`) is no number, not an invalid one.
     assert (summary.total, summary.added, summary.invalid) == (3, 3, 0)
 
     workbook = tmp_path / "dnc.xlsx"

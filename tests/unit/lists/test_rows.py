@@ -90,8 +90,28 @@ def test_the_header_again_is_a_note_not_a_reject(registry: Registry) -> None:
     assert (note.reason, note.column, note.value, note.reason.is_note) == (
         RejectReason.HEADER_REPEATED, "Телефон", "Телефон", True)
     # A word in the phone column that names no column stays an invalid number.
-    total, _, rejects = interpret(registry, ["нет", "Иванов", "", "", "", ""])
+    total, _, rejects = interpret(registry, ["Иванов", "Иванов", "", "", "", ""])
     assert (total, [r.reason for r in rejects]) == (1, [RejectReason.INVALID_NUMBER])
+
+
+@pytest.mark.parametrize("placeholder", ["-", " — ", "нет", "НЕТ", "Не указан", "n/a", "#Н/Д", "null", "0", "-.-"])
+def test_a_placeholder_is_no_phone_value(registry: Registry, placeholder: str) -> None:
+    # Beside a number: nothing to report, as an empty cell.
+    total, contacts, rejects = interpret(registry, ["89130123456", "Иванов", "D-1", "", "", placeholder])
+    assert (total, [c.phone for c in contacts], rejects) == (1, ["+79130123456"], [])
+    total, contacts, rejects = interpret(registry, [f"89130123456, {placeholder}", "Иванов", "D-1", "", "", ""])
+    assert (total, [c.phone for c in contacts], rejects) == (1, ["+79130123456"], [])
+    # Alone: the row has no phone number (one reject, as for empty cells), not an invalid number.
+    total, contacts, rejects = interpret(registry, [placeholder, "Иванов", "D-1", "", "", placeholder])
+    assert (total, contacts) == (1, [])
+    [reject] = rejects
+    assert (reject.reason, reject.column, reject.value) == (RejectReason.EMPTY_PHONE, "Телефон", placeholder.strip())
+
+
+def test_a_placeholder_beside_an_invalid_number(registry: Registry) -> None:
+    total, contacts, rejects = interpret(registry, ["8913", "", "", "", "", "нет"])
+    assert (total, contacts, [(r.value, r.reason) for r in rejects]) == (
+        1, [], [("8913", RejectReason.INVALID_NUMBER)])
 
 
 def test_short_and_long_rows(registry: Registry) -> None:
