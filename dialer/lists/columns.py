@@ -63,12 +63,13 @@ _ALONE = _aliases("мобильный", "сотовый", "номер", "або�
 # The kind of line, before or after a phone word (`Рабочий телефон`, `Телефон рабочий`, `Phone (work)`).
 _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
-    "основной", "городской", "стационарный", "личный",
+    "основной", "городской", "стационарный", "личный", "другой", "второй", "запасной", "резервный",
+    "для рассылок",
     "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary",
     "alt", "alternative", "alternate", "additional", "other", "personal",
 )  # fmt: skip
 # Kinds that also go with `номер`/`number` alone (not `личный номер`, `personal number`: an id).
-_NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other")
+_NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other", "другой", "для рассылок")
 _NUMBER_WORDS = _aliases("номер", "number", "no")
 # Whose phone: the subscriber's (`Телефон клиента`, `Client phone`); never the operator's.
 _OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента")

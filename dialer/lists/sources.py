@@ -16,17 +16,20 @@ from typing import BinaryIO, Protocol
 from dialer.lists.columns import HEADER_SEARCH_ROWS, is_phone_header
 from dialer.lists.csv_reader import CsvRows
 from dialer.lists.errors import CallListError, CorruptWorkbookError, EmptyFileError, SheetNotFoundError
+from dialer.lists.html_reader import HtmlTableRows, looks_like_html
 from dialer.lists.model import RowProblem
 from dialer.lists.workbook_reader import WorkbookRows
 
 _ZIP = b"PK\x03\x04"
 _OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
+_HEAD = 4096  # bytes read to tell the format
 _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 
 
 class FileFormat(StrEnum):
     CSV = "csv"
     WORKBOOK = "workbook"  # XLSX, XLSM, XLSB, XLS or ODS: python-calamine tells them apart
+    HTML = "html"  # an HTML table, often named .xls (web CRM exports)
 
 
 class RowSource(Protocol):
@@ -74,9 +77,12 @@ def _digest(stream: BinaryIO) -> tuple[str, int]:
 
 
 def sniff_format(head: bytes, name: str) -> FileFormat:
-    """Workbook by signature (ZIP or OLE2); a workbook file name without one is corrupt."""
+    """Workbook by signature (ZIP or OLE2), an HTML page by its markup; a workbook file name with
+    neither is corrupt."""
     if head.startswith(_ZIP) or head.startswith(_OLE2):
         return FileFormat.WORKBOOK
+    if looks_like_html(head):
+        return FileFormat.HTML
     suffix = Path(name).suffix.lower()
     if suffix in _WORKBOOK_SUFFIXES:
         raise CorruptWorkbookError(
@@ -107,7 +113,7 @@ def open_source(source: Path | BinaryIO, name: str | None = None) -> Iterator[So
         sha256, size = _digest(stream)
         if size == 0:
             raise EmptyFileError(f"{display}: the file is empty")
-        head = stream.read(8)
+        head = stream.read(_HEAD)
         stream.seek(0)
         yield SourceFile(display, stream, size, sha256, sniff_format(head, display))
 
@@ -123,6 +129,8 @@ def row_source(file: SourceFile, sheet: str | None) -> RowSource:
     if file.format is FileFormat.WORKBOOK:
         return WorkbookRows(file.stream, file.name, sheet, holds_list=_names_a_phone_column)
     if sheet is not None:
-        raise SheetNotFoundError(f"{file.name}: a sheet ({sheet!r}) was named, but this is a text (CSV/TSV) file, "
-                                 "which has none")
+        kind = "an HTML page" if file.format is FileFormat.HTML else "a text (CSV/TSV) file"
+        raise SheetNotFoundError(f"{file.name}: a sheet ({sheet!r}) was named, but this is {kind}, which has none")
+    if file.format is FileFormat.HTML:
+        return HtmlTableRows(file.stream, file.name, file.size, holds_list=_names_a_phone_column)
     return CsvRows(file.stream, file.name, file.size)

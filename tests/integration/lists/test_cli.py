@@ -48,7 +48,7 @@ def last_json(stdout: str) -> dict[str, object]:
 
 def test_json_contract(cli_env: dict[str, str], tenant: Tenant, database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "list.csv"
-    path.write_bytes("Телефон;ФИО;additional\r\n8 (913) 012-34-56;Иванов;D1\r\n89130123456;Иванов;D1\r\nнет;x;y\r\n"
+    path.write_bytes("Телефон;ФИО;additional\r\n8 (913) 012-34-56;Иванов;D1\r\n89130123456;Иванов;D1\r\nабв;x;y\r\n"
                      .encode("cp1251"))
     done = dialer(cli_env, "lists", "import", str(path), "--campaign", "spring", "--json")
     assert done.returncode == 0, done.stderr
@@ -61,7 +61,7 @@ def test_json_contract(cli_env: dict[str, str], tenant: Tenant, database_url: st
     assert report.parent == tmp_path / "home" / "reports" and report.name.startswith("spring-")
     assert report.read_text(encoding="utf-8-sig").splitlines()[1:] == [
         "3,Телефон,89130123456,duplicate-in-file,the number appears earlier in this file",
-        "4,Телефон,нет,invalid-number,not a phone number",
+        "4,Телефон,абв,invalid-number,not a phone number",
     ]
     assert "imported" in done.stdout.split("\n")[0].lower()
     assert query(database_url, "SELECT phone, timezone FROM contacts") == [("+79130123456", "Asia/Novosibirsk")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import html
 import io
 import json
 from pathlib import Path
@@ -165,3 +166,31 @@ async def test_legacy_xls(
     summary = await import_call_list(database, path, "spring", options)
     assert (summary.total, summary.imported) == (3, 3)
     assert stored(database_url) == EXPECTED
+
+
+def html_table(rows: list[list[object]]) -> str:
+    def cell(value: object) -> str:
+        return "<td>" + html.escape(str(value)).replace("\r\n", "<br>") + "</td>"
+
+    return "<table border=1>" + "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>\n" for row in rows) + "</table>"
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "windows-1251"])
+async def test_html_export_named_xls(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path, charset: str
+) -> None:
+    """Web CRMs (Bitrix24) export "Excel" as an HTML page named .xls: read as the sheet Excel shows. A title
+    table before the list is passed over."""
+    path = tmp_path / "LEAD_20261203.xls"
+    page = (f'<meta http-equiv="Content-type" content="text/html;charset={charset}" />\n'
+            + html_table([["Выгрузка лидов"], ["за декабрь"]]) + html_table(TABLE))
+    path.write_bytes(page.encode(charset))
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported, summary.invalid) == (3, 3, 0)
+    assert stored(database_url) == [
+        (phone, name, key, comment.replace("\r\n", "\n"), zone) for phone, name, key, comment, zone in EXPECTED
+    ]
+    named = ImportOptions(reports_dir=options.reports_dir, registry=options.registry, sheet="Лист1")
+    with pytest.raises(SheetNotFoundError, match=r"LEAD_20261203\.xls: a sheet .* but this is an HTML page"):
+        await import_call_list(database, path, "spring", named)
+    assert count(database_url, "contacts") == 3
