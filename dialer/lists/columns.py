@@ -15,7 +15,8 @@ number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мо
 `абонентский номер`, `номер абонента`, `mobile`, `cell`, `номер`, `number`); optionally qualified by
 the kind of line before or after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`,
 `work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
-`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`). Anything else is
+`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`; Google Contacts'
+`Phone 1 - Value`). Bitrix24's and Outlook's phone columns are in that vocabulary. Anything else is
 not a phone column, even with a phone word in it: `Телефон оператора`, `Телефон менеджера`,
 `Мобильный оператор`, `operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a
 phone) stay extra parameters and are never dialled. The vocabulary is closed on purpose: an unknown
@@ -53,7 +54,7 @@ def _any(names: frozenset[str]) -> str:
 
 # The phone vocabulary (see the module docstring). Words for a phone line:
 _PHONE_WORDS = _aliases(
-    "телефон", "телефоны", "тел", "тлф", "номер телефона", "номер тел", "телефонный номер",
+    "телефон", "телефоны", "тел", "тлф", "номер телефона", "№ телефона", "номер тел", "телефонный номер",
     "phone", "phones", "telephone", "tel", "phone number", "phone no", "tel no", "telephone number",
 )  # fmt: skip
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
@@ -65,16 +66,18 @@ _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
     "основной", "городской", "стационарный", "личный", "другой", "второй", "запасной", "резервный",
     "для рассылок",
-    "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary",
+    "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary", "car",
     "alt", "alternative", "alternate", "additional", "other", "personal",
 )  # fmt: skip
 # Kinds that also go with `номер`/`number` alone (not `личный номер`, `personal number`: an id).
 _NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other", "другой", "для рассылок")
 _NUMBER_WORDS = _aliases("номер", "number", "no")
 # Whose phone: the subscriber's (`Телефон клиента`, `Client phone`); never the operator's.
-_OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента")
+_OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента",
+                         "контактного лица", "заказчика", "покупателя", "лида")
 _OWNERS_BEFORE = _aliases("client", "customer", "subscriber", "debtor", "contact")
-_NUMBERED = r"\d{0,2}"
+# `Телефон 2`, `phone_3`; Google Contacts' export names its columns `Phone 1 - Value`.
+_NUMBERED = r"\d{0,2}(?:value)?"
 _PHONE = re.compile(
     "^(?:"
     + _any(_ALONE)

@@ -19,7 +19,7 @@ DEFAULT_REGION = "RU"
 
 # Separators people type inside a number; stripping them leaves bare digits in the common case.
 _SEPARATORS = str.maketrans("", "", " -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/")
-_MULTI_SPLIT = re.compile(r"[;,\n|]")
+_MULTI_SPLIT = re.compile(r"[;,\n|]|:::")  # `:::` between the values of a Google Contacts export
 # A slash between numbers ("+79131234567 / +79131234568"), not inside one ("8/913/123-45-67").
 _SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
 # A spreadsheet's number written with a decimal comma (a Russian locale's CSV): "79131234567,0", or
@@ -57,7 +57,7 @@ class PhoneError:
 
 def may_hold_several(value: str) -> bool:
     """Whether a cell may hold several numbers (a cheap test before `split_cell`)."""
-    if ";" in value or "," in value or "\n" in value or "|" in value or "/" in value:
+    if ";" in value or "," in value or "\n" in value or "|" in value or "/" in value or ":::" in value:
         return True
     # The first letters of the separating words, after a space: a cheap filter before the pattern.
     starts = " и" in value or " И" in value or " o" in value or " O" in value or " a" in value or " A" in value
@@ -65,7 +65,7 @@ def may_hold_several(value: str) -> bool:
 
 
 def split_cell(value: str) -> list[str]:
-    """The numbers of one cell: several may be separated by `;`, `,`, `|`, line breaks, a slash with
+    """The numbers of one cell: several may be separated by `;`, `,`, `|`, `:::`, line breaks, a slash with
     spaces around it or a `+` after it, or a word (`или`, `и`, `or`, `and`). A spreadsheet number with
     a decimal comma is one value; an extension after a comma (`8 913 1234567, доб. 5`) stays with its
     number."""

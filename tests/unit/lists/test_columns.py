@@ -53,7 +53,11 @@ def test_no_phone_column() -> None:
      "Телефон рабочий", "Тел. №2", "Номер телефона клиента", "Доп. номер", "Phone number", "Phone No.",
      "Phone #", "Mobile", "Cell", "Cell phone", "Mobile number", "Work phone", "Client phone", "Contact number",
      "Mobile_2", "Абонентский номер", "Номер абонента", "Абонентский номер 2", "Номер мобильного",
-     "Номер сотового 2", "E164", "E.164"],
+     "Номер сотового 2", "E164", "E.164",
+     # Bitrix24's, Outlook's and Google Contacts' exports; other owners.
+     "Другой телефон", "Телефон для рассылок", "Второй телефон", "Запасной телефон", "Business Phone 2",
+     "Home Phone", "Primary Phone", "Other Phone", "Car Phone", "Phone 1 - Value", "Phone 2 - Value",
+     "№ телефона", "Телефон контактного лица", "Телефон лида", "Телефон заказчика"],
 )  # fmt: skip
 def test_more_phone_headers(header: str) -> None:
     assert is_phone_header(header)
@@ -64,7 +68,8 @@ def test_more_phone_headers(header: str) -> None:
     # Someone else's phone, the carrier, an id: never dialled.
     ["Телефон оператора", "Телефон менеджера", "Мобильный оператор", "Сотовый оператор", "Оператор",
      "operator", "Mobile operator", "Номер клиента", "Номер договора", "client number", "Личный номер",
-     "personal number", "№", "№ п/п", "No"],
+     "personal number", "№", "№ п/п", "No", "Phone 1 - Type", "Business Fax", "Pager", "E-mail 1 - Value",
+     "Value", "Другой номер"],
 )  # fmt: skip
 def test_phone_words_in_other_headers(header: str) -> None:
     assert not is_phone_header(header)

@@ -213,6 +213,7 @@ def test_the_930_ranges_of_the_registry_at_their_ends(registry: Registry) -> Non
         ("89131234567/+79141234567", ["89131234567", "+79141234567"]),
         ("8/913/123-45-67", ["8/913/123-45-67"]),  # a slash inside one number
         ("89131234567 | 89141234567", ["89131234567", "89141234567"]),
+        ("+7 913 123-45-67 ::: +7 914 123-45-67", ["+7 913 123-45-67", "+7 914 123-45-67"]),  # Google Contacts
         # A spreadsheet's number with a decimal comma (Russian locale) is one value, not two.
         ("7,91312E+10", ["7,91312E+10"]),
         (" 7,9131234567e+10 ", ["7,9131234567e+10"]),
