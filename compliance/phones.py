@@ -29,6 +29,9 @@ _SCIENTIFIC = re.compile(r"(\d)(?:[.,](\d*))?[eE]\+?(\d{1,2})")
 # Words or notes after the number ("89131234567 (Иван)", "+7 913 123 45 67 моб"): libphonenumber
 # takes text before a number and extensions after it, but no other text after it.
 _TRAILING_TEXT = re.compile(r"(?<=\d)\D*$")
+# An extension libphonenumber does not know by its word ("добавочный 123", "внутренний 12"): dropped,
+# as libphonenumber drops the extensions it knows from the E.164 number.
+_EXTENSION = re.compile(r"[\s,;]*(?:добавочный|внутренний|внутр|вн)\.?\s*:?\s*\d{1,6}\s*$", re.IGNORECASE)
 # A note in brackets with a word in it ("+7 913 123 45 67 (звонить после 18)"): its digits are not
 # the number's. Brackets without letters are part of the number ("8 (913) 123-45-67"), and a note
 # with as many digits as a number may hold one ("(жена 8 914 123 45 67)"): that is refused, not cut.
@@ -126,7 +129,7 @@ def _parse(value: str, default_region: str) -> phonenumbers.PhoneNumber:
     try:
         return phonenumbers.parse(value, default_region)
     except NumberParseException as exc:
-        trimmed = _TRAILING_TEXT.sub("", _NOTE.sub(_without_short_note, value))
+        trimmed = _TRAILING_TEXT.sub("", _EXTENSION.sub("", _NOTE.sub(_without_short_note, value)))
         if exc.error_type not in (NumberParseException.NOT_A_NUMBER, NumberParseException.TOO_LONG) or (
             trimmed == value
         ):
