@@ -74,6 +74,7 @@ from dialer.db import migrate  # noqa: E402
 from dialer.db.session import make_engine, make_hot_pool  # noqa: E402
 from dialer.db.url import database_url, libpq_url  # noqa: E402
 from dialer.leasing import lease_contacts  # noqa: E402
+from dialer.pacing import LoopClock  # noqa: E402
 from dialer.runtime import configure_logging, freeze_heap  # noqa: E402
 from dialer.runtime import run as run_on_uvloop  # noqa: E402
 from dialer.settings import get_settings  # noqa: E402
@@ -191,9 +192,9 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu
         cpu0 = Cpu.start()
         start = time.monotonic()
         count = 0
+        clock = LoopClock()  # the worker's timer
         while (slot := start + count / target) < start + seconds:
-            while (delay := slot - time.monotonic()) > 0:  # noqa: ASYNC110 - a timer, as in dialer.pacing
-                await asyncio.sleep(delay)
+            await clock.sleep_until(slot)
             task = loop.create_task(bare.originate(f"Local/+7999{count:07d}4@pstn-sim", f"{prefix}{count:010d}"))
             calls.add(task)
             task.add_done_callback(calls.discard)

@@ -52,6 +52,9 @@ class PacingClock(Protocol):
         ...
 
 
+_TIMER_SLACK = 0.0012
+
+
 class LoopClock:
     """The real clock: `time.monotonic` (the clock uvloop and asyncio timers run on)."""
 
@@ -59,7 +62,11 @@ class LoopClock:
         return time.monotonic()
 
     async def sleep_until(self, deadline: float) -> None:
-        # uvloop timers may fire up to ~1 ms early (ASTERISK_NOTES): loop until the instant is reached.
+        # uvloop timers may fire up to ~1 ms early (ASTERISK_NOTES): one timer with that much slack, so
+        # that the loop does not spin through zero-timeout polls on the last millisecond; the loop below
+        # still guarantees the instant.
+        if (delay := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(delay + _TIMER_SLACK)
         while (delay := deadline - time.monotonic()) > 0:  # noqa: ASYNC110 - a timer, not a wait for state
             await asyncio.sleep(delay)
 
