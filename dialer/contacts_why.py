@@ -97,6 +97,7 @@ class ContactWhy:
     timezone: str | None
     tz_source: str
     tz_candidates: tuple[str, ...]
+    subscriber_zones: tuple[str, ...]  # the window must be open in each (the subscriber's numbers span them)
     state: ContactState
     attempts_made: int
     last_outcome: str | None
@@ -121,6 +122,7 @@ class ContactWhy:
             "timezone": self.timezone,
             "tz_source": self.tz_source,
             "tz_candidates": list(self.tz_candidates),
+            "subscriber_zones": list(self.subscriber_zones),
             "state": self.state.value,
             "attempts_made": self.attempts_made,
             "last_outcome": self.last_outcome,
@@ -272,6 +274,7 @@ async def contact_why(
                 timezone=contact.timezone,
                 tz_source=contact.tz_source,
                 tz_candidates=tuple(contact.tz_candidates or ()),
+                subscriber_zones=tuple(contact.subscriber_zones or ()),
                 state=state,
                 attempts_made=contact.attempts,
                 last_outcome=contact.last_outcome,

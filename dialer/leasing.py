@@ -65,6 +65,7 @@ class LeasedContact:
     attempts: int
     name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    subscriber_zones: tuple[str, ...] = ()  # every zone of the subscriber's numbers, when several
 
 
 _LEASE_SQL = """
@@ -78,7 +79,7 @@ _LEASE_SQL = """
              FOR UPDATE SKIP LOCKED) eligible
      WHERE c.id = eligible.id
     RETURNING c.id, c.campaign_id, c.phone, c.subscriber_key, c.timezone, c.tz_candidates, c.attempts,
-              c.name, c.extra, c.next_attempt_at
+              c.name, c.extra, c.next_attempt_at, c.subscriber_zones
     """
 
 
@@ -123,6 +124,7 @@ async def lease_contacts(
         LeasedContact(
             id=r[0], campaign_id=r[1], phone=r[2], subscriber_key=r[3], timezone=r[4],
             tz_candidates=tuple(r[5] or ()), attempts=r[6], name=r[7], extra=dict(r[8] or {}),
+            subscriber_zones=tuple(r[10] or ()),
         )
         for r in rows
     ]

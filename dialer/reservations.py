@@ -154,8 +154,9 @@ def counts_as_human(result: CallResult) -> bool:
 
 
 def subscriber_of(contact: LeasedContact) -> Subscriber:
-    """The compliance view of a contact: its zone, else every candidate zone (strictest wins)."""
-    zones = (contact.timezone,) if contact.timezone else contact.tz_candidates
+    """The compliance view of a contact: every zone of its subscriber's numbers when they span several
+    (where the subscriber lives is unknown), else its zone, else every candidate zone (strictest wins)."""
+    zones = contact.subscriber_zones or ((contact.timezone,) if contact.timezone else contact.tz_candidates)
     return Subscriber(contact.phone, tuple(zones), contact.subscriber_key)
 
 

@@ -38,6 +38,9 @@ def _print(report: ContactWhy) -> None:
     head.add_row("subscriber", report.subscriber_key + (f" ({report.name})" if report.name else ""))
     head.add_row("time zone", f"{zone} (source: {report.tz_source})"
                  + (f"; candidates {', '.join(report.tz_candidates)}" if len(report.tz_candidates) > 1 else ""))
+    if report.subscriber_zones:
+        head.add_row("subscriber's zones", f"{', '.join(report.subscriber_zones)} (numbers in several zones: "
+                     "dialled only when the window is open in each)")
     head.add_row("state", f"{report.state.value}, {report.attempts_made} attempt(s), last outcome "
                  f"{report.last_outcome or '-'}")
     head.add_row("next dial", report.next_dial.explanation)

@@ -180,6 +180,9 @@ class Contact(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     tz_source: Mapped[str] = mapped_column(String(16))
     tz_candidates: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default="{}")
+    # Every zone of the subscriber's numbers in this campaign when they span several (the window must be
+    # open in each: where the subscriber lives is unknown); NULL when they are in one (see the import).
+    subscriber_zones: Mapped[list[str] | None] = mapped_column(ARRAY(String(64)))
     state: Mapped[str] = mapped_column(String(16), server_default=ContactState.READY.value)
     next_attempt_at: Mapped[datetime] = mapped_column(server_default=func.now())
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -47,6 +47,24 @@ _STAGED = "import_keys k"
 _INLINE = "unnest(%(idx)s::int[], %(probe)s::bool[], %(phone)s::text[]) AS k(idx, probe, phone)"
 # Few numbers to check (the usual case of a first import): one round trip, no staging.
 INLINE_KEYS_MAX = 1_000
+# The subscribers of the campaign whose numbers span several zones get all of them on each of their
+# contacts (contacts.subscriber_zones: the window must be open in each); the others NULL. The campaign's
+# rows are read through the unique index that starts with campaign_id; only changed rows are written.
+_SUBSCRIBER_ZONES = """
+    WITH zones AS (
+        SELECT c.subscriber_key,
+               CASE WHEN count(DISTINCT z) > 1 THEN array_agg(DISTINCT z ORDER BY z) END AS zones
+          FROM contacts c
+         CROSS JOIN LATERAL unnest(CASE WHEN c.timezone IS NULL THEN c.tz_candidates
+                                        ELSE ARRAY[c.timezone] END) AS z
+         WHERE c.campaign_id = %(campaign)s
+         GROUP BY c.subscriber_key)
+    UPDATE contacts c SET subscriber_zones = zones.zones
+      FROM zones
+     WHERE c.campaign_id = %(campaign)s AND c.subscriber_key = zones.subscriber_key
+       AND c.subscriber_zones IS DISTINCT FROM zones.zones
+    """
+
 _COPY_CONTACTS = f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN"
 
 
@@ -186,3 +204,5 @@ class ImportSession:
             "timezone_unknown = %s, reject_report = %s WHERE id = %s",
             (total, imported, duplicates, invalid, dnc, timezone_unknown, reject_report, self.call_list_id),
         )
+        if imported:
+            await self._conn.execute(_SUBSCRIBER_ZONES, {"campaign": self.target.id})

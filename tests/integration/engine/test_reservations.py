@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
-from compliance import Cap, CapPeriod, RuleSet, Window
+from compliance import Cap, CapPeriod, RuleSet, Window, load_rules
 from dialer.db.url import libpq_url
 from dialer.leasing import LeasedContact, driver_connection, lease_contacts
 from dialer.reservations import (
@@ -65,13 +66,13 @@ async def _setup(
 
 
 async def _admit(database: AsyncEngine, contact: LeasedContact, company: int, trunk: int, rules: RuleSet,
-                 worker: str = "w") -> GateResult:
+                 worker: str = "w", now: Callable[[], datetime] = _now) -> GateResult:
     # The gate runs its own transaction on an autocommit psycopg connection, as on the worker's pool.
     async with database.connect() as sa_conn:
         await sa_conn.execution_options(isolation_level="AUTOCOMMIT")
         conn = await driver_connection(sa_conn)
         return await admit_attempt(conn, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
-                                   worker_id=worker, lease_seconds=60, now=_now)
+                                   worker_id=worker, lease_seconds=60, now=now)
 
 
 def _ref(admitted: Admitted, contact: LeasedContact, company: int) -> AttemptRef:
@@ -284,3 +285,29 @@ async def test_a_subscriber_key_with_quotes_and_backslashes_is_data(database: As
         keys = (await conn.execute(text("SELECT subscriber_key FROM attempts"))).scalars().all()
         contacts = (await conn.execute(text("SELECT count(*) FROM contacts"))).scalar_one()
     assert (keys, contacts) == ([key], 2)
+
+
+async def test_a_subscriber_with_numbers_in_several_zones_is_dialled_only_when_each_is_open(
+    database: AsyncEngine,
+) -> None:
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn)
+        campaign = await seed_campaign(conn, company, trunk_ids=[trunk])
+        await seed_contacts(conn, campaign, [SeedContact("+79160000001", "spread", "Europe/Moscow"),
+                                             SeedContact("+79240000001", "spread", "Asia/Vladivostok"),
+                                             SeedContact("+79160000002", "alone", "Europe/Moscow")])
+        # As the import sets it for a subscriber whose numbers span several zones.
+        await conn.execute(text("UPDATE contacts SET subscriber_zones = '{Asia/Vladivostok,Europe/Moscow}' "
+                                "WHERE subscriber_key = 'spread'"))
+        leased = {c.phone: c for c in await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10,
+                                                           lease_seconds=60)}
+    # A workday, 13:00 in Moscow, 20:00 in Vladivostok: the 09:10-19:50 window is open in one zone only.
+    at = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    rules = load_rules("fz230-twin")
+    held = await _admit(database, leased["+79160000001"], company, trunk, rules, now=lambda: at)
+    assert isinstance(held, HeldBack) and held.codes == ("outside-window",)
+    assert "Asia/Vladivostok" in held.reasons[0].message
+    # Next: 09:10 in Moscow the next day, 16:10 in Vladivostok.
+    assert held.next_allowed_at == datetime(2026, 12, 4, 6, 10, tzinfo=UTC)
+    assert isinstance(await _admit(database, leased["+79160000002"], company, trunk, rules, now=lambda: at), Admitted)

@@ -115,6 +115,39 @@ async def test_several_numbers_per_row_are_contacts_of_one_subscriber(
     ]
 
 
+async def test_a_subscriber_whose_numbers_span_zones_gets_all_of_them(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """Where a subscriber lives is unknown when their numbers are in several zones: each contact of theirs
+    carries every zone (the gate dials only when the window is open in each), across imports."""
+    first = write_csv(tmp_path / "first.csv", [
+        ["Телефон", "additional"],
+        ["89130123456", "D-1"],  # Novosibirsk
+        ["89151234567", "D-1"],  # Moscow
+        ["89151234568", "D-2"],
+        ["89151234569", "D-2"],  # both in Moscow
+        ["89151234560", ""],  # no id: its own subscriber
+    ])  # fmt: skip
+    await import_call_list(database, first, "spring", options)
+    zones = "SELECT phone, timezone, subscriber_zones FROM contacts ORDER BY phone"
+    assert query(database_url, zones) == [
+        ("+79130123456", "Asia/Novosibirsk", ["Asia/Novosibirsk", "Europe/Moscow"]),
+        ("+79151234560", "Europe/Moscow", None),
+        ("+79151234567", "Europe/Moscow", ["Asia/Novosibirsk", "Europe/Moscow"]),
+        ("+79151234568", "Europe/Moscow", None),
+        ("+79151234569", "Europe/Moscow", None),
+    ]
+    # A later list adds a Chita number to D-2: all of D-2's contacts get both zones.
+    later = write_csv(tmp_path / "later.csv", [["Телефон", "additional"], ["89141234567", "D-2"]])
+    await import_call_list(database, later, "spring", options)
+    spread = "SELECT subscriber_key, phone, subscriber_zones FROM contacts WHERE subscriber_key = 'D-2' ORDER BY phone"
+    assert query(database_url, spread) == [
+        ("D-2", "+79141234567", ["Asia/Chita", "Europe/Moscow"]),
+        ("D-2", "+79151234568", ["Asia/Chita", "Europe/Moscow"]),
+        ("D-2", "+79151234569", ["Asia/Chita", "Europe/Moscow"]),
+    ]
+
+
 async def test_subscriber_column_from_the_campaign_or_the_option(
     database: AsyncEngine, database_url: str, options: ImportOptions, tmp_path: Path
 ) -> None:

@@ -81,3 +81,7 @@ def test_subscriber_zones_explicit_else_candidates() -> None:
     assert subscriber_of(one).zones == ("Asia/Novosibirsk",)
     assert subscriber_of(many).zones == ("Europe/Moscow", "Asia/Omsk")
     assert subscriber_of(many).key == "k"
+    # The subscriber's numbers span several zones: each of them, whatever this number's own.
+    spread = LeasedContact(3, 1, "+79130000001", "k", "Asia/Novosibirsk", (), 0,
+                           subscriber_zones=("Asia/Novosibirsk", "Asia/Vladivostok"))
+    assert subscriber_of(spread).zones == ("Asia/Novosibirsk", "Asia/Vladivostok")
