@@ -16,7 +16,11 @@ Prints one JSON object whose `results` each have `figure`, `baseline` and `ratio
   the same run: `raw_ami_ms`, the CPU per origination of a bare asyncio AMI client
   (benchmarks.bench_ami.BareClient) placing the same calls at the same pace for the same time and
   following each to its end, with nothing else (no database); and `overhead_over_raw_ami_ms` =
-  figure - raw_ami_ms, the worker's own cost above that floor; `user_ms` and `system_ms` (and
+  figure - raw_ami_ms, the worker's own cost above that floor. Where that goes, from the same run
+  (`stack_loop_for`): `ami_client_ms`, the project's AmiClient placing the same calls alone, and
+  `ami_gate_close_loop_ms`, that plus the compliance gate and the close of each call on bare
+  connections in one loop (no pool, dispatcher, metrics, CDR, ingest or heartbeat); the figure
+  above that is the worker's orchestration. `user_ms` and `system_ms` (and
   `raw_ami_*` likewise) split each by `os.times()` into Python-and-libraries and kernel time;
   `cold_work_us`, `warm_work_us` and `cold_factor` (`cold_execution`): how much slower this machine
   runs the same code first after an idle gap of 1/N s, as the worker runs each call at N CPS.
@@ -55,7 +59,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +69,19 @@ from sqlalchemy import text
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from ami import AmiOptions, parse_ami_url  # noqa: E402
+from ami import AmiClient, AmiOptions, CallHandle, OriginateRequest, parse_ami_url  # noqa: E402
 from ami.connection import DEFAULT_EVENT_NAMES  # noqa: E402
 from ami.protocol import Parser  # noqa: E402
 from benchmarks.bench_ami import BareClient  # noqa: E402
 from cdr.metrics import DialerMetrics  # noqa: E402
+from compliance import RuleSet, Window  # noqa: E402
 from dialer.db import migrate  # noqa: E402
 from dialer.db.session import make_engine, make_hot_pool  # noqa: E402
 from dialer.db.url import database_url, libpq_url  # noqa: E402
 from dialer.leasing import lease_contacts  # noqa: E402
 from dialer.pacing import LoopClock  # noqa: E402
+from dialer.reservations import Admitted, AttemptRef, admit_attempt, close_attempt  # noqa: E402
+from dialer.retries import RetryPolicy  # noqa: E402
 from dialer.runtime import configure_logging, freeze_heap  # noqa: E402
 from dialer.runtime import run as run_on_uvloop  # noqa: E402
 from dialer.settings import get_settings  # noqa: E402
@@ -206,6 +213,61 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu
         transport.close()
 
 
+async def stack_loop_for(url: str, ami: str, target: float, seconds: float, *, with_database: bool
+                         ) -> tuple[int, Cpu]:
+    """The worker's own parts with nothing around them, to show where its overhead goes: the project's
+    `AmiClient` placing the same calls at the same pace (`with_database=False`), or that plus, for each
+    call, the compliance gate (`admit_attempt`: its two round trips and the decision) and the close
+    (`close_attempt`) on two bare autocommit connections, in one loop: no pool, no dispatcher or
+    leaser, no metrics, CDR writer, Asterisk CDR ingest or heartbeat. Seeded as `dial_for`'s campaign."""
+    host, port, user, secret = parse_ami_url(ami)
+    client = AmiClient(host, port, user, secret)
+    await client.open()
+    gate = await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True)
+    closer = await psycopg.AsyncConnection.connect(libpq_url(url), autocommit=True)
+    try:
+        async with gate.transaction():
+            leased = await lease_contacts(gate, campaign_id=1, worker_id="loop", limit=int(target * seconds) + 10,
+                                          lease_seconds=600)
+        always = Window(0, 86400)
+        rules, policy = RuleSet("bench", always, always, always), RetryPolicy.build(max_attempts=1)
+        freeze_heap()
+
+        async def follow(handle: CallHandle, ref: AttemptRef | None) -> None:
+            result = await handle.result()
+            if ref is not None:
+                await close_attempt(closer, ref=ref, result=result, policy=policy, now=datetime.now(UTC))
+
+        clock, calls, count = LoopClock(), set(), 0
+        cpu0 = Cpu.start()
+        start = time.monotonic()
+        while (slot := start + count / target) < start + seconds:
+            await clock.sleep_until(slot)
+            contact, ref = leased[count], None
+            channel_id = f"loop-{time.monotonic_ns()}-{count:08d}"
+            if with_database:
+                admitted = await admit_attempt(gate, contact=contact, company_id=1, rules=rules, trunk_id=1,
+                                               worker_id="loop", lease_seconds=600, now=lambda: datetime.now(UTC))
+                assert isinstance(admitted, Admitted), admitted
+                channel_id = admitted.channel_id
+                ref = AttemptRef(admitted.attempt_id, contact.id, 1, 1, contact.subscriber_key, contact.phone,
+                                 admitted.attempt_number)
+            handle = await client.originate(OriginateRequest(
+                channel=f"Local/{contact.phone}@pstn-sim", context="dialer-answered", timeout_s=10,
+                channel_id=channel_id))
+            task = asyncio.get_running_loop().create_task(follow(handle, ref))
+            calls.add(task)
+            task.add_done_callback(calls.discard)
+            count += 1
+        async with asyncio.timeout(30):
+            await asyncio.gather(*calls)
+        return count, cpu0.elapsed()
+    finally:
+        await client.close()
+        await gate.close()
+        await closer.close()
+
+
 # One busy call's AMI traffic as Asterisk 22 sent it (captured from the sandbox), for `cold_execution`.
 _CALL_TRAFFIC = REPO / "tests" / "fixtures" / "ami" / "busy.bin"
 
@@ -236,6 +298,13 @@ def cold_execution(gap_s: float, rounds: int = 40) -> dict[str, float]:
 def cps_results(server: str, ami: str, target: float, seconds: float) -> list[dict[str, Any]]:
     raw_count, raw_cpu = run_on_uvloop(raw_ami_for(ami, target, seconds))
     raw_ms = 1000 * raw_cpu.total / max(1, raw_count)
+    loops: dict[bool, float] = {}
+    for with_database in (False, True):
+        with scratch_database(server, "loop") as url:
+            seed_campaign(url, ami, target, int(target * (seconds + 10)))
+            loop_count, loop_cpu = run_on_uvloop(stack_loop_for(url, ami, target, seconds,
+                                                                with_database=with_database))
+        loops[with_database] = 1000 * loop_cpu.total / max(1, loop_count)
     with scratch_database(server, "cps") as url:
         seed_campaign(url, ami, target, int(target * (seconds + 10)))
         stamps, cpu = run_on_uvloop(dial_for(url, seconds))
@@ -260,6 +329,10 @@ def cps_results(server: str, ami: str, target: float, seconds: float) -> list[di
             # The same run's floor: a bare AMI client placing the same calls at the same pace.
             "raw_ami_ms": round(raw_ms, 3), "raw_ami_originations": raw_count,
             "overhead_over_raw_ami_ms": round(cpu_ms - raw_ms, 3),
+            # Where the overhead goes (stack_loop_for, same pace and time): the project's AMI client alone,
+            # then with the gate and the close in a bare loop; the rest is the worker's orchestration.
+            "ami_client_ms": round(loops[False], 3),
+            "ami_gate_close_loop_ms": round(loops[True], 3),
             # Where it goes: Python and libraries (user) against the kernel (system calls, wake-ups).
             "user_ms": round(1000 * cpu.user / max(1, len(times)), 3),
             "system_ms": round(1000 * cpu.system / max(1, len(times)), 3),
