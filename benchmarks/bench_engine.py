@@ -56,7 +56,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -178,6 +178,25 @@ async def dial_for(url: str, seconds: float) -> tuple[list[datetime], Cpu]:
     return stamps, cpu
 
 
+async def paced(target: float, seconds: float, place: Callable[[int], Awaitable[Coroutine[Any, Any, Any]]]
+                ) -> tuple[int, Cpu]:
+    """Place call `count` at `start + count / target` (the worker's timer) for `seconds`, following each to
+    its end in a task (`place` returns what to await for that); the count and the CPU of the period."""
+    clock, calls, count = LoopClock(), set[asyncio.Task[Any]](), 0
+    loop = asyncio.get_running_loop()
+    cpu0 = Cpu.start()
+    start = time.monotonic()
+    while (slot := start + count / target) < start + seconds:
+        await clock.sleep_until(slot)
+        task = loop.create_task(await place(count))
+        calls.add(task)
+        task.add_done_callback(calls.discard)
+        count += 1
+    async with asyncio.timeout(30):
+        await asyncio.gather(*calls)
+    return count, cpu0.elapsed()
+
+
 async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu]:
     """The floor under `cpu_per_origination`: a bare asyncio AMI client (benchmarks.bench_ami) that
     originates the same kind of calls (numbers ending in 4) at the same pace for the same time, follows
@@ -195,20 +214,11 @@ async def raw_ami_for(ami: str, target: float, seconds: float) -> tuple[int, Cpu
         names = "|".join(sorted(DEFAULT_EVENT_NAMES))
         await bare.action([("Action", "Filter"), ("Operation", "Add"), ("Filter", f"Event: ({names})[[:space:]]")])
         prefix = f"rawami-{time.monotonic_ns()}-"
-        calls: set[asyncio.Task[None]] = set()
-        cpu0 = Cpu.start()
-        start = time.monotonic()
-        count = 0
-        clock = LoopClock()  # the worker's timer
-        while (slot := start + count / target) < start + seconds:
-            await clock.sleep_until(slot)
-            task = loop.create_task(bare.originate(f"Local/+7999{count:07d}4@pstn-sim", f"{prefix}{count:010d}"))
-            calls.add(task)
-            task.add_done_callback(calls.discard)
-            count += 1
-        async with asyncio.timeout(30):
-            await asyncio.gather(*calls)
-        return count, cpu0.elapsed()
+
+        async def place(count: int) -> Coroutine[Any, Any, object]:
+            return bare.originate(f"Local/+7999{count:07d}4@pstn-sim", f"{prefix}{count:010d}")
+
+        return await paced(target, seconds, place)
     finally:
         transport.close()
 
@@ -238,11 +248,7 @@ async def stack_loop_for(url: str, ami: str, target: float, seconds: float, *, w
             if ref is not None:
                 await close_attempt(closer, ref=ref, result=result, policy=policy, now=datetime.now(UTC))
 
-        clock, calls, count = LoopClock(), set(), 0
-        cpu0 = Cpu.start()
-        start = time.monotonic()
-        while (slot := start + count / target) < start + seconds:
-            await clock.sleep_until(slot)
+        async def place(count: int) -> Coroutine[Any, Any, None]:
             contact, ref = leased[count], None
             channel_id = f"loop-{time.monotonic_ns()}-{count:08d}"
             if with_database:
@@ -255,13 +261,9 @@ async def stack_loop_for(url: str, ami: str, target: float, seconds: float, *, w
             handle = await client.originate(OriginateRequest(
                 channel=f"Local/{contact.phone}@pstn-sim", context="dialer-answered", timeout_s=10,
                 channel_id=channel_id))
-            task = asyncio.get_running_loop().create_task(follow(handle, ref))
-            calls.add(task)
-            task.add_done_callback(calls.discard)
-            count += 1
-        async with asyncio.timeout(30):
-            await asyncio.gather(*calls)
-        return count, cpu0.elapsed()
+            return follow(handle, ref)
+
+        return await paced(target, seconds, place)
     finally:
         await client.close()
         await gate.close()

@@ -1,4 +1,6 @@
-"""Rows of an HTML table: the "Excel" export of web CRMs (Bitrix24's `.xls` is an HTML page with a table).
+"""Rows of an HTML table: the "Excel" export of web CRMs (Bitrix24's `.xls` is an HTML page with a table),
+and of an Excel 2003 XML sheet (SpreadsheetML: `Row` and `Cell` for `tr` and `td`), which older systems
+export as `.xls` or `.xml`.
 
 Excel opens such a file as a sheet, so people upload it as one. The page is read as a stream twice, in
 blocks: once to pick the table (the first whose first rows name a phone column, else the first with
@@ -25,10 +27,12 @@ __all__ = ["HtmlTableRows", "looks_like_html"]
 
 _BLOCK = 1 << 20
 _HEAD = 4096
-_MARKERS = (b"<html", b"<table", b"<!doctype html")
+_MARKERS = (b"<html", b"<table", b"<!doctype html", b"urn:schemas-microsoft-com:office:spreadsheet")
+_ROWS = frozenset({"tr", "row"})
+_CELLS = frozenset({"td", "th", "cell"})
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BREAKS = frozenset({"br", "p", "div", "li"})
-_SKIPPED = frozenset({"script", "style", "head", "title"})
+_SKIPPED = frozenset({"script", "style", "head", "title", "comment"})
 _MAX_SPAN = 1000
 
 
@@ -37,6 +41,11 @@ def looks_like_html(head: bytes) -> bool:
     text = head[:_HEAD].lower().replace(b"\x00", b"")  # UTF-16 markup is ASCII with NULs between
     start = text.lstrip(b"\xef\xbb\xbf\xff\xfe \t\r\n")
     return start.startswith(b"<") and any(marker in text for marker in _MARKERS)
+
+
+def _number(value: str | None, default: int) -> int:
+    """A count from an attribute (a span, an index), within reason."""
+    return min(_MAX_SPAN, int(value)) if value is not None and value.isdigit() else default
 
 
 class _Tables(HTMLParser):
@@ -60,16 +69,18 @@ class _Tables(HTMLParser):
             self._count += 1
         elif not self._tables:
             return
-        elif tag == "tr":
+        elif tag in _ROWS:
             self._end_row()
             self._row = []
-        elif tag in ("td", "th"):
+        elif tag in _CELLS:
             self._end_cell()
             if self._row is None:
                 self._row = []
             self._cell = []
-            span = dict(attrs).get("colspan") or "1"
-            self._span = min(_MAX_SPAN, int(span)) if span.isdigit() and int(span) > 0 else 1
+            named = dict(attrs)
+            self._span = _number(named.get("colspan"), 1) + _number(named.get("ss:mergeacross"), 0)
+            # SpreadsheetML leaves empty cells out and numbers the next one (`ss:Index`, from 1).
+            self._row.extend([""] * (_number(named.get("ss:index"), 0) - 1 - len(self._row)))
         elif tag in _BREAKS and self._cell is not None:
             self._cell.append("\n")
 
@@ -80,9 +91,9 @@ class _Tables(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _SKIPPED:
             self._skip = max(0, self._skip - 1)
-        elif tag in ("td", "th"):
+        elif tag in _CELLS:
             self._end_cell()
-        elif tag == "tr":
+        elif tag in _ROWS:
             self._end_row()
         elif tag == "table" and self._tables:
             self._end_row()

@@ -29,7 +29,7 @@ _WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
 class FileFormat(StrEnum):
     CSV = "csv"
     WORKBOOK = "workbook"  # XLSX, XLSM, XLSB, XLS or ODS: python-calamine tells them apart
-    HTML = "html"  # an HTML table, often named .xls (web CRM exports)
+    HTML = "html"  # an HTML table or an Excel 2003 XML sheet, often named .xls (web CRM exports)
 
 
 class RowSource(Protocol):

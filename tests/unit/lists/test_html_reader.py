@@ -83,3 +83,33 @@ def test_sniffing() -> None:
     assert not looks_like_html(b"phone;name\n<b>;x\n")
     assert not looks_like_html(b"<phone>\n89131234567\n")
     assert sniff_format(b"phone\n89131234567\n", "list.csv") is FileFormat.CSV
+
+
+SPREADSHEET_ML = """<?xml version="1.0" encoding="UTF-8"?>
+<?mso-application progid="Excel.Sheet"?>
+<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">
+ <Styles><Style ss:ID="Default"><Alignment ss:Vertical="Bottom"/></Style></Styles>
+ <Worksheet ss:Name="Титул"><Table><Row><Cell><Data ss:Type="String">Реестр должников</Data></Cell></Row></Table>
+ </Worksheet>
+ <Worksheet ss:Name="Реестр"><Table>
+  <Row><Cell><Data ss:Type="String">ФИО</Data></Cell><Cell><Data ss:Type="String">Телефон</Data></Cell>
+   <Cell><Data ss:Type="String">Сумма</Data></Cell></Row>
+  <Row><Cell ss:MergeAcross="1"><Data ss:Type="String">Иванов</Data></Cell>
+   <Cell><Data ss:Type="Number">100</Data><Comment><Data>проверить</Data></Comment></Cell></Row>
+  <Row><Cell><Data ss:Type="String">Петров</Data></Cell>
+   <Cell ss:Index="3"><Data ss:Type="Number">200</Data></Cell></Row>
+  <Row><Cell ss:Index="2"><Data ss:Type="Number">79131234567</Data></Cell></Row>
+ </Table></Worksheet>
+</Workbook>"""
+
+
+def test_excel_2003_xml() -> None:
+    data = SPREADSHEET_ML.encode()
+    assert sniff_format(data[:4096], "export.xml") is FileFormat.HTML
+    reader, table = rows(data)
+    assert (reader.table, table) == (1, [
+        (1, ["ФИО", "Телефон", "Сумма"]),
+        (2, ["Иванов", "", "100"]),
+        (3, ["Петров", "", "200"]),
+        (4, ["", "79131234567"]),
+    ])
