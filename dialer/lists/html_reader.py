@@ -30,7 +30,7 @@ _HEAD = 4096
 _MARKERS = (b"<html", b"<table", b"<!doctype html", b"urn:schemas-microsoft-com:office:spreadsheet")
 _ROWS = frozenset({"tr", "row"})
 _CELLS = frozenset({"td", "th", "cell"})
-_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_CHARSET = re.compile(rb"""(?:<meta[^>]+charset|<\?xml[^>]+encoding)\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 _BREAKS = frozenset({"br", "p", "div", "li"})
 _SKIPPED = frozenset({"script", "style", "head", "title", "comment"})
 _MAX_SPAN = 1000

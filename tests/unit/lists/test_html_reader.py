@@ -113,3 +113,9 @@ def test_excel_2003_xml() -> None:
         (3, ["Петров", "", "200"]),
         (4, ["", "79131234567"]),
     ])
+    # Its XML declaration names the encoding, as a page's meta tag does (too few letters to tell).
+    short = ('<?xml version="1.0" encoding="KOI8-R"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet">'
+             "<Worksheet><Table><Row><Cell><Data>Телефон</Data></Cell><Cell><Data>ФИО</Data></Cell></Row>"
+             "<Row><Cell><Data>89131234567</Data></Cell><Cell><Data>Щукин</Data></Cell></Row></Table></Worksheet>"
+             "</Workbook>")
+    assert rows(short.encode("koi8_r"))[1][1] == (2, ["89131234567", "Щукин"])
