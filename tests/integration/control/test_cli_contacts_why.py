@@ -24,10 +24,10 @@ def seed(url: str) -> None:
                      " (2, 1, 'other', 'paused')")
         conn.execute(
             """INSERT INTO contacts (id, campaign_id, phone, subscriber_key, name, timezone, tz_source,
-                                     tz_candidates, state, next_attempt_at, attempts, last_outcome)
+                                     tz_candidates, state, next_attempt_at, attempts, last_outcome, subscriber_zones)
                VALUES (10, 1, '+79131234567', 'D-1', 'Ivan', 'Asia/Novosibirsk', 'registry',
-                       '{Asia/Novosibirsk}', 'ready', %s, 2, 'busy'),
-                      (11, 2, '+79131234567', 'D-1', NULL, NULL, 'unknown', '{}', 'ready', %s, 0, NULL)""",
+                       '{Asia/Novosibirsk}', 'ready', %s, 2, 'busy', '{Asia/Novosibirsk,Europe/Moscow}'),
+                      (11, 2, '+79131234567', 'D-1', NULL, NULL, 'unknown', '{}', 'ready', %s, 0, NULL, NULL)""",
             (NEXT, T0),
         )
         conn.execute(
@@ -53,6 +53,7 @@ def test_why_json_has_attempts_holds_zone_and_next_dial(database_url: str) -> No
     [report] = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["campaign"] == "debts" and report["phone"] == "+79131234567"
     assert report["timezone"] == "Asia/Novosibirsk" and report["tz_source"] == "registry"
+    assert report["subscriber_zones"] == ["Asia/Novosibirsk", "Europe/Moscow"]
     assert report["state"] == "ready" and report["attempts_made"] == 2
     assert [(a["worker"], a["trunk"], a["outcome"], a["hangup_cause"], a["hangup_text"], a["billsec"])
             for a in report["attempts"]] == [
@@ -74,6 +75,7 @@ def test_why_text_and_every_campaign(database_url: str) -> None:
     out = done.stdout
     assert "in campaign debts" in out and "in campaign other" in out
     assert "Asia/Novosibirsk (source: registry)" in out
+    assert "Asia/Novosibirsk, Europe/Moscow (numbers in several zones" in out
     assert "held back" in out and "outside-window" in out
     assert "17 User busy" in out
     assert "2099-03-03 03:00:00 UTC" in out and "2099-03-03 10:00:00 +0700" in out
