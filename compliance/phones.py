@@ -43,6 +43,11 @@ _NOTE_MAX_DIGITS = 6
 _PLUS_TRUNK_PREFIX = re.compile(r"\+\s*(8[\s()\-]*9[\d\s()\-]*)")
 
 
+# Typographic spaces (thin, figure, no-break...: text copied from documents and web pages) as spaces,
+# which libphonenumber takes between digit groups.
+_SPACES = str.maketrans(dict.fromkeys([*range(0x2000, 0x200B), 0x00A0, 0x202F, 0x205F, 0x3000], " "))
+
+
 def spreadsheet_number(value: str) -> str:
     """The digits of a number a spreadsheet wrote as a float, else `value` unchanged.
 
@@ -85,7 +90,7 @@ def normalize_phone(
 
     Raises `InvalidPhoneError`; its `reason` says why without repeating the number.
     """
-    value = spreadsheet_number(text.strip())
+    value = spreadsheet_number(text.translate(_SPACES).strip())
     if not value:
         raise InvalidPhoneError("empty phone number", "not a phone number")
     if value.startswith("00"):

@@ -36,6 +36,9 @@ from dialer.lists.timezones import ZoneResolver
         "9131234567",
         "913 123 45 67",
         " 8\u00a0913\u00a0123\u00a045\u00a067 ",
+        "8\u2009913\u2009123\u200945\u200967",  # thin spaces (copied from a document)
+        "8\u2007913\u2007123\u20074567",  # figure spaces
+        "+7\u202f913\u3000123 45 67",
     ],
 )
 def test_russian_mobile_spellings(raw: str) -> None:
@@ -153,7 +156,8 @@ def test_fast_path_agrees_with_libphonenumber(national: int, prefix: str) -> Non
         assert fast == _slow(prefix + str(national), "RU")
 
 
-@given(st.text(alphabet=st.sampled_from([*"0123456789+x", *" -().\u00a0\u2011\u2012\u2013\u2014\u202f\t/", "٣", "²"])))
+@given(st.text(alphabet=st.sampled_from([*"0123456789+x", *" -().\u00a0\u2009\u2011\u2012\u2013\u2014\u202f\t/",
+                                         "٣", "²"])))
 def test_separators_go_as_with_translate(text: str) -> None:
     digits = text.translate(_SEPARATORS)
     assert _digits(text) == (digits if digits.isascii() and digits.isdigit() else None)
@@ -169,6 +173,7 @@ def test_separators_go_as_with_translate(text: str) -> None:
         "+44 20 7946 0958", "810 380 50 123 4567", "00380501234568", "0079131234567", "+8 913 123 45 67",
         "7 913 123 45 67 8", "8913123456", "891312345678", "+7 913 123", "+89131234567", "++79131234567",
         "8 (913) 123-45-6x", "913-123-45-67-", "(913) 1234567", "8913١234567", "", "-", "+", "()",
+        "+49\u200930\u2009123456", "8\u2009913\u2009123\u200945\u200967",
     ],
 )  # fmt: skip
 def test_normalize_agrees_with_the_general_path(raw: str, registry: Registry) -> None:
