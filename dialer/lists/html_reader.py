@@ -157,13 +157,13 @@ class HtmlTableRows:
                 return
 
     def _pick(self, holds_list: Callable[[Iterator[list[str]]], bool] | None) -> int:
-        """The first table (in document order) whose first rows `holds_list` accepts, else the first with
-        a filled row; read only as far as needed to tell."""
+        """The first table (in document order) whose first filled rows `holds_list` accepts, else the
+        first with a filled row; read only as far as needed to tell."""
         heads: dict[int, list[list[str]]] = {}
         checked = 0  # tables before this one were checked and passed over
         for table, cells in self._rows():
             head = heads.setdefault(table, [])
-            if len(head) < HEADER_SEARCH_ROWS:
+            if len(head) < HEADER_SEARCH_ROWS and any(cells):
                 head.append(cells)
             if len(head) == HEADER_SEARCH_ROWS:
                 if holds_list is None:
@@ -173,10 +173,10 @@ class HtmlTableRows:
                     return found
                 checked = max(checked, table + 1)
         if holds_list is not None:
-            found = self._first_holding(heads, checked, len(heads), holds_list)
+            found = self._first_holding(heads, checked, max(heads, default=-1) + 1, holds_list)
             if found is not None:
                 return found
-        filled = [table for table in sorted(heads) if any(any(cell for cell in row) for row in heads[table])]
+        filled = [table for table in sorted(heads) if heads[table]]
         if not filled:
             raise EmptyFileError(f"{self._where}: the HTML page has no table rows")
         return filled[0]

@@ -46,6 +46,9 @@ def test_the_first_table_that_holds_the_list() -> None:
     assert (reader.table, table[0]) == (0, (1, ["Отчёт"]))
     reader, _ = rows(listing + title, holds_list=False)
     assert reader.table == 0
+    # An empty table before them takes no place in the search.
+    reader, _ = rows("<table></table>" + title + listing)
+    assert reader.table == 2
 
 
 def test_a_long_table_is_chosen_without_reading_it_all() -> None:
