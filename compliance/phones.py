@@ -43,9 +43,10 @@ _NOTE_MAX_DIGITS = 6
 _PLUS_TRUNK_PREFIX = re.compile(r"\+\s*(8[\s()\-]*9[\d\s()\-]*)")
 
 
-# Typographic spaces (thin, figure, no-break...: text copied from documents and web pages) as spaces,
-# which libphonenumber takes between digit groups.
-_SPACES = str.maketrans(dict.fromkeys([*range(0x2000, 0x200B), 0x00A0, 0x202F, 0x205F, 0x3000], " "))
+# Typographic spaces (no-break, thin, figure...: text copied from documents and web pages), read as
+# spaces, which libphonenumber takes between digit groups.
+TYPOGRAPHIC_SPACES = "\u00a0" + "".join(map(chr, range(0x2000, 0x200B))) + "\u202f\u205f\u3000"
+_SPACES = str.maketrans(dict.fromkeys(TYPOGRAPHIC_SPACES, " "))
 
 
 def spreadsheet_number(value: str) -> str:

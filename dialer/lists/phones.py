@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 
 from compliance import InvalidPhoneError, Registry, normalize_phone
+from compliance.phones import TYPOGRAPHIC_SPACES
 
 DEFAULT_REGION = "RU"
 
 # Separators people type inside a number; stripping them leaves bare digits in the common case.
-_SEPARATORS = str.maketrans("", "", " -().\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
-                            "\u200a\u2010\u2011\u2012\u2013\u2014\u202f\u205f\u3000\t/")
+_SEPARATORS = str.maketrans("", "", " -().\u2010\u2011\u2012\u2013\u2014\t/" + TYPOGRAPHIC_SPACES)
 _MULTI_SPLIT = re.compile(r"[;,\n|]|:::")  # `:::` between the values of a Google Contacts export
 # A slash between numbers ("+79131234567 / +79131234568"), not inside one ("8/913/123-45-67").
 _SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
