@@ -19,6 +19,8 @@ from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.phones import DEFAULT_REGION, PhoneError, is_placeholder, may_hold_several, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
 
+_NO_PHONE = "no phone number in the row"
+
 
 def extra_json(pairs: list[tuple[str, str]]) -> str:
     """A JSON object of string values, as json.dumps(ensure_ascii=False) writes it, minus NULs."""
@@ -99,7 +101,7 @@ class RowInterpreter:
             if not any(cell.strip() for cell in cells):
                 return 0
             rejects.append(
-                Reject(row, self._phones[0][1], "", RejectReason.EMPTY_PHONE, "no phone number in the row")
+                Reject(row, self._phones[0][1], "", RejectReason.EMPTY_PHONE, _NO_PHONE)
             )
             return 1
         if check_bytes and has_bad_bytes(cells):
@@ -150,7 +152,7 @@ class RowInterpreter:
             )
         if placeholders == len(values):
             rejects.append(Reject(row, values[0][0], values[0][1], RejectReason.EMPTY_PHONE,
-                                  "no phone number in the row"))
+                                  _NO_PHONE))
             return 1
         return len(values) - placeholders
 
