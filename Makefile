@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# Test processes (pytest-xdist): the Asterisk tests run one at a time in one of them (tests/conftest.py).
+TEST_PROCESSES ?= 2
+
 .PHONY: demo test lint bench venv clean sandbox-up sandbox-down system-deps
 
 # Bytecode is cached even where the environment says not to: the tests start `dialer` in a subprocess
@@ -36,7 +39,7 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps
 	@# Build/start the Asterisk sandbox outside pytest's per-test timeout; the fixture reports failures.
 	@asterisk/sandbox up || echo "Asterisk sandbox unavailable: the Asterisk tests will say why"
-	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ami compliance dialer cdr tests benchmarks

@@ -15,6 +15,19 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 if importlib.util.find_spec("tests.asterisk_fixture") is not None:
     from tests.asterisk_fixture import asterisk  # noqa: F401
 
+# Under pytest-xdist (`make test` runs two processes) every test on the one shared Asterisk sandbox
+# runs in a single process, one at a time: fault tests restart Asterisk, and the real-time tests
+# (pacing, AMD, windows) must not share it. The rest of the suite runs beside them.
+ASTERISK_GROUP = "asterisk-sandbox"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "asterisk" in getattr(item, "fixturenames", ()) or item.get_closest_marker("asterisk"):
+            item.add_marker(pytest.mark.asterisk)
+            item.add_marker(pytest.mark.xdist_group(ASTERISK_GROUP))
+
 
 @pytest.fixture(scope="session")
 def def_registry_path() -> Path:
