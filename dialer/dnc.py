@@ -17,10 +17,11 @@ import psycopg
 
 from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
-from dialer.lists.columns import ColumnPlan, plan_columns
+from dialer.lists.columns import ColumnPlan
 from dialer.lists.connection import Database, transaction
-from dialer.lists.errors import EmptyFileError, MissingColumnError, UnknownCompanyError
+from dialer.lists.errors import UnknownCompanyError
 from dialer.lists.model import Reject, RejectReason
+from dialer.lists.numbers import plan_numbers
 from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cell
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.store import LOCK_COMPANY_DNC
@@ -138,29 +139,6 @@ async def _in_thread(batches: Iterator[list[str]]) -> AsyncIterator[list[str]]:
         yield batch
 
 
-def _dnc_plan(
-    rows: Iterator[tuple[int, list[str]]], where: str, registry: Registry | None
-) -> tuple[ColumnPlan, list[str] | None]:
-    """The phone column(s); a file without a header whose first row is a number is a plain list."""
-    for number, cells in rows:
-        if not any(cell.strip() for cell in cells):
-            continue
-        plan = plan_columns(cells, number, subscriber_column="")
-        if plan is not None:
-            return plan, None
-        if len(cells) == 1 and not isinstance(normalize(cells[0], registry=registry), PhoneError):
-            return plan_columns(["phone"], 0, subscriber_column="") or _never(), cells
-        raise MissingColumnError(
-            f"{where}: no phone column (a header named phone, телефон, номер, number or msisdn, or one "
-            f"number per line); row {number} has: {', '.join(repr(c) for c in cells[:20])}"
-        )
-    raise EmptyFileError(f"{where}: the file has no rows")
-
-
-def _never() -> ColumnPlan:  # pragma: no cover - plan_columns always accepts a "phone" header
-    raise AssertionError("a 'phone' header is a phone column")
-
-
 class _DncFileReader:
     """Batches of valid numbers from a file; counts and keeps the invalid ones."""
 
@@ -168,26 +146,19 @@ class _DncFileReader:
         self,
         rows: Iterator[tuple[int, list[str]]],
         plan: ColumnPlan,
-        first: list[str] | None,
         registry: Registry | None,
     ) -> None:
         self._rows = rows
         self._plan = plan
-        self._first = first
         self._registry = registry
         self.total = 0
         self.valid = 0
         self.invalid: list[Reject] = []
         self.invalid_count = 0
 
-    def _all_rows(self) -> Iterator[tuple[int, list[str]]]:
-        if self._first is not None:
-            yield self._plan.header_row or 1, self._first
-        yield from self._rows
-
     def batches(self) -> Iterator[list[str]]:
         batch: list[str] = []
-        for number, cells in self._all_rows():
+        for number, cells in self._rows:
             for index in self._plan.phones:
                 if index >= len(cells):
                     continue
@@ -222,14 +193,14 @@ async def import_dnc_file(
     filename: str | None = None,
     registry: Registry | None = None,
 ) -> DncSummary:
-    """Add every number of a CSV/XLSX file (a phone column, or one number per line) to the list.
+    """Add every number of a CSV/XLSX file (its phone columns, found as `lists import` finds them, or
+    numbers without a header: `plan_numbers`) to the list.
 
     `registry` as for `add_dnc_numbers`."""
     with open_source(source, filename) as file:
         rows = await asyncio.to_thread(row_source, file, sheet)
-        row_iter = iter(rows)
-        plan, first = await asyncio.to_thread(_dnc_plan, row_iter, file.name, registry)
-        reader = _DncFileReader(row_iter, plan, first, registry)
+        plan, row_iter = await asyncio.to_thread(plan_numbers, iter(rows), file.name, "")
+        reader = _DncFileReader(row_iter, plan, registry)
         async with transaction(db) as conn:
             company_id, company_name = await resolve_company(conn, company)
             added, excluded = await _store(conn, company_id, f"file:{file.name}", _in_thread(reader.batches()))

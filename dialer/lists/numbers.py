@@ -2,7 +2,7 @@
 
 For `dialer compliance check --file`: the same encodings, workbooks, title rows, header names, cells
 with several numbers and time zone columns as `dialer lists import`. A file whose first row is
-already a number (no header at all) is read as one column of numbers.
+already a number (no header at all) is a list of numbers (`plan_numbers`, shared with `dnc import`).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from compliance import Registry
+from compliance.phones import TYPOGRAPHIC_SPACES
 from dialer.lists.chunks import find_header
 from dialer.lists.columns import ColumnPlan, plan_columns
 from dialer.lists.errors import MissingColumnError
@@ -20,7 +21,10 @@ from dialer.lists.rows import RowInterpreter
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.timezones import ZoneResolver
 
-__all__ = ["read_numbers"]
+__all__ = ["plan_numbers", "read_numbers"]
+
+# What separates the digits of one or several numbers in a cell (`+7 (913) 012-34-57, 8.913...`).
+_NUMBER_SIGNS = frozenset("+()-./,; \t" + TYPOGRAPHIC_SPACES)
 
 
 def read_numbers(path: Path, *, sheet: str | None = None, registry: Registry | None = None,
@@ -29,23 +33,8 @@ def read_numbers(path: Path, *, sheet: str | None = None, registry: Registry | N
     notes on repaired rows included. CallListError when the file cannot be read as a list."""
     with open_source(path) as file:
         source = row_source(file, sheet)
-        rows = iter(source)
-        read: list[tuple[int, list[str]]] = []
-
-        def recorded() -> Iterator[tuple[int, list[str]]]:
-            for item in rows:
-                read.append(item)
-                yield item
-
-        try:
-            plan = find_header(recorded(), file.name, subscriber_column, subscriber_explicit=False)
-        except MissingColumnError:
-            first = next((cells for _, cells in read if any(cell.strip() for cell in cells)), None)
-            if first is None or not any(ch.isdigit() for ch in "".join(first)):
-                raise
-            plan = _headerless(first, subscriber_column)
-            rows = itertools.chain(read, rows)
-        else:
+        plan, rows = plan_numbers(iter(source), file.name, subscriber_column)
+        if plan.header_row:
             for number in list(source.problems):
                 if number <= plan.header_row:
                     del source.problems[number]  # a repaired title or header row: nothing to check
@@ -62,8 +51,38 @@ def read_numbers(path: Path, *, sheet: str | None = None, registry: Registry | N
             rejects.clear()
 
 
-def _headerless(first: list[str], subscriber_column: str) -> ColumnPlan:
-    """The first column holds the numbers; the others are extra values."""
-    plan = plan_columns(["phone", *[""] * (len(first) - 1)], 0, subscriber_column)
-    assert plan is not None
-    return plan
+def plan_numbers(
+    rows: Iterator[tuple[int, list[str]]], where: str, subscriber_column: str
+) -> tuple[ColumnPlan, Iterator[tuple[int, list[str]]]]:
+    """The columns of a file of numbers, and its rows from the first one to read.
+
+    The header is found as a call list import finds it (title rows passed over). A file with no header,
+    whose first filled row holds a number, is a list of numbers: the first cell of that row that is
+    written as a number is the phone column, and every row is read (header_row 0). Otherwise the
+    import's MissingColumnError or EmptyFileError.
+    """
+    read: list[tuple[int, list[str]]] = []
+
+    def recorded() -> Iterator[tuple[int, list[str]]]:
+        for item in rows:
+            read.append(item)
+            yield item
+
+    try:
+        return find_header(recorded(), where, subscriber_column, subscriber_explicit=False), rows
+    except MissingColumnError:
+        first = next((cells for _, cells in read if any(cell.strip() for cell in cells)), [])
+        column = next((i for i, cell in enumerate(first) if _written_as_number(cell)), None)
+        if column is None:
+            raise
+        headers = [""] * len(first)
+        headers[column] = "phone"
+        plan = plan_columns(headers, 0, subscriber_column)
+        assert plan is not None
+        return plan, itertools.chain(read, rows)
+
+
+def _written_as_number(cell: str) -> bool:
+    """Digits (six or more: the shortest E.164 number) with only the signs numbers are written with."""
+    text = cell.strip()
+    return sum(ch.isdigit() for ch in text) >= 6 and all(ch.isdigit() or ch in _NUMBER_SIGNS for ch in text)

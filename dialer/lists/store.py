@@ -205,4 +205,13 @@ class ImportSession:
             (total, imported, duplicates, invalid, dnc, timezone_unknown, reject_report, self.call_list_id),
         )
         if imported:
+            # The statistics may say `contacts` is empty while its pages remain (after an import rolled
+            # back or a campaign deleted): the planner would then join each contact to each subscriber
+            # in a nested loop, quadratic in the campaign's size. Hash joins stay linear whatever the
+            # estimates; the setting is put back for the rest of the transaction.
+            cur = await self._conn.execute(
+                "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
+            row = await cur.fetchone()
+            assert row is not None
             await self._conn.execute(_SUBSCRIBER_ZONES, {"campaign": self.target.id})
+            await self._conn.execute("SELECT set_config('enable_nestloop', %s, true)", (row[0],))

@@ -99,6 +99,21 @@ async def test_bad_files(database: AsyncEngine, database_url: str, tmp_path: Pat
     assert count(database_url, "dnc") == 0
 
 
+async def test_files_are_read_as_a_call_list_import_reads_them(
+    database: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    # A title row above the header (a CRM's export), then a file of numbers after a name column.
+    path = tmp_path / "stop.csv"
+    path.write_text("Стоп-лист на 01.12.2026\n\nФИО;Мобильный телефон\nИванов;+7 913 000-00-11\n", encoding="utf-8")
+    summary = await import_dnc_file(database, path)
+    assert (summary.total, summary.added, summary.invalid) == (1, 1, 0)
+    path.write_text("Петров;8 913 000-00-12\nСидоров;89130000013\nКузнецов;нет\n", encoding="utf-8")
+    summary = await import_dnc_file(database, path)
+    assert (summary.total, summary.added, summary.invalid) == (2, 2, 0)
+    assert sorted(p for (p,) in query(database_url, "SELECT phone FROM dnc")) == [
+        "+79130000011", "+79130000012", "+79130000013"]
+
+
 async def test_numbers_of_the_registry_libphonenumber_does_not_know_can_be_listed(
     database: AsyncEngine, database_url: str, registry: Registry, tmp_path: Path
 ) -> None:

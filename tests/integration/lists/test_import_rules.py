@@ -459,3 +459,27 @@ async def test_an_unwritable_report_path_stores_nothing(
     with pytest.raises(CallListError, match=r"cannot write the reject report .*not-a-directory/r\.csv"):
         await import_call_list(database, path, "spring", options)
     assert count(database_url, "contacts") == count(database_url, "call_lists") == 0
+
+
+@pytest.mark.timeout(120)
+async def test_the_subscriber_zones_pass_stays_linear_when_the_statistics_say_contacts_is_empty(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    """After an import rolled back or a campaign deleted, ANALYZE (autovacuum) records `contacts` as empty
+    while its pages remain; the planner then joined the next import's contacts to its subscribers in a
+    nested loop, quadratic: a 200,000-row import ran for hours. It must finish in seconds."""
+    pairs = 20_000
+    rows = [["Телефон", "additional"]]
+    for i in range(pairs):  # each subscriber: a Novosibirsk number and a Moscow one
+        rows += [[f"8913{i:07d}", f"S-{i}"], [f"8915{i:07d}", f"S-{i}"]]
+    path = write_csv(tmp_path / "big.csv", rows)
+    await import_call_list(database, path, "spring", options)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("DELETE FROM contacts")
+        conn.execute("DELETE FROM call_lists")
+        conn.execute("ANALYZE contacts")
+        stats = conn.execute("SELECT reltuples, relpages FROM pg_class WHERE relname = 'contacts'").fetchone()
+    assert stats is not None and stats[0] == 0 and stats[1] > 0, stats
+
+    await import_call_list(database, path, "spring", options)
+    assert query(database_url, "SELECT count(*), count(subscriber_zones) FROM contacts") == [(2 * pairs, 2 * pairs)]

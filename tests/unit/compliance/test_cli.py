@@ -205,6 +205,12 @@ def test_file_without_header(tmp_path: Path) -> None:
         (1, "America/New_York", True),
         (2, "Europe/Berlin", True),
     ]
+    # A row number or a name before the number: the first cell written as a number is the phone.
+    numbers.write_text("1;Smith;+1 212 555 1234\n2;Müller;+49 30 123456\n", encoding="utf-8")
+    code, out, _ = check("--file", str(numbers), "--at", "2026-06-10T14:00:00Z", "--rules", "tcpa")
+    assert code == 0
+    assert [(item["line"], item["phone"]) for item in map(json.loads, out.splitlines())] == [
+        (1, "+12125551234"), (2, "+4930123456")]
 
 
 def test_file_is_read_as_a_call_list_import_reads_it(tmp_path: Path, def_registry_path: Path) -> None:
