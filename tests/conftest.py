@@ -36,7 +36,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     # xdist groups by a suffix it adds to the node ids (pytest 9.2 drops it: xdist #1386).
     if config.getoption("loadgroup", False):
         for item in items:
-            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+            if item.get_closest_marker("xdist_group") and not item.nodeid.endswith(f"@{ASTERISK_GROUP}"):
                 item.stash[UNGROUPED] = True
 
 
