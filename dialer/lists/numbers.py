@@ -12,19 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from compliance import Registry
-from compliance.phones import TYPOGRAPHIC_SPACES
 from dialer.lists.chunks import find_header
 from dialer.lists.columns import ColumnPlan, plan_columns
 from dialer.lists.errors import MissingColumnError
 from dialer.lists.model import ContactRow, Reject
+from dialer.lists.phones import written_as_number
 from dialer.lists.rows import RowInterpreter
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.timezones import ZoneResolver
 
 __all__ = ["plan_numbers", "read_numbers"]
-
-# What separates the digits of one or several numbers in a cell (`+7 (913) 012-34-57, 8.913...`).
-_NUMBER_SIGNS = frozenset("+()-./,; \t" + TYPOGRAPHIC_SPACES)
 
 
 def read_numbers(path: Path, *, sheet: str | None = None, registry: Registry | None = None,
@@ -58,8 +55,8 @@ def plan_numbers(
 
     The header is found as a call list import finds it (title rows passed over). A file with no header,
     whose first filled row holds a number, is a list of numbers: the first cell of that row that is
-    written as a number is the phone column, and every row is read (header_row 0). Otherwise the
-    import's MissingColumnError or EmptyFileError.
+    written as a number (`written_as_number`) is the phone column, and every row is read (header_row 0).
+    Otherwise the import's MissingColumnError or EmptyFileError.
     """
     read: list[tuple[int, list[str]]] = []
 
@@ -72,7 +69,7 @@ def plan_numbers(
         return find_header(recorded(), where, subscriber_column, subscriber_explicit=False), rows
     except MissingColumnError:
         first = next((cells for _, cells in read if any(cell.strip() for cell in cells)), [])
-        column = next((i for i, cell in enumerate(first) if _written_as_number(cell)), None)
+        column = next((i for i, cell in enumerate(first) if written_as_number(cell)), None)
         if column is None:
             raise
         headers = [""] * len(first)
@@ -81,8 +78,3 @@ def plan_numbers(
         assert plan is not None
         return plan, itertools.chain(read, rows)
 
-
-def _written_as_number(cell: str) -> bool:
-    """Digits (six or more: the shortest E.164 number) with only the signs numbers are written with."""
-    text = cell.strip()
-    return sum(ch.isdigit() for ch in text) >= 6 and all(ch.isdigit() or ch in _NUMBER_SIGNS for ch in text)

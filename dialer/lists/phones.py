@@ -127,6 +127,13 @@ def _digits(text: str) -> str | None:
     return text if text.isascii() else None
 
 
+def written_as_number(value: str) -> bool:
+    """Whether a cell holds only numbers (split as `split_cell` splits them, with the separators the
+    fast path drops), six digits or more in all: not a word, a title or a row number."""
+    digits = [_digits(part.removeprefix("+")) for part in split_cell(value)]
+    return all(d is not None for d in digits) and sum(len(d or "") for d in digits) >= 6
+
+
 def normalize(value: str, region: str = DEFAULT_REGION, registry: Registry | None = None) -> str | PhoneError:
     """The E.164 form of one phone value, or why it is not a valid number (see `compliance.normalize_phone`)."""
     stripped = value.strip()
