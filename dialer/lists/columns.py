@@ -16,7 +16,8 @@ number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мо
 the kind of line before or after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`,
 `work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
 `client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`; Google Contacts'
-`Phone 1 - Value`). Bitrix24's and Outlook's phone columns are in that vocabulary. Anything else is
+`Phone 1 - Value`). Bitrix24's, amoCRM's (`Рабочий прямой телефон`, `Мобильный телефон (контакт)`
+in a lead export; not `(компания)`, the company's) and Outlook's phone columns are in that vocabulary. Anything else is
 not a phone column, even with a phone word in it: `Телефон оператора`, `Телефон менеджера`,
 `Мобильный оператор`, `operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a
 phone) stay extra parameters and are never dialled. The vocabulary is closed on purpose: an unknown
@@ -65,7 +66,7 @@ _ALONE = _aliases("мобильный", "сотовый", "номер", "або�
 _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
     "основной", "городской", "стационарный", "личный", "другой", "второй", "запасной", "резервный",
-    "для рассылок",
+    "для рассылок", "прямой", "рабочий прямой",
     "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary", "car",
     "alt", "alternative", "alternate", "additional", "other", "personal",
 )  # fmt: skip
@@ -74,7 +75,9 @@ _NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other", "друг
 _NUMBER_WORDS = _aliases("номер", "number", "no")
 # Whose phone: the subscriber's (`Телефон клиента`, `Client phone`); never the operator's.
 _OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента",
-                         "контактного лица", "заказчика", "покупателя", "лида")
+                         "контактного лица", "заказчика", "покупателя", "лида",
+                         # amoCRM's lead exports: `Мобильный телефон (контакт)`.
+                         "контакт")
 _OWNERS_BEFORE = _aliases("client", "customer", "subscriber", "debtor", "contact")
 # `Телефон 2`, `phone_3`; Google Contacts' export names its columns `Phone 1 - Value`.
 _NUMBERED = r"\d{0,2}(?:value)?"
@@ -97,6 +100,8 @@ NAME_ALIASES = _aliases(
     "name", "full name", "fio", "фио", "имя", "фамилия имя отчество", "клиент", "client", "customer",
     "фио клиента", "фио абонента", "фио должника", "фио заемщика", "имя клиента", "контактное лицо",
     "client name", "customer name", "contact name", "наименование клиента", "наименование контрагента",
+    # amoCRM's exports.
+    "контакт", "основной контакт", "имя контакта", "полное имя", "полное имя контакта", "contact",
 )  # fmt: skip
 
 

@@ -26,6 +26,11 @@ _SLASH_SPLIT = re.compile(r"\s+/\s+|(?<=\d)/(?=\s*\+)")
 # A spreadsheet's number written with a decimal comma (a Russian locale's CSV): "79131234567,0", or
 # scientific notation "7,91312E+10". One value, not two numbers separated by a comma.
 _DECIMAL_COMMA = re.compile(r"\s*\+?\d+,(?:00?|\d+[eE][+-]?\d+)\s*")
+# A `+` after a space that follows a digit or a closing bracket starts another number
+# ("+7 913 123 45 67 +7 914 123 45 67", "8 913 123 45 67 (Иван) +7 914 123 45 67").
+_PLUS_SPLIT = re.compile(r"(?<=[\d)])\s+(?=\+\d)")
+# Numbers written whole (10 to 15 digits), spaces between them: "89131234567 89141234567".
+_WHOLE_NUMBER = re.compile(r"\+?\d{10,15}")
 # A word between two numbers ("89131234567 или 89131234568"); never part of a number.
 _WORD_SPLIT = re.compile(r"(?<=\d)\s+(?:или|и|or|and)\s+(?=[+\d(])", re.IGNORECASE)
 # An extension on its own, split off its number by a comma ("доб. 5", "ext 12").
@@ -60,6 +65,8 @@ def may_hold_several(value: str) -> bool:
     """Whether a cell may hold several numbers (a cheap test before `split_cell`)."""
     if ";" in value or "," in value or "\n" in value or "|" in value or "/" in value or ":::" in value:
         return True
+    if " " in value and (" +" in value or len(value) >= 21):
+        return True
     # The first letters of the separating words, after a space: a cheap filter before the pattern.
     starts = " и" in value or " И" in value or " o" in value or " O" in value or " a" in value or " A" in value
     return starts and _WORD_SPLIT.search(value) is not None
@@ -67,9 +74,10 @@ def may_hold_several(value: str) -> bool:
 
 def split_cell(value: str) -> list[str]:
     """The numbers of one cell: several may be separated by `;`, `,`, `|`, `:::`, line breaks, a slash with
-    spaces around it or a `+` after it, or a word (`или`, `и`, `or`, `and`). A spreadsheet number with
-    a decimal comma is one value; an extension after a comma (`8 913 1234567, доб. 5`) stays with its
-    number."""
+    spaces around it or a `+` after it, a word (`или`, `и`, `or`, `and`), or spaces alone where a `+`
+    follows a digit or every piece is a whole number (`89131234567 89141234567`). A spreadsheet number
+    with a decimal comma is one value; an extension after a comma (`8 913 1234567, доб. 5`) stays with
+    its number."""
     if not may_hold_several(value):
         value = value.strip()
         return [value] if value else []
@@ -84,8 +92,17 @@ def split_cell(value: str) -> list[str]:
                 if parts and _EXTENSION.fullmatch(word):
                     parts[-1] = f"{parts[-1]} {word}"
                 else:
-                    parts.append(word)
+                    parts.extend(_spaced(word))
     return parts
+
+
+def _spaced(value: str) -> list[str]:
+    """The numbers of a value whose only separators between numbers are spaces."""
+    numbers: list[str] = []
+    for piece in _PLUS_SPLIT.split(value):
+        words = piece.split()
+        numbers.extend(words if len(words) > 1 and all(_WHOLE_NUMBER.fullmatch(w) for w in words) else [piece])
+    return numbers
 
 
 def _fast_russian_mobile(digits: str, plus: bool, registry: Registry | None = None) -> str | None:

@@ -57,7 +57,10 @@ def test_no_phone_column() -> None:
      # Bitrix24's, Outlook's and Google Contacts' exports; other owners.
      "Другой телефон", "Телефон для рассылок", "Второй телефон", "Запасной телефон", "Business Phone 2",
      "Home Phone", "Primary Phone", "Other Phone", "Car Phone", "Phone 1 - Value", "Phone 2 - Value",
-     "№ телефона", "Телефон контактного лица", "Телефон лида", "Телефон заказчика"],
+     "№ телефона", "Телефон контактного лица", "Телефон лида", "Телефон заказчика",
+     # amoCRM's contact and lead exports.
+     "Рабочий прямой телефон", "Мобильный телефон (контакт)", "Рабочий телефон (контакт)",
+     "Домашний телефон (контакт)", "Другой телефон (контакт)"],
 )  # fmt: skip
 def test_more_phone_headers(header: str) -> None:
     assert is_phone_header(header)
@@ -69,13 +72,14 @@ def test_more_phone_headers(header: str) -> None:
     ["Телефон оператора", "Телефон менеджера", "Мобильный оператор", "Сотовый оператор", "Оператор",
      "operator", "Mobile operator", "Номер клиента", "Номер договора", "client number", "Личный номер",
      "personal number", "№", "№ п/п", "No", "Phone 1 - Type", "Business Fax", "Pager", "E-mail 1 - Value",
-     "Value", "Другой номер"],
+     "Value", "Другой номер", "Рабочий телефон (компания)", "Контакт"],
 )  # fmt: skip
 def test_phone_words_in_other_headers(header: str) -> None:
     assert not is_phone_header(header)
 
 
-@pytest.mark.parametrize("header", ["Ф.И.О.", "ФИО", "ф и о", "Клиент", "Full name", "Фамилия, имя, отчество"])
+@pytest.mark.parametrize("header", ["Ф.И.О.", "ФИО", "ф и о", "Клиент", "Full name", "Фамилия, имя, отчество",
+                                    "Основной контакт", "Полное имя контакта", "Контакт"])
 def test_name_headers(header: str) -> None:
     plan = plan_columns(["Телефон", header], 1, "additional")
     assert plan is not None and plan.name == 1
