@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,50 @@ async def test_html_export_named_xls(
     with pytest.raises(SheetNotFoundError, match=r"LEAD_20261203\.xls: a sheet .* but this is an HTML page"):
         await import_call_list(database, path, "spring", named)
     assert count(database_url, "contacts") == 3
+
+
+def ods_bytes(rows: list[list[str]], number_at: tuple[int, int]) -> bytes:
+    """A LibreOffice Calc sheet: a cell's lines are paragraphs; the cell at `number_at` is a number."""
+
+    def cell(r: int, c: int, value: str) -> str:
+        if (r, c) == number_at:
+            return f'<table:table-cell office:value-type="float" office:value="{value}"/>'
+        paragraphs = "".join(f"<text:p>{html.escape(line)}</text:p>" for line in value.split("\r\n"))
+        return f'<table:table-cell office:value-type="string">{paragraphs}</table:table-cell>'
+
+    body = "".join(
+        "<table:table-row>" + "".join(cell(r, c, v) for c, v in enumerate(row)) + "</table:table-row>"
+        for r, row in enumerate(rows)
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content'
+        ' xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        ' xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"'
+        ' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        f'<office:body><office:spreadsheet><table:table table:name="Лист1">{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest'
+        ' xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/"'
+        ' manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as book:
+        book.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        book.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
+        book.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+async def test_libreoffice_ods(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.ods"
+    path.write_bytes(ods_bytes(TABLE, number_at=(3, 0)))
+    summary = await import_call_list(database, path, "spring", options)
+    assert (summary.total, summary.imported) == (3, 3)
+    # A cell's paragraphs are its lines.
+    assert stored(database_url) == [tuple(v.replace("\r\n", "\n") for v in row) for row in EXPECTED]
