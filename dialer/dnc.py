@@ -19,7 +19,7 @@ from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.connection import Database, transaction
-from dialer.lists.errors import UnknownCompanyError
+from dialer.lists.errors import EmptyFileError, UnknownCompanyError
 from dialer.lists.model import Reject, RejectReason
 from dialer.lists.numbers import plan_numbers
 from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cell
@@ -151,6 +151,7 @@ class _DncFileReader:
         self._rows = rows
         self._plan = plan
         self._registry = registry
+        self.rows = 0
         self.total = 0
         self.valid = 0
         self.invalid: list[Reject] = []
@@ -159,6 +160,8 @@ class _DncFileReader:
     def batches(self) -> Iterator[list[str]]:
         batch: list[str] = []
         for number, cells in self._rows:
+            if any(cell.strip() for cell in cells):
+                self.rows += 1
             for index in self._plan.phones:
                 if index >= len(cells):
                     continue
@@ -204,6 +207,8 @@ async def import_dnc_file(
         async with transaction(db) as conn:
             company_id, company_name = await resolve_company(conn, company)
             added, excluded = await _store(conn, company_id, f"file:{file.name}", _in_thread(reader.batches()))
+            if not reader.rows:
+                raise EmptyFileError(f"{file.name}: no data rows under the header (row {plan.header_row})")
     return DncSummary(
         company_name,
         reader.total,

@@ -96,7 +96,14 @@ async def test_bad_files(database: AsyncEngine, database_url: str, tmp_path: Pat
     path.write_text("\n\n", encoding="utf-8")
     with pytest.raises(EmptyFileError):
         await import_dnc_file(database, path)
+    # A header alone, as `lists import` says it.
+    path.write_text("Стоп-лист\nФИО;Телефон\n;;\n", encoding="utf-8")
+    with pytest.raises(EmptyFileError, match=r"dnc.csv: no data rows under the header \(row 2\)"):
+        await import_dnc_file(database, path)
     assert count(database_url, "dnc") == 0
+    # A row whose phone is a placeholder is a data row: nothing to add, no error.
+    path.write_text("ФИО;Телефон\nИванов;нет\n", encoding="utf-8")
+    assert (await import_dnc_file(database, path)).total == 0
 
 
 async def test_files_are_read_as_a_call_list_import_reads_them(
