@@ -361,6 +361,8 @@ class CsvRows:
         while True:
             data = read(_BLOCK)
             text = decoder.decode(data, final=not data)
+            if "\x00" in text:
+                text = text.replace("\x00", "")  # a stray NUL of an export (see `detect_encoding`)
             if text:
                 if not self.bad_bytes_seen and _holds_bad_bytes(text):
                     self.bad_bytes_seen = True

@@ -29,8 +29,9 @@ _DECIMAL_COMMA = re.compile(r"\s*\+?\d+,(?:00?|\d+[eE][+-]?\d+)\s*")
 # A `+` after a space that follows a digit or a closing bracket starts another number
 # ("+7 913 123 45 67 +7 914 123 45 67", "8 913 123 45 67 (Иван) +7 914 123 45 67").
 _PLUS_SPLIT = re.compile(r"(?<=[\d)])\s+(?=\+\d)")
-# Numbers written whole (10 to 15 digits), spaces between them: "89131234567 89141234567".
-_WHOLE_NUMBER = re.compile(r"\+?\d{10,15}")
+# Numbers written whole with spaces between them: "89131234567 79141234567", "+79131234567 +375291234567".
+# Ten bare digits are not enough (`89131234567 7701234567`: an INN after a number, not a number).
+_WHOLE_NUMBER = re.compile(r"[78]\d{10}|\+\d{10,15}")
 # A word between two numbers ("89131234567 или 89131234568"); never part of a number.
 _WORD_SPLIT = re.compile(r"(?<=\d)\s+(?:или|и|or|and)\s+(?=[+\d(])", re.IGNORECASE)
 # An extension on its own, split off its number by a comma ("доб. 5", "ext 12").
@@ -75,9 +76,9 @@ def may_hold_several(value: str) -> bool:
 def split_cell(value: str) -> list[str]:
     """The numbers of one cell: several may be separated by `;`, `,`, `|`, `:::`, line breaks, a slash with
     spaces around it or a `+` after it, a word (`или`, `и`, `or`, `and`), or spaces alone where a `+`
-    follows a digit or every piece is a whole number (`89131234567 89141234567`). A spreadsheet number
-    with a decimal comma is one value; an extension after a comma (`8 913 1234567, доб. 5`) stays with
-    its number."""
+    follows a digit or every piece is a whole number (`89131234567 79141234567`, not ten digits alone).
+    A spreadsheet number with a decimal comma is one value; an extension after a comma
+    (`8 913 1234567, доб. 5`) stays with its number."""
     if not may_hold_several(value):
         value = value.strip()
         return [value] if value else []

@@ -229,16 +229,19 @@ async def test_how_people_write_numbers_in_a_crm(
         ["+7 913 000 00 03 (звонить после 18)", "b"],
         ["8 913 0000004, доб. 5", "c"],
         ["+8 (913) 000-00-06", "d"],
-        ["89130000007 89130000008", "e"],  # two numbers with nothing between them: refused, not guessed
+        ["89130000007 7701234567", "e"],  # a number and ten digits (an id?): refused, not guessed
+        ["89130000008 +7 913 000-00-09", "f"],  # a `+` starts a number
+        ["+79130000010  79130000011", "g"],  # numbers written whole, spaces between them
     ])  # fmt: skip
     summary = await import_call_list(database, path, "spring", options)
-    assert (summary.total, summary.imported, summary.invalid) == (6, 5, 1)
+    assert (summary.total, summary.imported, summary.invalid) == (10, 9, 1)
     assert query(database_url, "SELECT phone, subscriber_key FROM contacts ORDER BY phone") == [
         ("+79130000001", "a"), ("+79130000002", "a"), ("+79130000003", "b"), ("+79130000004", "c"),
-        ("+79130000006", "d"),
+        ("+79130000006", "d"), ("+79130000008", "f"), ("+79130000009", "f"), ("+79130000010", "g"),
+        ("+79130000011", "g"),
     ]  # fmt: skip
     [(row, _, value, reason, _)] = report_rows(summary.reject_report)[1:]
-    assert (row, value, reason) == ("6", "89130000007 89130000008", "invalid-number")
+    assert (row, value, reason) == ("6", "89130000007 7701234567", "invalid-number")
 
 
 async def test_spreadsheet_numbers_with_a_decimal_comma(

@@ -50,6 +50,15 @@ def test_classic_mac_line_ends() -> None:
     ]
 
 
+def test_stray_nul_bytes_are_dropped() -> None:
+    data = 'phone;name\n8913\x001234567;"Ива\x00нов"\n89141234567;Петров\n'.encode()
+    assert rows(data) == [
+        (1, ["phone", "name"]),
+        (2, ["89131234567", "Иванов"]),
+        (3, ["89141234567", "Петров"]),
+    ]
+
+
 def test_row_numbers_count_blank_lines_like_a_spreadsheet() -> None:
     assert [n for n, cells in rows(b"phone\n\n89131234567\n") if cells] == [1, 3]
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from dialer.lists.encoding import CP1251, KOI8_R, UTF8, UTF8_BOM, UTF16_BE, UTF16_LE, detect_encoding
+from dialer.lists.encoding import CP1251, KOI8_R, UTF8, UTF8_BOM, UTF16_BE, UTF16_LE, TextEncoding, detect_encoding
 from dialer.lists.errors import EmptyFileError, UnreadableEncodingError
 
 TEXT = "телефон;ФИО\n8 (913) 123-45-67;Иванов Иван\n"
@@ -40,6 +40,18 @@ def test_decides_on_the_first_non_ascii_bytes_even_far_into_the_file() -> None:
 def test_a_stray_bad_byte_in_utf8_text_keeps_utf8() -> None:
     data = ("phone,name\n" + "89131234567,Иванов\n" * 100).encode() + b"89131234568,\xff\n"
     assert detect_encoding(io.BytesIO(data), "f.csv") == UTF8
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        ("phone,name\n89131234567,Ива\x00нов\n".encode() + b"89131234568,x\n" * 10, UTF8),
+        (b"phone,name\n8913\x001234567,x\n" + "89131234568,Петров\n".encode("cp1251") * 10, CP1251),
+    ],
+    ids=["utf-8", "windows-1251"],
+)
+def test_a_stray_nul_of_an_export_is_no_binary_data(data: bytes, expected: TextEncoding) -> None:
+    assert detect_encoding(io.BytesIO(data), "f.csv") == expected
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n\n", codecs.BOM_UTF8, codecs.BOM_UTF8 + b"\r\n"])
