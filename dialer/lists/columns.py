@@ -15,8 +15,9 @@ number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мо
 `абонентский номер`, `номер абонента`, `mobile`, `cell`, `номер`, `number`); optionally qualified by
 the kind of line before or after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`,
 `work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
-`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`; Google Contacts'
-`Phone 1 - Value`). Bitrix24's, amoCRM's (`Рабочий прямой телефон`, `Мобильный телефон (контакт)`
+`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`, `Телефон 1 (основной)`;
+Google Contacts' `Phone 1 - Value`). A template's note on the format after it (`Номер телефона (в формате
+79XXXXXXXXX)`) is passed over. Bitrix24's, amoCRM's (`Рабочий прямой телефон`, `Мобильный телефон (контакт)`
 in a lead export; not `(компания)`, the company's) and Outlook's phone columns are in that vocabulary. Anything else is
 not a phone column, even with a phone word in it: `Телефон оператора`, `Телефон менеджера`,
 `Мобильный оператор`, `operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a
@@ -56,6 +57,7 @@ def _any(names: frozenset[str]) -> str:
 # The phone vocabulary (see the module docstring). Words for a phone line:
 _PHONE_WORDS = _aliases(
     "телефон", "телефоны", "тел", "тлф", "номер телефона", "№ телефона", "номер тел", "телефонный номер",
+    "номер мобильного телефона", "номер сотового телефона", "номер контактного телефона",
     "phone", "phones", "telephone", "tel", "phone number", "phone no", "tel no", "telephone number",
 )  # fmt: skip
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
@@ -84,7 +86,7 @@ _NUMBERED = r"\d{0,2}(?:value)?"
 _PHONE = re.compile(
     "^(?:"
     + _any(_ALONE)
-    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_KINDS) + "?" + _any(_PHONE_WORDS) + _any(_KINDS) + "?"
+    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_KINDS) + "?" + _any(_PHONE_WORDS) + r"\d{0,2}" + _any(_KINDS) + "?"
     + _any(_OWNERS_AFTER) + "?"
     + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_NUMBER_KINDS) + _any(_NUMBER_WORDS)
     + "|" + _any(_OWNERS_BEFORE) + _any(_aliases("mobile", "cell"))
@@ -109,8 +111,17 @@ NAME_ALIASES = _aliases(
 HEADER_SEARCH_ROWS = 10
 
 
+# A note on how to write the numbers, at the end of a template's header: `Номер телефона (в формате
+# 79XXXXXXXXX)`, `Телефон, формат +7XXXXXXXXXX`, `Phone (format: +7...)`, `Телефон, например 8913...`.
+_FORMAT_NOTE = re.compile(r"(?:в)?формате?.*$|format.*$|например.*$")
+
+
+def _phone_key(key: str) -> bool:
+    return _PHONE.match(key) is not None or _PHONE.match(_FORMAT_NOTE.sub("", key)) is not None
+
+
 def is_phone_header(text: str) -> bool:
-    return _PHONE.match(alias_key(text)) is not None
+    return _phone_key(alias_key(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +163,7 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
     names = _display_names(header)
     keys = [header_key(text) for text in header]
     aliases = [alias_key(text) for text in header]
-    phones = tuple(i for i, key in enumerate(aliases) if _PHONE.match(key))
+    phones = tuple(i for i, key in enumerate(aliases) if _phone_key(key))
     if not phones:
         return None
     wanted = header_key(subscriber_column)

@@ -60,7 +60,10 @@ def test_no_phone_column() -> None:
      "№ телефона", "Телефон контактного лица", "Телефон лида", "Телефон заказчика",
      # amoCRM's contact and lead exports.
      "Рабочий прямой телефон", "Мобильный телефон (контакт)", "Рабочий телефон (контакт)",
-     "Домашний телефон (контакт)", "Другой телефон (контакт)"],
+     "Домашний телефон (контакт)", "Другой телефон (контакт)",
+     # Templates: a note on the format after the name; a number before the kind.
+     "Номер телефона (в формате 79XXXXXXXXX)", "Телефон, формат +7XXXXXXXXXX", "Phone (format: +7...)",
+     "Телефон (например, 89131234567)", "Телефон 1 (основной)", "Номер мобильного телефона"],
 )  # fmt: skip
 def test_more_phone_headers(header: str) -> None:
     assert is_phone_header(header)
@@ -72,7 +75,9 @@ def test_more_phone_headers(header: str) -> None:
     ["Телефон оператора", "Телефон менеджера", "Мобильный оператор", "Сотовый оператор", "Оператор",
      "operator", "Mobile operator", "Номер клиента", "Номер договора", "client number", "Личный номер",
      "personal number", "№", "№ п/п", "No", "Phone 1 - Type", "Business Fax", "Pager", "E-mail 1 - Value",
-     "Value", "Другой номер", "Рабочий телефон (компания)", "Контакт"],
+     "Value", "Другой номер", "Рабочий телефон (компания)", "Контакт",
+     "Формат телефона", "Телефон оператора (в формате 7...)", "Номер договора (формат 123)", "Телефон направления",
+     "Телефон супруга", "Телефон поручителя", "Телефон работодателя"],
 )  # fmt: skip
 def test_phone_words_in_other_headers(header: str) -> None:
     assert not is_phone_header(header)
