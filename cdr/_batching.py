@@ -402,3 +402,35 @@ async def _rollback_or_invalidate(sa_conn: AsyncConnection, conn: psycopg.AsyncC
         await conn.rollback()
     except Exception:
         await _invalidate(sa_conn)
+
+
+class BatchedWriter(Generic[R]):
+    """What a writer built on a `KeyedBatcher` shows its owner: queue, stats, the run loop, flushing."""
+
+    _batcher: KeyedBatcher[R]
+
+    @property
+    def pending(self) -> int:
+        """Records queued or in flight, not yet committed."""
+        return self._batcher.pending
+
+    @property
+    def stats(self) -> WriterStats:
+        return self._batcher.stats
+
+    async def wait_for(self, predicate: Callable[[WriterStats], bool]) -> WriterStats:
+        """Wait until `predicate(stats)` holds, e.g. `lambda s: s.rows_written >= n`."""
+        return await self._batcher.wait_for(predicate)
+
+    async def run(self) -> None:
+        """Write batches until `aclose()` (a task of the owner's TaskGroup); retries transient database
+        errors without losing rows."""
+        await self._batcher.run()
+
+    async def flush(self) -> None:
+        """Write every queued record now; bound it with `asyncio.timeout()` (unwritten rows stay queued)."""
+        await self._batcher.flush()
+
+    async def aclose(self) -> None:
+        """Stop accepting records and write the queued ones (bound it with `asyncio.timeout()`)."""
+        await self._batcher.aclose()

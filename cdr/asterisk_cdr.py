@@ -13,7 +13,7 @@ still recorded by the others.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +26,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
+from cdr._batching import BatchedWriter, KeyedBatcher, RetryPolicy, ensure_stage
 from cdr.errors import CdrError, CdrEventError
 from cdr.metrics import DialerMetrics
 from cdr.records import AsteriskCdrRecord
@@ -229,7 +229,7 @@ def _unique_id(record: AsteriskCdrRecord) -> str:
     return record.unique_id
 
 
-class AsteriskCdrIngester:
+class AsteriskCdrIngester(BatchedWriter[AsteriskCdrRecord]):
     """Consume Cdr events into `asterisk_cdr` in batches.
 
     ```
@@ -268,17 +268,6 @@ class AsteriskCdrIngester:
         self.events_seen = 0
         self.events_rejected = 0
         self._events_counter: Counter | None = None
-
-    @property
-    def pending(self) -> int:
-        return self._batcher.pending
-
-    @property
-    def stats(self) -> WriterStats:
-        return self._batcher.stats
-
-    async def wait_for(self, predicate: Callable[[WriterStats], bool]) -> WriterStats:
-        return await self._batcher.wait_for(predicate)
 
     def parse(self, event: Mapping[str, str]) -> AsteriskCdrRecord | None:
         """The record of a Cdr event; None for other events and for malformed ones (logged, counted)."""
@@ -320,13 +309,3 @@ class AsteriskCdrIngester:
                 await self._batcher.put(record)
                 queued += 1
         return queued
-
-    async def run(self) -> None:
-        """Write queued rows until `aclose()` (a task of the owner's TaskGroup)."""
-        await self._batcher.run()
-
-    async def flush(self) -> None:
-        await self._batcher.flush()
-
-    async def aclose(self) -> None:
-        await self._batcher.aclose()

@@ -7,7 +7,7 @@ batch, a record re-sent after a restart, or a preliminary then final record are 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -15,7 +15,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from cdr._batching import KeyedBatcher, RetryPolicy, WriterStats, ensure_stage
+from cdr._batching import BatchedWriter, KeyedBatcher, RetryPolicy, ensure_stage
 from cdr.metrics import DialerMetrics
 from cdr.records import CdrRecord
 
@@ -134,7 +134,7 @@ def _channel_id(record: CdrRecord) -> str:
     return record.channel_id
 
 
-class CdrWriter:
+class CdrWriter(BatchedWriter[CdrRecord]):
     """Batched, idempotent writer of the `cdr` table.
 
     ```
@@ -175,25 +175,12 @@ class CdrWriter:
         )
 
     @property
-    def pending(self) -> int:
-        """Records queued or in flight, not yet committed."""
-        return self._batcher.pending
-
-    @property
     def rows_written(self) -> int:
         return self._batcher.rows_written
 
     @property
     def rows_rejected(self) -> int:
         return self._batcher.rows_rejected
-
-    @property
-    def stats(self) -> WriterStats:
-        return self._batcher.stats
-
-    async def wait_for(self, predicate: Callable[[WriterStats], bool]) -> WriterStats:
-        """Wait until `predicate(stats)` holds, e.g. `lambda s: s.rows_written >= n`."""
-        return await self._batcher.wait_for(predicate)
 
     def submit(self, record: CdrRecord) -> None:
         """Queue a record without waiting (a later record for the same channel id replaces it)."""
@@ -202,18 +189,6 @@ class CdrWriter:
     async def put(self, record: CdrRecord) -> None:
         """Queue a record, waiting for room when the queue is full."""
         await self._batcher.put(record)
-
-    async def run(self) -> None:
-        """Write batches until `aclose()`; retries transient database errors without losing rows."""
-        await self._batcher.run()
-
-    async def flush(self) -> None:
-        """Write every queued record now; bound it with `asyncio.timeout()` (unwritten rows stay queued)."""
-        await self._batcher.flush()
-
-    async def aclose(self) -> None:
-        """Stop accepting records and write the queued ones (bound it with `asyncio.timeout()`)."""
-        await self._batcher.aclose()
 
     async def __aenter__(self) -> CdrWriter:
         return self
