@@ -13,7 +13,7 @@ Which headers are phone columns (every one of them is dialled, as numbers of the
 the whole header must be a phone word (`телефон`, `тел`, `номер телефона`, `phone`, `tel`, `phone
 number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мобильный`, `сотовый`,
 `абонентский номер`, `номер абонента`, `mobile`, `cell`, `номер`, `number`); optionally qualified by
-the kind of line before or after it (`контактный`, `рабочий`, `домашний`, `моб`, `доп`; `mobile`,
+the kind of line or its use before or after it (`контактный`, `рабочий`, `моб`, `доп`, `для связи`; `mobile`,
 `work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
 `client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`, `Телефон 1 (основной)`;
 Google Contacts' `Phone 1 - Value`). A template's note on the format after it (`Номер телефона (в формате
@@ -62,22 +62,26 @@ _PHONE_WORDS = _aliases(
 )  # fmt: skip
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
 # `Абонентский номер` is the law's term for a phone number (FZ-126 "On communications", FZ-230).
-_ALONE = _aliases("мобильный", "сотовый", "номер", "абонентский номер", "номер абонента",
-                  "номер мобильного", "номер сотового", "mobile", "cell", "cellphone", "number", "msisdn", "e164")
+_ALONE = _aliases("мобильный", "сотовый", "мобильник", "номер", "номер для связи", "номер для звонка",
+                  "абонентский номер", "номер абонента", "номер мобильного", "номер сотового",
+                  "mobile", "cell", "cellphone", "number", "msisdn", "e164")
 # The kind of line, before or after a phone word (`Рабочий телефон`, `Телефон рабочий`, `Phone (work)`).
 _KINDS = _aliases(
     "контактный", "рабочий", "домашний", "мобильный", "моб", "сотовый", "сот", "доп", "дополнительный",
     "основной", "городской", "стационарный", "личный", "другой", "второй", "запасной", "резервный",
-    "для рассылок", "прямой", "рабочий прямой",
+    "для рассылок", "прямой", "рабочий прямой", "для связи", "для смс", "для sms", "для звонка", "для звонков",
     "mobile", "cell", "cellular", "work", "home", "office", "business", "contact", "main", "primary", "car",
     "alt", "alternative", "alternate", "additional", "other", "personal",
 )  # fmt: skip
 # Kinds that also go with `номер`/`number` alone (not `личный номер`, `personal number`: an id).
-_NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other", "другой", "для рассылок")
+_NUMBER_KINDS = _KINDS - _aliases("личный", "personal", "other", "другой", "для рассылок", "для смс", "для sms")
 _NUMBER_WORDS = _aliases("номер", "number", "no")
 # Whose phone: the subscriber's (`Телефон клиента`, `Client phone`); never the operator's.
 _OWNERS_AFTER = _aliases("клиента", "абонента", "должника", "заемщика", "контакта", "контрагента",
                          "контактного лица", "заказчика", "покупателя", "лида",
+                         # The person a row is about, in lists of other trades.
+                         "заявителя", "получателя", "плательщика", "собственника", "владельца", "пациента",
+                         "пользователя", "участника", "гостя", "студента", "арендатора", "физ лица", "физлица",
                          # amoCRM's lead exports: `Мобильный телефон (контакт)`.
                          "контакт")
 _OWNERS_BEFORE = _aliases("client", "customer", "subscriber", "debtor", "contact")

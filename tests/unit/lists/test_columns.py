@@ -63,7 +63,11 @@ def test_no_phone_column() -> None:
      "Домашний телефон (контакт)", "Другой телефон (контакт)",
      # Templates: a note on the format after the name; a number before the kind.
      "Номер телефона (в формате 79XXXXXXXXX)", "Телефон, формат +7XXXXXXXXXX", "Phone (format: +7...)",
-     "Телефон (например, 89131234567)", "Телефон 1 (основной)", "Номер мобильного телефона"],
+     "Телефон (например, 89131234567)", "Телефон 1 (основной)", "Номер мобильного телефона",
+     # Forms and the lists of other trades: what the phone is for, whose it is.
+     "Телефон для связи", "Контактный телефон для связи", "Номер для связи", "Телефон (для СМС)",
+     "Телефон для звонка", "Мобильник", "Телефон заявителя", "Телефон пациента", "Телефон плательщика",
+     "Телефон собственника", "Телефон физ. лица"],
 )  # fmt: skip
 def test_more_phone_headers(header: str) -> None:
     assert is_phone_header(header)
@@ -77,7 +81,7 @@ def test_more_phone_headers(header: str) -> None:
      "personal number", "№", "№ п/п", "No", "Phone 1 - Type", "Business Fax", "Pager", "E-mail 1 - Value",
      "Value", "Другой номер", "Рабочий телефон (компания)", "Контакт",
      "Формат телефона", "Телефон оператора (в формате 7...)", "Номер договора (формат 123)", "Телефон направления",
-     "Телефон супруга", "Телефон поручителя", "Телефон работодателя"],
+     "Телефон супруга", "Телефон поручителя", "Телефон работодателя", "Номер для СМС", "Телефон родителя"],
 )  # fmt: skip
 def test_phone_words_in_other_headers(header: str) -> None:
     assert not is_phone_header(header)
