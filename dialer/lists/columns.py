@@ -103,11 +103,17 @@ TIMEZONE_ALIASES = _aliases(
 REGION_ALIASES = _aliases("region", "регион", "область", "субъект", "субъект рф", "регион рф")
 ADDRESS_ALIASES = _aliases("address", "адрес", "адрес регистрации", "адрес проживания", "город", "city")
 NAME_ALIASES = _aliases(
-    "name", "full name", "fio", "фио", "имя", "фамилия имя отчество", "клиент", "client", "customer",
+    "name", "full name", "fio", "фио", "фамилия имя отчество", "клиент", "client", "customer",
     "фио клиента", "фио абонента", "фио должника", "фио заемщика", "имя клиента", "контактное лицо",
     "client name", "customer name", "contact name", "наименование клиента", "наименование контрагента",
     # amoCRM's exports.
     "контакт", "основной контакт", "имя контакта", "полное имя", "полное имя контакта", "contact",
+)  # fmt: skip
+# A name in parts, one column each (`Фамилия`, `Имя`, `Отчество`): the contact's name is the parts
+# found, in the file's order; they stay in the extra parameters too (a bot says `Имя Отчество`).
+NAME_PART_ALIASES = _aliases(
+    "фамилия", "имя", "отчество", "last name", "surname", "family name", "first name", "given name",
+    "middle name", "patronymic",
 )  # fmt: skip
 
 
@@ -138,7 +144,7 @@ class ColumnPlan:
     timezone: int | None
     region: int | None
     address: int | None
-    name: int | None
+    name: tuple[int, ...]  # one column, or the parts of a name (joined with spaces); () when none
     subscriber: int | None
     extra: tuple[tuple[str, int], ...]
 
@@ -184,6 +190,9 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
         )
     taken = set(phones) | {i for i in singles.values() if i is not None}
     extra = tuple((names[i], i) for i in range(len(header)) if i not in taken)
+    name = (singles["name"],) if singles["name"] is not None else tuple(
+        i for i, key in enumerate(aliases) if key in NAME_PART_ALIASES and i not in taken and i != subscriber
+    )
     return ColumnPlan(
         header_row=header_row,
         headers=tuple(names),
@@ -191,7 +200,7 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
         timezone=singles["timezone"],
         region=singles["region"],
         address=singles["address"],
-        name=singles["name"],
+        name=name,
         subscriber=subscriber,
         extra=extra,
     )

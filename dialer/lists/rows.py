@@ -69,7 +69,8 @@ class RowInterpreter:
         self._hint_columns = (plan.timezone, plan.region, plan.address)
         self._has_hints = any(i is not None for i in self._hint_columns)
         self._subscriber = plan.subscriber
-        self._name = plan.name
+        self._name = plan.name[0] if len(plan.name) == 1 else None
+        self._name_parts = plan.name if len(plan.name) > 1 else ()
 
     def interpret(
         self,
@@ -147,6 +148,8 @@ class RowInterpreter:
                 subscriber = subscriber or phone
                 if self._name is not None:
                     name = cells[self._name].strip() or None
+                elif self._name_parts:
+                    name = " ".join(part for i in self._name_parts if (part := cells[i].strip())) or None
             contacts.append(
                 ContactRow(row, column, raw, phone, subscriber, name, extra, zone)
             )

@@ -115,6 +115,23 @@ async def test_several_numbers_per_row_are_contacts_of_one_subscriber(
     ]
 
 
+async def test_a_name_in_parts_is_the_contacts_name(
+    database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "list.csv", [
+        ["Фамилия", "Имя", "Отчество", "Телефон"],
+        ["Иванов", "Иван", "Иванович", "89130000001"],
+        ["", "Мария", "", "89130000002"],
+        ["", "", "", "89130000003"],
+    ])  # fmt: skip
+    await import_call_list(database, path, "spring", options)
+    assert query(database_url, "SELECT name, extra FROM contacts ORDER BY phone") == [
+        ("Иванов Иван Иванович", {"Фамилия": "Иванов", "Имя": "Иван", "Отчество": "Иванович"}),
+        ("Мария", {"Фамилия": "", "Имя": "Мария", "Отчество": ""}),
+        (None, {"Фамилия": "", "Имя": "", "Отчество": ""}),
+    ]
+
+
 async def test_a_subscriber_whose_numbers_span_zones_gets_all_of_them(
     database: AsyncEngine, database_url: str, tenant: Tenant, options: ImportOptions, tmp_path: Path
 ) -> None:

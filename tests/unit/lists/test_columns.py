@@ -32,7 +32,7 @@ def test_plan_assigns_roles_and_keeps_everything_else_as_extra() -> None:
     plan = plan_columns(header, 1, "additional")
     assert plan is not None
     assert plan.phones == (0, 9)
-    assert (plan.name, plan.subscriber, plan.timezone, plan.region, plan.address) == (1, 2, 3, 4, 5)
+    assert (plan.name, plan.subscriber, plan.timezone, plan.region, plan.address) == ((1,), 2, 3, 4, 5)
     assert plan.extra == (("Additional", 2), ("Сумма", 6), ("column8", 7), ("Сумма (2)", 8))
 
 
@@ -91,12 +91,29 @@ def test_phone_words_in_other_headers(header: str) -> None:
                                     "Основной контакт", "Полное имя контакта", "Контакт"])
 def test_name_headers(header: str) -> None:
     plan = plan_columns(["Телефон", header], 1, "additional")
-    assert plan is not None and plan.name == 1
+    assert plan is not None and plan.name == (1,)
 
 
 def test_phone_like_columns_are_all_numbers_of_the_row() -> None:
     header = ["Ф.И.О.", "Контактный телефон", "Телефон оператора", "Моб. телефон", "Рабочий тел.", "additional"]
     plan = plan_columns(header, 1, "additional")
     assert plan is not None
-    assert (plan.phones, plan.name, plan.subscriber) == ((1, 3, 4), 0, 5)
+    assert (plan.phones, plan.name, plan.subscriber) == ((1, 3, 4), (0,), 5)
     assert plan.extra == (("Телефон оператора", 2), ("additional", 5))
+
+
+@pytest.mark.parametrize(
+    ("header", "name", "extra"),
+    [
+        (["Фамилия", "Имя", "Отчество", "Телефон"], (0, 1, 2), ("Фамилия", "Имя", "Отчество")),
+        (["First name", "Last name", "Phone"], (0, 1), ("First name", "Last name")),
+        (["Имя", "Телефон"], (0,), ("Имя",)),
+        # A full name wins over its parts.
+        (["ФИО", "Имя", "Телефон"], (0,), ("Имя",)),
+    ],
+)
+def test_a_name_in_parts(header: list[str], name: tuple[int, ...], extra: tuple[str, ...]) -> None:
+    plan = plan_columns(header, 1, "additional")
+    assert plan is not None
+    assert plan.name == name
+    assert tuple(key for key, _ in plan.extra) == extra
