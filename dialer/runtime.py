@@ -36,12 +36,19 @@ def freeze_heap() -> None:
 
 
 def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
-    """Structured logs on stderr: key=value on a terminal, JSON lines in production."""
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if json_logs
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
-    )
+    """Structured logs on stderr: key=value on a terminal, JSON lines in production.
+
+    An error's traceback is in its record: in JSON, as the `exception` string; on the console, as rich
+    prints it on a terminal and as Python prints it elsewhere (a log file). Never with the frames'
+    local variables: they may hold a database URL or an AMI secret.
+    """
+    renderers: list[Any]
+    if json_logs:
+        renderers = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    else:
+        tty = sys.stderr.isatty()
+        formatter = structlog.dev.RichTracebackFormatter(show_locals=False) if tty else structlog.dev.plain_traceback
+        renderers = [structlog.dev.ConsoleRenderer(colors=tty, exception_formatter=formatter)]
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -55,7 +62,7 @@ def configure_logging(level: str = "INFO", json_logs: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderers])
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]
