@@ -22,10 +22,17 @@ async def supervise(
     should_stop: Callable[[], bool],
     initial_backoff: float = 0.5,
     max_backoff: float = 30.0,
+    healthy_after: float = 60.0,
 ) -> None:
-    """Run `body()` until it returns; after an exception, log it and run it again (unless stopping)."""
+    """Run `body()` until it returns; after an exception, log it and run it again (unless stopping).
+
+    The wait doubles with each failure in a row, and starts again from `initial_backoff` after a run
+    that lasted `healthy_after` seconds: a hiccup a day never costs a worker `max_backoff` of dialing.
+    """
+    loop = asyncio.get_running_loop()
     delay = initial_backoff
     while True:
+        started = loop.time()
         try:
             await body()
             return
@@ -33,6 +40,8 @@ async def supervise(
             if should_stop():
                 log.exception("%s failed while stopping", name)
                 return
+            if loop.time() - started >= healthy_after:
+                delay = initial_backoff
             log.exception("%s failed; restarting in %.1fs", name, delay)
         await asyncio.sleep(delay)
         delay = min(max_backoff, delay * 2)
