@@ -1,9 +1,11 @@
 """CDR export to CSV and XLSX, streamed from PostgreSQL (server-side cursor, xlsxwriter constant memory).
 
 Instants are written in each row's company time zone (ISO 8601 with offset in CSV; local Excel
-date-times plus a `timezone` column in XLSX). Text cells go through the caller's formula guard
-(`dialer.lists.excel_safety.escape_formula`, injected so that cdr does not import dialer): a value
-such as `=HYPERLINK(...)` is made inert before a spreadsheet opens it.
+date-times plus a `timezone` column in XLSX). A text value such as `=HYPERLINK(...)` is made inert
+before a spreadsheet opens it, by the caller's formula guard (`dialer.lists.excel_safety`, injected so
+that cdr does not import dialer): in CSV a leading apostrophe (`escape_formula`); in XLSX, where a
+string cell is never evaluated, the value as it is with Excel's own text marker (the `quote_prefix`
+style: not shown, and the value stays text when the cell is edited).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from cdr.errors import CdrExportError
 __all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
 
 Escape = Callable[[str], str]
+IsFormula = Callable[[str], bool]
 
 # (header, kind): kind says how a value is written.
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -156,7 +159,7 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
     return count
 
 
-async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, escape: Escape) -> int:
+async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, is_formula: IsFormula) -> int:
     """Write the CDRs to an XLSX workbook at `path` in constant memory; returns the number of rows.
 
     More rows than a sheet holds continue on `cdr (2)`, `cdr (3)`...
@@ -170,6 +173,7 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, e
     bold = workbook.add_format({"bold": True})
     when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     seconds = workbook.add_format({"num_format": "0.000"})
+    text = workbook.add_format({"quote_prefix": True})
     count = 0
     sheet = None
     sheet_row = 0
@@ -194,7 +198,8 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, e
                     number = float(value) if isinstance(value, Decimal) else value
                     sheet.write_number(sheet_row, col, number, seconds if name == "ring_seconds" else None)
                 else:
-                    sheet.write_string(sheet_row, col, escape(str(value)))
+                    value = str(value)
+                    sheet.write_string(sheet_row, col, value, text if is_formula(value) else None)
             sheet_row += 1
             count += 1
         if sheet is None:  # no rows: still a valid workbook with the header

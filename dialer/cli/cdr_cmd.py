@@ -16,7 +16,7 @@ from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
 from cdr.reconcile import DEFAULT_GRACE, ReconcileReport, reconcile, summary_lines
 from dialer.cli.common import console, err_console, fail
 from dialer.cli.dbrun import run_db
-from dialer.lists.excel_safety import escape_formula
+from dialer.lists.excel_safety import escape_formula, looks_like_formula
 from dialer.reservations import installation_prefix
 
 app = typer.Typer(help="CDRs: reconcile with Asterisk's own CDR, export to CSV/XLSX.", no_args_is_help=True)
@@ -111,7 +111,7 @@ def export_cmd(
         conn = await session.connection()
         if fmt is ExportFormat.XLSX:
             assert output is not None
-            return await export_xlsx(conn, flt, output, escape=escape_formula)
+            return await export_xlsx(conn, flt, output, is_formula=looks_like_formula)
         if output is None:
             return await export_csv(conn, flt, sys.stdout, escape=escape_formula)
         try:

@@ -18,8 +18,9 @@ def looks_like_formula(value: str) -> bool:
 def escape_formula(value: str) -> str:
     """`value` made inert for a spreadsheet: a leading apostrophe when it looks like a formula.
 
-    Excel shows a leading `'` as a text marker; other readers show it literally, which is the safe side.
-    With xlsxwriter also write such cells with `write_string` (never `write`, which may parse formulas).
+    For CSV: readers show the apostrophe, which is the safe side. An XLSX string cell is never
+    evaluated: write the value itself with `write_string` (never `write`, which may parse formulas) and
+    a `quote_prefix` format, Excel's own text marker, which is not shown.
     """
     if value.startswith(FORMULA_PREFIXES):
         return "'" + value

@@ -8,8 +8,10 @@ import io
 import json
 import os
 import sys
+import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 from python_calamine import CalamineWorkbook
 from sqlalchemy import text
@@ -71,6 +73,17 @@ async def test_export_csv_filters_escapes_and_uses_the_company_zone(
     assert "exported 1 CDR rows" in err
 
 
+def _text_marked_cells(path: Path) -> set[str]:
+    """References of the cells of the first sheet styled with Excel's text marker (`quotePrefix`)."""
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    with zipfile.ZipFile(path) as book:
+        styles = ElementTree.fromstring(book.read("xl/styles.xml"))
+        sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
+    xfs = styles.findall("m:cellXfs/m:xf", ns)
+    quoted = {str(i) for i, xf in enumerate(xfs) if xf.get("quotePrefix") == "1"}
+    return {c.get("r", "") for c in sheet.iterfind(".//m:c", ns) if c.get("s") in quoted}
+
+
 async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, tmp_path: Path) -> None:
     await seed(database)
     target = tmp_path / "cdr.xlsx"
@@ -84,7 +97,13 @@ async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, t
     assert by_channel["s-0"]["created_at"] == datetime(2026, 11, 20, 9, 30)  # Moscow wall clock
     assert by_channel["o-1"]["created_at"] == datetime(2026, 11, 20, 16, 30)  # Vladivostok wall clock
     assert by_channel["o-1"]["timezone"] == "Asia/Vladivostok"
-    assert by_channel["s-0"]["subscriber_key"].startswith("'=HYPERLINK")
+    # A string cell is never evaluated: the value as it is, with Excel's own text marker (not shown).
+    assert by_channel["s-0"]["subscriber_key"] == "=HYPERLINK(\"http://evil\",\"x\")"
+    assert by_channel["s-0"]["phone"] == "+79000000000"
+    marked = _text_marked_cells(target)
+    row = 2 + [r[header.index("channel_id")] for r in rows].index("s-0")
+    assert {f"{letter}{row}" for letter in ("G", "H")} <= marked  # phone, subscriber_key
+    assert f"F{row}" not in marked  # the campaign's name is no formula
     assert by_channel["s-4"]["billsec"] == 34
 
 
