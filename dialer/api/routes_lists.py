@@ -63,7 +63,7 @@ async def lists_upload(
     async with plane.tx() as session:
         await after_contacts_added(session, await campaign_id_by_name(session, summary.campaign))
     return summary.as_json() | {"call_list_id": summary.call_list_id, "campaign": summary.campaign,
-                                "filename": summary.filename}
+                                "filename": summary.filename, "unread_sheets": list(summary.unread_sheets)}
 
 
 @router.get("/{name}/lists")

@@ -78,6 +78,9 @@ def _print_summary(summary: ImportSummary) -> None:
         f"  time zone unknown  {summary.timezone_unknown:>10,}",
         f"  reject report      {summary.reject_report}",
     ]
+    if summary.unread_sheets:
+        lines.append(f"  not read           sheets {', '.join(repr(s) for s in summary.unread_sheets)} hold a list "
+                     "too; import each with --sheet NAME")
     console.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 

@@ -344,6 +344,8 @@ class CsvRows:
         self.problems: dict[int, RowProblem] = {}
         stream.seek(self.encoding.bom)
 
+    unread_sheets: tuple[str, ...] = ()
+
     @property
     def description(self) -> str:
         name = {";": "';'", ",": "','", "\t": "tab"}[self.delimiter]

@@ -133,6 +133,8 @@ class HtmlTableRows:
         self.table = self._pick(holds_list)
         self._position = 0
 
+    unread_sheets: tuple[str, ...] = ()
+
     @property
     def description(self) -> str:
         return f"HTML table {self.table + 1}, {self.encoding.label}"

@@ -174,6 +174,7 @@ async def _import(
         timezone_unknown=counts.timezone_unknown,
         reject_report=saved,
         seconds=time.monotonic() - started,
+        unread_sheets=rows.unread_sheets,
     )
     log.debug(
         "call list %s imported into campaign %s (call list #%d): %s",

@@ -142,6 +142,7 @@ class ImportSummary:
     timezone_unknown: int
     reject_report: Path
     seconds: float
+    unread_sheets: tuple[str, ...] = ()  # other sheets of the workbook that hold a list too
 
     @property
     def duplicates(self) -> int:

@@ -54,14 +54,19 @@ class WorkbookRows:
         names = workbook.sheet_names
         if not names:
             raise CorruptWorkbookError(f"{where}: the workbook has no sheets")
+        # Other sheets holding a list too (a list split over sheets): not read, but said.
+        self.unread_sheets: tuple[str, ...] = ()
         try:
             self._sheet = workbook.get_sheet_by_name(sheet) if sheet else workbook.get_sheet_by_index(0)
-            if sheet is None and holds_list is not None and len(names) > 1 and not holds_list(_head(self._sheet)):
-                for name in names[1:]:
-                    candidate = workbook.get_sheet_by_name(name)
+            if sheet is None and holds_list is not None and len(names) > 1:
+                lists: list[str] = []
+                for name in names:
+                    candidate = self._sheet if name == names[0] else workbook.get_sheet_by_name(name)
                     if holds_list(_head(candidate)):
-                        self._sheet, sheet = candidate, name
-                        break
+                        if not lists:
+                            self._sheet, sheet = candidate, name
+                        lists.append(name)
+                self.unread_sheets = tuple(lists[1:])
         except WorksheetNotFound as exc:
             raise SheetNotFoundError(
                 f"{where}: no sheet named {sheet!r}; sheets: {', '.join(repr(n) for n in names)}"

@@ -50,6 +50,7 @@ async def test_upload_imports_reports_and_lists(client: httpx.AsyncClient, datab
         "total": 4, "imported": 2, "duplicates": 1, "invalid": 1, "dnc": 0, "timezone_unknown": 0,
     }
     assert summary["filename"] == "debtors.csv"
+    assert summary["unread_sheets"] == []
     with psycopg.connect(database_url) as conn:
         rows = conn.execute(
             "SELECT phone, subscriber_key, timezone, extra->>'сумма' FROM contacts ORDER BY phone"

@@ -96,6 +96,24 @@ def test_xlsx_sheet_and_subscriber_column_options(
     assert query(database_url, "SELECT subscriber_key FROM contacts") == [("7701",)]
 
 
+def test_a_list_split_over_sheets_names_the_sheets_not_read(
+    cli_env: dict[str, str], tenant: Tenant, database_url: str, tmp_path: Path
+) -> None:
+    import xlsxwriter
+
+    path = tmp_path / "list.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    for name, number in (("Лист1", 79130123456), ("Лист2", 79130123457), ("Лист3", 79130123458)):
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, ["Телефон"])
+        sheet.write_row(1, 0, [number])
+    book.close()
+    done = dialer(cli_env, "lists", "import", str(path), "--campaign", "spring")
+    assert done.returncode == 0, done.stderr
+    assert "not read           sheets 'Лист2', 'Лист3' hold a list too; import each with --sheet NAME" in done.stdout
+    assert query(database_url, "SELECT phone FROM contacts") == [("+79130123456",)]
+
+
 @pytest.mark.parametrize(
     ("content", "args", "message"),
     [

@@ -74,9 +74,14 @@ def test_without_a_name_the_first_sheet_that_holds_the_list(tmp_path: Path) -> N
     with path.open("rb") as stream:
         chosen = WorkbookRows(stream, "export.xlsx", None, holds_list=holds_list)
         assert (chosen.sheet_name, list(chosen)[-1]) == ("Абоненты", (2, ["Телефон", "ФИО"]))
-        # Named, or no sheet holding it: as before.
-        assert WorkbookRows(stream, "export.xlsx", "Инструкция", holds_list=holds_list).sheet_name == "Инструкция"
+        # A list split over sheets: the others are said, not read.
+        assert chosen.unread_sheets == ("Ещё",)
+        # Named, or no sheet holding it: as before, nothing said.
+        named = WorkbookRows(stream, "export.xlsx", "Инструкция", holds_list=holds_list)
+        assert (named.sheet_name, named.unread_sheets) == ("Инструкция", ())
         assert WorkbookRows(stream, "export.xlsx", None, holds_list=lambda rows: False).sheet_name == "Инструкция"
+        first = WorkbookRows(stream, "export.xlsx", None, holds_list=lambda rows: True)
+        assert (first.sheet_name, first.unread_sheets) == ("Инструкция", ("Пусто", "Абоненты", "Ещё"))
 
 
 def test_truncated_xlsx_is_corrupt(tmp_path: Path) -> None:
