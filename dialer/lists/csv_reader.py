@@ -326,6 +326,8 @@ def _stray_quote_dropped(line: str, cells: list[str], delimiter: str) -> list[st
 class CsvRows:
     """The rows of a CSV file (seekable binary stream), numbered from 1 as a spreadsheet shows them."""
 
+    unread_sheets: tuple[str, ...] = ()  # a text file has no sheets
+
     def __init__(self, stream: BinaryIO, where: str, size: int) -> None:
         self._stream = stream
         self.size = size
@@ -343,8 +345,6 @@ class CsvRows:
         # Rows read with a repair or to be rejected whole, by row number; the importer takes them out.
         self.problems: dict[int, RowProblem] = {}
         stream.seek(self.encoding.bom)
-
-    unread_sheets: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:

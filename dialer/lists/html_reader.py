@@ -122,6 +122,8 @@ class _Tables(HTMLParser):
 class HtmlTableRows:
     """The rows of one table of an HTML page, numbered from 1 as the table shows them."""
 
+    unread_sheets: tuple[str, ...] = ()  # a page has tables, not sheets
+
     def __init__(self, stream: BinaryIO, where: str, size: int,
                  holds_list: Callable[[Iterator[list[str]]], bool] | None = None) -> None:
         self._stream = stream
@@ -132,8 +134,6 @@ class HtmlTableRows:
         self.problems: dict[int, RowProblem] = {}
         self.table = self._pick(holds_list)
         self._position = 0
-
-    unread_sheets: tuple[str, ...] = ()
 
     @property
     def description(self) -> str:
