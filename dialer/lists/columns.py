@@ -13,18 +13,18 @@ Which headers are phone columns (every one of them is dialled, as numbers of the
 the whole header must be a phone word (`телефон`, `тел`, `номер телефона`, `phone`, `tel`, `phone
 number`, `msisdn`, ...) or a word that alone means the subscriber's phone (`мобильный`, `сотовый`,
 `абонентский номер`, `номер абонента`, `mobile`, `cell`, `номер`, `number`); optionally qualified by
-the kind of line or its use before or after it (`контактный`, `рабочий`, `моб`, `доп`, `для связи`; `mobile`,
-`work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`, `должника`;
-`client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`, `Телефон 1 (основной)`;
-Google Contacts' `Phone 1 - Value`). A template's note on the format after it (`Номер телефона (в формате
-79XXXXXXXXX)`) is passed over. Bitrix24's, amoCRM's (`Рабочий прямой телефон`, `Мобильный телефон (контакт)`
-in a lead export; not `(компания)`, the company's) and Outlook's phone columns are in that vocabulary. Anything else is
-not a phone column, even with a phone word in it: `Телефон оператора`, `Телефон менеджера`,
-`Мобильный оператор`, `operator`, `phone company`, `Номер договора`, `Номер клиента` (an id, not a
-phone) stay extra parameters and are never dialled. The vocabulary is closed on purpose: an unknown
-qualifier more often names someone else's phone (an operator's, a manager's) or a different thing,
-and dialling the wrong column calls the wrong people, while a missed phone column is reported at
-once (`no phone column`) or left in the extra parameters.
+the kind of line or its use before or after it (`контактный`, `рабочий`, `моб`, `доп`, `для связи`;
+`mobile`, `work`, `home`, `contact`...) or by the subscriber it belongs to (`клиента`, `абонента`,
+`должника`; `client`, `customer`); and optionally numbered (`Телефон 2`, `phone_3`, `Тел. №1`,
+`Телефон 1 (основной)`; Google Contacts' `Phone 1 - Value`). A template's note on the format after it
+(`Номер телефона (в формате 79XXXXXXXXX)`) is passed over. Bitrix24's, Outlook's and amoCRM's phone
+columns are in that vocabulary (amoCRM's lead export: `Мобильный телефон (контакт)`, not `(компания)`,
+the company's). Anything else is not a phone column, even with a phone word in it: `Телефон
+оператора`, `Телефон менеджера`, `Мобильный оператор`, `operator`, `phone company`, `Номер договора`,
+`Номер клиента` (an id, not a phone) stay extra parameters and are never dialled. The vocabulary is
+closed on purpose: an unknown qualifier more often names someone else's phone (an operator's, a
+manager's) or a different thing, and dialling the wrong column calls the wrong people, while a missed
+phone column is reported at once (`no phone column`) or left in the extra parameters.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ _OWNERS_AFTER = _aliases("клиента", "абонента", "должника
                          "контактного лица", "заказчика", "покупателя", "лида",
                          # The person a row is about, in lists of other trades.
                          "заявителя", "получателя", "плательщика", "собственника", "владельца", "пациента",
-                         "пользователя", "участника", "гостя", "студента", "арендатора", "физ лица", "физлица",
+                         "пользователя", "участника", "гостя", "студента", "арендатора", "физ лица",
                          # amoCRM's lead exports: `Мобильный телефон (контакт)`.
                          "контакт")
 _OWNERS_BEFORE = _aliases("client", "customer", "subscriber", "debtor", "contact")
