@@ -84,6 +84,7 @@ def write_files(rows: int, directory: Path, registry: Registry) -> tuple[Path, P
         lambda n: n,
     )
     rnd = random.Random(6)
+    pair: list[tuple[str, tuple[str, ...]]] = []
     with (
         csv_path.open("w", encoding="cp1251", newline="") as out,
         copy_path.open("w", encoding="utf-8") as copy,
@@ -101,10 +102,16 @@ def write_files(rows: int, directory: Path, registry: Registry) -> tuple[Path, P
                 {"additional": debtor, "Сумма долга": amount, "Дата договора": f"2024-01-{i % 28 + 1:02d}"},
                 ensure_ascii=False,
             ).replace("\\", "\\\\")
-            copy.write(
+            pair.append((
                 f"1\t1\t{phone}\t{debtor}\t{name}\t{extra}\t{zone.zone or chr(92) + 'N'}\t"
-                f"{zone.source.value}\t{copy_array(zone.candidates)}\n"
-            )
+                f"{zone.source.value}\t{copy_array(zone.candidates)}\t",
+                zone.candidates,
+            ))
+            if i % 2 or i == rows - 1:  # a debtor's two numbers: both zones on each when they differ
+                zones = sorted({z for _, candidates in pair for z in candidates})
+                both = copy_array(tuple(zones)) if len(pair) > 1 and len(zones) > 1 else chr(92) + "N"
+                copy.writelines(f"{line}{both}\n" for line, _ in pair)
+                pair.clear()
     return csv_path, copy_path
 
 

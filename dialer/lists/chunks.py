@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from dialer.lists.columns import HEADER_SEARCH_ROWS, ColumnPlan, plan_columns
-from dialer.lists.copy_format import ContactLines
+from dialer.lists.copy_format import ContactLines, with_subscriber_zones
 from dialer.lists.errors import EmptyFileError, MissingColumnError
 from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.rows import RowInterpreter
@@ -38,6 +38,7 @@ class Chunk:
     source_values: list[str] = field(default_factory=list)
     unknown_zones: list[int] = field(default_factory=list)  # indexes of the contacts without a zone
     repeats: list[tuple[int, ContactRow]] = field(default_factory=list)  # (index of first, repeat)
+    grouped: dict[int, str] = field(default_factory=dict)  # subscriber of each contact whose number is not alone
     keys: Keys = field(default_factory=lambda: Keys(0, [], [], []))  # the numbers the database must check
     data: bytes = b""  # all `lines` as COPY data, prepared (and `lines` dropped) when nothing is to check
     rejects: list[Reject] = field(default_factory=list)
@@ -69,6 +70,70 @@ class Chunk:
             # Nothing to check, nothing the database can reject: keep only the COPY data (half the memory).
             self.data = "".join(self.lines).encode()
             self.lines = []
+
+
+class SubscriberZones:
+    """The zones of subscribers with several numbers, written with their contacts as the file is read.
+
+    A subscriber's numbers are mostly in one row or in rows next to each other, so in one chunk: their
+    union is written on each of their contacts' COPY lines (`subscriber_zones`). What a chunk cannot
+    see is left to the import's closing pass (`store._SUBSCRIBER_ZONES`), which reads the campaign's
+    contacts: every subscriber of the campaign when it had contacts before this import, else only the
+    subscribers this import could not settle (`unsettled`): met in several chunks, or with a number the
+    database turned down (`turned_down`). Earlier chunks' subscribers are known by one bit of a fixed
+    bitmap (8 MB, whatever the list's size), so some others are taken for them too (about 1.5 % of a
+    million): they are read again, which costs little. Past `UNSETTLED_MAX`, the pass reads them all.
+    """
+
+    UNSETTLED_MAX = 100_000
+    _BITS = 1 << 26
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[int, tuple[str, ...]]] = {}
+        self._groups: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        self._earlier = bytearray(self._BITS >> 3)  # a bit per hash of the subscribers of earlier chunks
+        self._unsettled: set[str] = set()
+
+    def add(self, key: str, index: int, zones: tuple[str, ...]) -> None:
+        first = self._first.get(key)
+        if first is None:
+            self._first[key] = (index, zones)
+            return
+        group = self._groups.get(key)
+        if group is None:
+            self._groups[key] = [first, (index, zones)]
+        else:
+            group.append((index, zones))
+
+    def write(self, chunk: Chunk) -> None:
+        """Set `subscriber_zones` on the chunk's lines of every subscriber whose numbers span zones."""
+        lines = chunk.lines
+        for key, group in self._groups.items():
+            union = {zone for _, zones in group for zone in zones}
+            if len(union) > 1:
+                ordered = sorted(union)  # code point order: PostgreSQL's "C", as the closing pass sorts
+                for index, _ in group:
+                    lines[index] = with_subscriber_zones(lines[index], ordered)
+            for index, _ in group:
+                chunk.grouped[index] = key
+        earlier, unsettled, mask = self._earlier, self._unsettled, self._BITS - 1
+        for key in self._first:
+            bit = hash(key) & mask
+            if earlier[bit >> 3] & (1 << (bit & 7)):
+                unsettled.add(key)
+            else:
+                earlier[bit >> 3] |= 1 << (bit & 7)
+        self._first.clear()
+        self._groups.clear()
+
+    def turned_down(self, key: str) -> None:
+        """A number of the subscriber `key` is not stored (DNC, already a contact): its zone does not count."""
+        self._unsettled.add(key)
+
+    @property
+    def unsettled(self) -> list[str] | None:
+        """The subscribers the closing pass must read, or None for all of the campaign's."""
+        return None if len(self._unsettled) > self.UNSETTLED_MAX else sorted(self._unsettled)
 
 
 def _quoted(cells: list[str]) -> str:
@@ -113,8 +178,10 @@ def read_chunks(
     checks: KeyChecks,
     chunk_size: int,
     where: str,
+    subscribers: SubscriberZones | None = None,
 ) -> Generator[Chunk, None, None]:
-    """Chunks of at most `chunk_size` candidates (and about 16 MB of COPY text)."""
+    """Chunks of at most `chunk_size` candidates (and about 16 MB of COPY text); `subscribers` sees
+    every contact and writes the zones of the subscribers with several numbers."""
     chunk = Chunk()
     first_index: dict[str, int] = {}
     seen = SeenNumbers()
@@ -124,6 +191,8 @@ def read_chunks(
     data_rows = 0
     limit = min(chunk_size, _FIRST_CHUNK)
     staged: list[ContactRow] = []
+    subscribers = subscribers or SubscriberZones()
+    add_subscriber = subscribers.add
     format_line = lines.line
     interpret = interpreter.interpret
     problems = source.problems
@@ -157,6 +226,7 @@ def read_chunks(
                 source_values.append(contact.raw)
                 if contact.zone.zone is None:
                     unknown_zones.append(index)
+                add_subscriber(contact.subscriber_key, index, contact.zone.candidates)
                 line = format_line(contact)
                 lines_.append(line)
                 chars += len(line)
@@ -168,6 +238,7 @@ def read_chunks(
         chunk.total = total
         chunk.rows = data_rows
         chunk.position = source.position()
+        subscribers.write(chunk)
         chunk.seal(checks, maybe_seen)
         yield chunk
         limit = chunk_size
@@ -181,5 +252,6 @@ def read_chunks(
     if chunk.total or chunk.rejects:
         chunk.rows = data_rows
         chunk.position = source.position()
+        subscribers.write(chunk)
         chunk.seal(checks, maybe_seen)
         yield chunk

@@ -17,6 +17,7 @@ CONTACT_COLUMNS = (
     "timezone",
     "tz_source",
     "tz_candidates",
+    "subscriber_zones",
 )
 NULL = "\\N"
 _BY_ID_LIMIT = 4096
@@ -39,8 +40,17 @@ def copy_array(values: tuple[str, ...]) -> str:
 
 
 def zone_fields(zone: TzResolution) -> str:
-    """The `timezone`, `tz_source` and `tz_candidates` fields and the line end."""
-    return f"{zone.zone or NULL}\t{zone.source.value}\t{copy_array(zone.candidates)}\n"
+    """The `timezone`, `tz_source` and `tz_candidates` fields, `subscriber_zones` NULL, and the line end."""
+    return f"{zone.zone or NULL}\t{zone.source.value}\t{copy_array(zone.candidates)}\t{NULL}\n"
+
+
+_NO_SUBSCRIBER_ZONES = f"\t{NULL}\n"
+
+
+def with_subscriber_zones(line: str, zones: list[str]) -> str:
+    """A contact's COPY line with the zones of all its subscriber's numbers (`subscriber_zones`)."""
+    assert line.endswith(_NO_SUBSCRIBER_ZONES)
+    return f"{line[: -len(_NO_SUBSCRIBER_ZONES)]}\t{copy_array(tuple(zones))}\n"
 
 
 class ContactLines:

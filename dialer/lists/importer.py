@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from compliance import Registry
-from dialer.lists.chunks import Chunk, find_header, read_chunks
+from dialer.lists.chunks import Chunk, SubscriberZones, find_header, read_chunks
 from dialer.lists.connection import Database, transaction
 from dialer.lists.copy_format import ContactLines
 from dialer.lists.errors import CallListError
@@ -130,6 +130,7 @@ async def _import(
                 session = ImportSession(conn, target)
                 list_id = await session.begin(file.name, file.sha256)
                 interpreter = RowInterpreter(plan, ZoneResolver(registry))
+                subscribers = SubscriberZones()
                 chunks = read_chunks(
                     rows,
                     row_iter,
@@ -138,9 +139,10 @@ async def _import(
                     session.checks,
                     options.chunk_rows,
                     file.name,
+                    subscribers,
                 )
                 counts = _Counts()
-                await _store_chunks(session, chunks, counts, report, rows.size, worker, progress)
+                await _store_chunks(session, chunks, counts, report, rows.size, worker, progress, subscribers)
                 path = options.reject_report or default_report_path(_reports_dir(options), target.name)
                 await session.finish(
                     total=counts.total,
@@ -150,6 +152,7 @@ async def _import(
                     dnc=counts.dnc,
                     timezone_unknown=counts.timezone_unknown,
                     reject_report=str(path.absolute()),
+                    unsettled=subscribers.unsettled,
                 )
                 if progress is not None:
                     progress(ImportProgress(counts.rows, counts.total, rows.size, rows.size, "finishing"))
@@ -220,6 +223,7 @@ async def _store_chunks(
     size: int,
     worker: _Worker,
     progress: ProgressCallback | None,
+    subscribers: SubscriberZones,
 ) -> None:
     pending = worker.submit(next, chunks, None)
     try:
@@ -229,7 +233,7 @@ async def _store_chunks(
                 break
             # Read ahead while the database works on this chunk.
             pending = worker.submit(next, chunks, None)
-            await _store_chunk(session, chunk, counts, report)
+            await _store_chunk(session, chunk, counts, report, subscribers)
             if progress is not None:
                 progress(ImportProgress(counts.rows, counts.total, chunk.position, size, "reading"))
     finally:
@@ -238,10 +242,14 @@ async def _store_chunks(
         await worker.call(chunks.close)
 
 
-async def _store_chunk(session: ImportSession, chunk: Chunk, counts: _Counts, report: RejectReport) -> None:
+async def _store_chunk(
+    session: ImportSession, chunk: Chunk, counts: _Counts, report: RejectReport, subscribers: SubscriberZones
+) -> None:
     verdicts: dict[int, RejectReason] = {}
     if chunk.keys.count:
         verdicts = dict(await session.classify(chunk.keys))
+        for index in verdicts.keys() & chunk.grouped.keys():
+            subscribers.turned_down(chunk.grouped[index])
     lines = chunk.lines
     rejects = chunk.rejects
     if verdicts:

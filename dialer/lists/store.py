@@ -48,22 +48,35 @@ _INLINE = "unnest(%(idx)s::int[], %(probe)s::bool[], %(phone)s::text[]) AS k(idx
 # Few numbers to check (the usual case of a first import): one round trip, no staging.
 INLINE_KEYS_MAX = 1_000
 # The subscribers of the campaign whose numbers span several zones get all of them on each of their
-# contacts (contacts.subscriber_zones: the window must be open in each); the others NULL. The campaign's
-# rows are read through the unique index that starts with campaign_id; only changed rows are written.
+# contacts (contacts.subscriber_zones: the window must be open in each); the others NULL. The import
+# writes them already for the subscribers a chunk sees whole (`dialer.lists.chunks.SubscriberZones`);
+# this pass reads the campaign's subscribers (`keys`: only these; NULL: all) and sets what is due on
+# those whose numbers span zones and on the `recheck` ones (a chunk's value may be wrong for them: a
+# number of theirs was turned down) or on all (`recheck_all`). A subscriber with one contact has
+# NULL: that contact's zone or candidates already say it all. The zones are in byte order, as the
+# import writes them, and only rows whose value changes are written.
 _SUBSCRIBER_ZONES = """
-    WITH zones AS (
-        SELECT c.subscriber_key,
-               CASE WHEN count(DISTINCT z) > 1 THEN array_agg(DISTINCT z ORDER BY z) END AS zones
-          FROM contacts c
-         CROSS JOIN LATERAL unnest(CASE WHEN c.timezone IS NULL THEN c.tz_candidates
-                                        ELSE ARRAY[c.timezone] END) AS z
-         WHERE c.campaign_id = %(campaign)s
-         GROUP BY c.subscriber_key)
+    WITH spread AS (
+        SELECT subscriber_key, string_agg(zones, ',') AS zones, count(*) AS contacts
+          FROM (SELECT subscriber_key, coalesce(timezone, array_to_string(tz_candidates, ',')) AS zones
+                  FROM contacts
+                 WHERE campaign_id = %(campaign)s
+                   AND (%(keys)s::text[] IS NULL OR subscriber_key = ANY(%(keys)s::text[]))) AS c
+         GROUP BY subscriber_key
+        HAVING min(zones) <> max(zones) OR %(recheck_all)s OR subscriber_key = ANY(%(recheck)s::text[])),
+    zones AS MATERIALIZED (
+        SELECT subscriber_key, CASE WHEN contacts > 1 AND cardinality(zones) > 1 THEN zones END AS zones
+          FROM (SELECT subscriber_key, contacts,
+                       ARRAY(SELECT DISTINCT z COLLATE "C" FROM unnest(string_to_array(zones, ',')) AS z
+                              WHERE z <> '' ORDER BY 1)::varchar[] AS zones
+                  FROM spread) AS s)
     UPDATE contacts c SET subscriber_zones = zones.zones
       FROM zones
      WHERE c.campaign_id = %(campaign)s AND c.subscriber_key = zones.subscriber_key
        AND c.subscriber_zones IS DISTINCT FROM zones.zones
     """
+# The pass groups every contact of the campaign by subscriber: in memory, not in temporary files.
+_SUBSCRIBER_ZONES_WORK_MEM = "256MB"
 
 _COPY_CONTACTS = f"COPY contacts ({', '.join(CONTACT_COLUMNS)}) FROM STDIN"
 
@@ -198,20 +211,31 @@ class ImportSession:
         dnc: int,
         timezone_unknown: int,
         reject_report: str,
+        unsettled: list[str] | None = None,
     ) -> None:
+        """Record the list's counts and give the subscribers with numbers in several zones all of them
+        (`_SUBSCRIBER_ZONES`): `unsettled` are those whose value the import could not settle
+        (`chunks.SubscriberZones`; None: too many to say). When this import brought the campaign's
+        first contacts, only they are read again."""
         await self._conn.execute(
             "UPDATE call_lists SET total = %s, imported = %s, duplicates = %s, invalid = %s, dnc = %s, "
             "timezone_unknown = %s, reject_report = %s WHERE id = %s",
             (total, imported, duplicates, invalid, dnc, timezone_unknown, reject_report, self.call_list_id),
         )
-        if imported:
+        restricted = not self.checks.probe_all and unsettled is not None
+        params = {"campaign": self.target.id, "keys": unsettled if restricted else None,
+                  "recheck": unsettled or [], "recheck_all": unsettled is None}
+        if imported and not (restricted and not unsettled):
             # The statistics may say `contacts` is empty while its pages remain (after an import rolled
             # back or a campaign deleted): the planner would then join each contact to each subscriber
             # in a nested loop, quadratic in the campaign's size. Hash joins stay linear whatever the
-            # estimates; the setting is put back for the rest of the transaction.
+            # estimates; the settings are put back for the rest of the transaction.
             cur = await self._conn.execute(
-                "SELECT current_setting('enable_nestloop'), set_config('enable_nestloop', 'off', true)")
+                "SELECT current_setting('enable_nestloop'), current_setting('work_mem'), "
+                "set_config('enable_nestloop', 'off', true), set_config('work_mem', %s, true)",
+                (_SUBSCRIBER_ZONES_WORK_MEM,))
             row = await cur.fetchone()
             assert row is not None
-            await self._conn.execute(_SUBSCRIBER_ZONES, {"campaign": self.target.id})
-            await self._conn.execute("SELECT set_config('enable_nestloop', %s, true)", (row[0],))
+            await self._conn.execute(_SUBSCRIBER_ZONES, params)
+            await self._conn.execute(
+                "SELECT set_config('enable_nestloop', %s, true), set_config('work_mem', %s, true)", (row[0], row[1]))

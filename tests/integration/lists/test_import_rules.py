@@ -23,6 +23,7 @@ from dialer.lists import (
     UnreadableEncodingError,
     import_call_list,
 )
+from dialer.lists.store import _SUBSCRIBER_ZONES
 from tests.integration.lists.helpers import Tenant, add_dnc, count, make_tenant, query
 
 
@@ -163,6 +164,37 @@ async def test_a_subscriber_whose_numbers_span_zones_gets_all_of_them(
         ("D-2", "+79151234568", ["Asia/Chita", "Europe/Moscow"]),
         ("D-2", "+79151234569", ["Asia/Chita", "Europe/Moscow"]),
     ]
+
+
+async def test_subscriber_zones_of_a_first_import_read_in_chunks_are_those_of_the_whole_campaign(
+    database: AsyncEngine, database_url: str, tenant: Tenant, registry: object, tmp_path: Path
+) -> None:
+    """The import writes a subscriber's zones where one chunk holds all their numbers; the closing pass
+    reads again only those it could not settle (numbers in several chunks, a number turned down), and
+    leaves what the pass over every subscriber would: running that pass afterwards changes no row."""
+    add_dnc(database_url, tenant.company_id, "+79130123458")
+    rows = [["Телефон", "additional"],
+            ["89130123456", "S-1"],  # Novosibirsk; S-1's Moscow number is chunks later
+            ["89130123457", "S-2"], ["89151234568", "S-2"],  # Novosibirsk and Moscow, one chunk
+            ["89151234569", "S-3"], ["89130123458", "S-3"],  # the Novosibirsk number is on the DNC list
+            ["88005553535", "S-4"],  # one number of unknown zone: its candidates say it all
+            *[[f"8915765{i:04d}", f"F-{i}"] for i in range(6)],
+            ["89151234567", "S-1"]]  # fmt: skip
+    path = write_csv(tmp_path / "list.csv", rows)
+    small = ImportOptions(reports_dir=tmp_path, registry=registry, chunk_rows=3)  # type: ignore[arg-type]
+    summary = await import_call_list(database, path, "spring", small)
+    assert (summary.imported, summary.dnc) == (12, 1)
+    both = ["Asia/Novosibirsk", "Europe/Moscow"]
+    zones = ("SELECT subscriber_key, phone, subscriber_zones FROM contacts "
+             "WHERE starts_with(subscriber_key, 'S') ORDER BY 2")
+    assert query(database_url, zones) == [
+        ("S-4", "+78005553535", None), ("S-1", "+79130123456", both), ("S-2", "+79130123457", both),
+        ("S-1", "+79151234567", both), ("S-2", "+79151234568", both), ("S-3", "+79151234569", None),
+    ]  # fmt: skip
+    with psycopg.connect(database_url) as conn:
+        every = {"campaign": tenant.campaign_id, "keys": None, "recheck": [], "recheck_all": True}
+        full = conn.execute(_SUBSCRIBER_ZONES, every)
+        assert full.rowcount == 0
 
 
 async def test_subscriber_column_from_the_campaign_or_the_option(

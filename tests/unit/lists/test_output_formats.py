@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from compliance import TzResolution, TzSource
-from dialer.lists.copy_format import _ESCAPES, ContactLines, copy_array, copy_text, zone_fields
+from dialer.lists.copy_format import _ESCAPES, ContactLines, copy_array, copy_text, with_subscriber_zones, zone_fields
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
 from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.report import HEADER, RejectReport, default_report_path
@@ -43,10 +43,13 @@ def test_contact_line() -> None:
     zone = TzResolution("Asia/Omsk", TzSource.REGISTRY, ("Asia/Omsk",))
     contact = ContactRow(2, "phone", "8913", "+79131234567", "D\t1", None, '{"k":"a\\"b"}', zone)
     line = ContactLines(5, 7).line(contact)
-    assert line == '5\t7\t+79131234567\tD\\t1\t\\N\t{"k":"a\\\\"b"}\tAsia/Omsk\tregistry\t{"Asia/Omsk"}\n'
+    assert line == '5\t7\t+79131234567\tD\\t1\t\\N\t{"k":"a\\\\"b"}\tAsia/Omsk\tregistry\t{"Asia/Omsk"}\t\\N\n'
     unknown = TzResolution(None, TzSource.CANDIDATES, ("Europe/Moscow", "Asia/Omsk"))
     line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+7", "k", "Имя", "{}", unknown))
-    assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\n')
+    assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\t\\N\n')
+    # The zones of all the subscriber's numbers, where a chunk saw them span several.
+    spread = with_subscriber_zones(line, ["Asia/Omsk", "Europe/Moscow"])
+    assert spread == line[: -len("\t\\N\n")] + '\t{"Asia/Omsk","Europe/Moscow"}\n'
 
 
 @given(_TEXT, st.none() | _TEXT, _TEXT)
@@ -54,7 +57,8 @@ def test_contact_line_is_its_fields_in_copy_text(subscriber: str, name: str | No
     zone = TzResolution("Asia/Omsk", TzSource.REGISTRY, ("Asia/Omsk",))
     line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+79131234567", subscriber, name, extra, zone))
     fields = ["5", "7", "+79131234567", copy_text(subscriber), "\\N" if name is None else copy_text(name)]
-    assert line == "\t".join([*fields, extra.replace("\\", "\\\\"), "Asia/Omsk", "registry", '{"Asia/Omsk"}']) + "\n"
+    zones = ["Asia/Omsk", "registry", '{"Asia/Omsk"}', "\\N"]
+    assert line == "\t".join([*fields, extra.replace("\\", "\\\\"), *zones]) + "\n"
 
 
 def test_contact_lines_format_each_resolution_by_its_value() -> None:
