@@ -111,7 +111,7 @@ class SubscriberZones:
         for key, group in self._groups.items():
             union = {zone for _, zones in group for zone in zones}
             if len(union) > 1:
-                ordered = sorted(union)  # code point order: PostgreSQL's "C", as the closing pass sorts
+                ordered = tuple(sorted(union))  # code point order: PostgreSQL's "C", as the closing pass sorts
                 for index, _ in group:
                     lines[index] = with_subscriber_zones(lines[index], ordered)
             for index, _ in group:

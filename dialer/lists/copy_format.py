@@ -47,10 +47,10 @@ def zone_fields(zone: TzResolution) -> str:
 _NO_SUBSCRIBER_ZONES = f"\t{NULL}\n"
 
 
-def with_subscriber_zones(line: str, zones: list[str]) -> str:
+def with_subscriber_zones(line: str, zones: tuple[str, ...]) -> str:
     """A contact's COPY line with the zones of all its subscriber's numbers (`subscriber_zones`)."""
     assert line.endswith(_NO_SUBSCRIBER_ZONES)
-    return f"{line[: -len(_NO_SUBSCRIBER_ZONES)]}\t{copy_array(tuple(zones))}\n"
+    return f"{line[: -len(_NO_SUBSCRIBER_ZONES)]}\t{copy_array(zones)}\n"
 
 
 class ContactLines:

@@ -48,7 +48,7 @@ def test_contact_line() -> None:
     line = ContactLines(5, 7).line(ContactRow(2, "p", "x", "+7", "k", "Имя", "{}", unknown))
     assert line.endswith('\t\\N\tcandidates\t{"Europe/Moscow","Asia/Omsk"}\t\\N\n')
     # The zones of all the subscriber's numbers, where a chunk saw them span several.
-    spread = with_subscriber_zones(line, ["Asia/Omsk", "Europe/Moscow"])
+    spread = with_subscriber_zones(line, ("Asia/Omsk", "Europe/Moscow"))
     assert spread == line[: -len("\t\\N\n")] + '\t{"Asia/Omsk","Europe/Moscow"}\n'
 
 
