@@ -208,7 +208,7 @@ async def import_dnc_file(
             company_id, company_name = await resolve_company(conn, company)
             added, excluded = await _store(conn, company_id, f"file:{file.name}", _in_thread(reader.batches()))
             if not reader.rows:
-                raise EmptyFileError(f"{file.name}: no data rows under the header (row {plan.header_row})")
+                raise EmptyFileError.under_header(file.name, plan.header_row)
     return DncSummary(
         company_name,
         reader.total,

@@ -247,7 +247,7 @@ def read_chunks(
         maybe_seen.clear()
         chars = 0
     if data_rows == 0:
-        raise EmptyFileError(f"{where}: no data rows under the header (row {interpreter.plan.header_row})")
+        raise EmptyFileError.under_header(where, interpreter.plan.header_row)
     chunk.total = total
     if chunk.total or chunk.rejects:
         chunk.rows = data_rows

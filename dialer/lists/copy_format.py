@@ -39,12 +39,12 @@ def copy_array(values: tuple[str, ...]) -> str:
     return "{" + ",".join(f'"{value}"' for value in values) + "}"
 
 
+_NO_SUBSCRIBER_ZONES = f"\t{NULL}\n"
+
+
 def zone_fields(zone: TzResolution) -> str:
     """The `timezone`, `tz_source` and `tz_candidates` fields, `subscriber_zones` NULL, and the line end."""
-    return f"{zone.zone or NULL}\t{zone.source.value}\t{copy_array(zone.candidates)}\t{NULL}\n"
-
-
-_NO_SUBSCRIBER_ZONES = f"\t{NULL}\n"
+    return f"{zone.zone or NULL}\t{zone.source.value}\t{copy_array(zone.candidates)}{_NO_SUBSCRIBER_ZONES}"
 
 
 def with_subscriber_zones(line: str, zones: tuple[str, ...]) -> str:

@@ -12,6 +12,11 @@ class CallListError(DialerError):
 class EmptyFileError(CallListError):
     """The file has no data rows."""
 
+    @classmethod
+    def under_header(cls, where: str, header_row: int) -> EmptyFileError:
+        """A header row and nothing under it."""
+        return cls(f"{where}: no data rows under the header (row {header_row})")
+
 
 class UnreadableEncodingError(CallListError):
     """The text is in none of the encodings read: UTF-8 (with or without BOM), UTF-16 with BOM, Windows-1251, KOI8-R."""
