@@ -162,18 +162,23 @@ class AmiPool:
         return [s.client for s in self._servers.values() if s.client is not None]
 
     async def run(self) -> None:
-        """Open clients for every wanted server, retrying those that fail, until cancelled."""
+        """Open a client for every wanted server, each in its own task that retries until it connects
+        (a server that is down delays no other), until cancelled."""
         async with asyncio.TaskGroup() as tg:
+            opening: set[str] = set()
             while True:
-                # A server wanted while another one is being opened is seen by the next round.
                 changed = self._changed.mark()
-                retry_in: float | None = None
-                for server in list(self._servers.values()):
-                    if server.client is None:
-                        if await self._open(server, tg):
-                            continue
-                        retry_in = min(retry_in or 60.0, min(30.0, 0.5 * 2 ** min(server.failures, 6)))
-                await self._changed.wait(retry_in, since=changed)
+                for name, server in self._servers.items():
+                    if server.client is None and name not in opening:
+                        opening.add(name)
+                        tg.create_task(self._keep_opening(server, tg), name=f"ami-open-{name}")
+                await self._changed.wait(since=changed)
+
+    async def _keep_opening(self, server: _Server, tg: asyncio.TaskGroup) -> None:
+        while True:
+            if await self._open(server, tg):
+                return
+            await asyncio.sleep(min(30.0, 0.5 * 2 ** min(server.failures, 6)))
 
     async def _open(self, server: _Server, tg: asyncio.TaskGroup) -> bool:
         ami = server.ami

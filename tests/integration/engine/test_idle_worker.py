@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from ami import AmiOptions
 from cdr.metrics import DialerMetrics
 from dialer.leasing import earliest_ready_at
 from dialer.pacing import Signal
@@ -106,6 +107,27 @@ async def test_a_server_wanted_while_another_connects_is_connected(
             try:
                 async with asyncio.timeout(IDLE_RECHECK_S / 4):
                     while pool.connected_servers() != sorted([first.server, second.server]):  # noqa: ASYNC110
+                        await asyncio.sleep(0.05)
+            finally:
+                running.cancel()
+                await pool.aclose()
+
+
+@pytest.mark.asterisk
+async def test_a_server_that_is_down_delays_no_other(database: AsyncEngine, asterisk: AsteriskSandbox) -> None:
+    # Each first connection may take first_connect_timeout (30 s here): a server that is down, wanted
+    # first, must not hold the others back for that long, nor on each retry.
+    pool = AmiPool(database, DialerMetrics(), Signal(), options=AmiOptions(first_connect_timeout=30.0))
+    async with LoopbackProxy(asterisk.host, asterisk.port) as down:
+        down.freeze()  # accepts and never answers: a server that hangs, not one that refuses
+        pool.want(parse_ami_url(f"ami://{asterisk.username}:{asterisk.secret}@127.0.0.1:{down.port}"))
+        up = parse_ami_url(asterisk.ami_url)
+        pool.want(up)
+        async with asyncio.TaskGroup() as tg:
+            running = tg.create_task(pool.run())
+            try:
+                async with asyncio.timeout(10):
+                    while pool.connected_servers() != [up.server]:  # noqa: ASYNC110
                         await asyncio.sleep(0.05)
             finally:
                 running.cancel()
