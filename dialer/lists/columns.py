@@ -6,6 +6,9 @@ campaign's `subscriber_column`, default `additional`) keys the caps; where it is
 row's first valid number does, for every number of the row. Every column that is not a phone,
 hint or name column, the subscriber column included, is kept in the contact's extra parameters.
 
+A phone's area code may have a column of its own (`Код города`): it is put before a phone value of the
+row that is no whole number by itself (see `AREA_CODE_ALIASES`).
+
 Headers are compared without case, spaces or punctuation, with `ё` as `е`: `Ф.И.О.`, `ФИО` and `ф и о`
 are one header, as are `Моб. телефон`, `моб.телефон` and `МОБ ТЕЛЕФОН`.
 
@@ -117,6 +120,16 @@ NAME_PART_ALIASES = _aliases(
 )  # fmt: skip
 
 
+# A phone's area code in a column of its own (`Код города` beside `Телефон`, as 1C and older CRMs
+# export landlines): put before a phone value that is not a whole number by itself. Not a bare `Код`,
+# which is a record's code (an id) in 1C.
+AREA_CODE_ALIASES = _aliases(
+    "код города", "код оператора", "телефонный код", "код телефона", "код тел", "код города телефона",
+    "код зоны", "код населенного пункта", "код междугородной связи", "код межгород", "area code",
+    "phone code", "dialing code", "dialling code",
+)  # fmt: skip
+
+
 # The header is looked for in this many first non-blank rows (title rows may come before it).
 HEADER_SEARCH_ROWS = 10
 
@@ -147,6 +160,7 @@ class ColumnPlan:
     name: tuple[int, ...]  # one column, or the parts of a name (joined with spaces); () when none
     subscriber: int | None
     extra: tuple[tuple[str, int], ...]
+    area_code: int | None = None  # also kept in `extra`, as read
 
     @property
     def width(self) -> int:
@@ -188,6 +202,7 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
         singles[role] = next(
             (i for i, key in enumerate(aliases) if key in role_aliases and i not in phones and i != subscriber), None
         )
+    area_code = next((i for i, key in enumerate(aliases) if key in AREA_CODE_ALIASES and i not in phones), None)
     taken = set(phones) | {i for i in singles.values() if i is not None}
     extra = tuple((names[i], i) for i in range(len(header)) if i not in taken)
     name = (singles["name"],) if singles["name"] is not None else tuple(
@@ -203,4 +218,5 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
         name=name,
         subscriber=subscriber,
         extra=extra,
+        area_code=area_code,
     )

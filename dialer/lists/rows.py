@@ -71,6 +71,7 @@ class RowInterpreter:
         self._subscriber = plan.subscriber
         self._name = plan.name[0] if len(plan.name) == 1 else None
         self._name_parts = plan.name if len(plan.name) > 1 else ()
+        self._area_code = plan.area_code
 
     def interpret(
         self,
@@ -121,6 +122,8 @@ class RowInterpreter:
         placeholders = 0
         for column, raw in values:
             phone = normalize(raw, DEFAULT_REGION, registry)
+            if isinstance(phone, PhoneError) and self._area_code is not None:
+                phone = self._with_area_code(raw, cells[self._area_code].strip(), phone)
             if isinstance(phone, PhoneError):
                 # The row's first value a column name: the header again (checked only on this rare path).
                 if (column, raw) == values[0] and is_phone_header(raw):
@@ -188,6 +191,14 @@ class RowInterpreter:
         """The note on a problem in the header row or a title row above it (no data row, nothing left out)."""
         column = self.plan.header(problem.field) if row == self.plan.header_row else f"column{problem.field + 1}"
         return Reject(row, column, "", RejectReason.QUOTE_REPAIRED, problem.message)
+
+    def _with_area_code(self, raw: str, code: str, error: PhoneError) -> str | PhoneError:
+        """A local number (`123-45-67`) read with the row's area code (`495`, `(8452)`); `error` stays
+        when there is no code, the value starts with `+`, or the two together are no valid number."""
+        if not code or raw.lstrip()[:1] == "+":
+            return error
+        joined = normalize(f"{code} {raw}", DEFAULT_REGION, self._registry)
+        return error if isinstance(joined, PhoneError) else joined
 
     def _hints(self, cells: list[str]) -> TzHints | None:
         timezone, region, address = (

@@ -117,3 +117,17 @@ def test_a_name_in_parts(header: list[str], name: tuple[int, ...], extra: tuple[
     assert plan is not None
     assert plan.name == name
     assert tuple(key for key, _ in plan.extra) == extra
+
+
+@pytest.mark.parametrize(("header", "area_code"), [
+    (["Телефон", "Код города"], 1),
+    (["Area code", "Phone"], 0),
+    (["Код оператора", "Номер"], 0),
+    (["Код", "Телефон"], None),  # 1C's record code, not a phone's
+    (["Телефон", "Код региона"], None),
+])
+def test_an_area_code_column(header: list[str], area_code: int | None) -> None:
+    plan = plan_columns(header, 1, "additional")
+    assert plan is not None
+    assert plan.area_code == area_code
+    assert [index for _, index in plan.extra] == [i for i in range(len(header)) if i not in plan.phones]

@@ -204,3 +204,32 @@ def test_a_row_with_a_too_long_quoted_cell_is_rejected(registry: Registry) -> No
     assert interpreter.interpret(6, ["", "", "", "x"], False, contacts, rejects, problem) == 1
     assert [(r.column, r.value, r.reason) for r in rejects] == [("Сумма", "", RejectReason.QUOTED_CELL_TOO_LONG)]
     assert RejectReason.QUOTED_CELL_TOO_LONG.is_invalid
+
+
+AREA_HEADER = ["ФИО", "Код города", "Телефон", "Код"]
+
+
+@pytest.mark.parametrize(("code", "phone", "expected"), [
+    ("495", "123-45-67", "+74951234567"),
+    ("(8452)", "23-45-67", "+78452234567"),
+    ("+7 3812", "123456", "+73812123456"),
+    ("495", "89131234567", "+79131234567"),  # a whole number keeps its own code
+    ("495", "+7 913 123 45 68", "+79131234568"),
+    ("", "89131234569", "+79131234569"),
+])
+def test_a_local_number_is_read_with_the_rows_area_code(registry: Registry, code: str, phone: str,
+                                                        expected: str) -> None:
+    total, contacts, rejects = interpret(registry, ["Иванов", code, phone, "000123"], AREA_HEADER)
+    assert (total, rejects) == (1, [])
+    [contact] = contacts
+    assert (contact.phone, contact.raw) == (expected, phone)
+    assert json.loads(contact.extra_json) == {"Код города": code, "Код": "000123"}
+
+
+@pytest.mark.parametrize(("code", "phone"), [("3812", "1234"), ("", "123-45-67"), ("495", "+1234567")])
+def test_a_local_number_without_a_usable_area_code_is_rejected_as_written(registry: Registry, code: str,
+                                                                         phone: str) -> None:
+    total, contacts, rejects = interpret(registry, ["Иванов", code, phone, "000123"], AREA_HEADER)
+    assert (total, contacts) == (1, [])
+    [reject] = rejects
+    assert (reject.column, reject.value, reject.reason) == ("Телефон", phone, RejectReason.INVALID_NUMBER)
