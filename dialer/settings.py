@@ -7,12 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from dialer.errors import SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+API_TOKEN_MIN_LENGTH = 16
 
 
 class AmiServer(BaseModel):
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, validation_alias=AliasChoices("DIALER_LOG_JSON", "log_json"))
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
+    # Bearer tokens of the API (several, comma-separated, to rotate one); none: an open API, loopback only.
+    api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("DIALER_API_TOKEN", "api_tokens")
+    )
     agi_host: str = "127.0.0.1"
     agi_port: int = Field(4573, ge=1, le=65535)
     ami_servers: list[AmiServer] = Field(default_factory=list)
@@ -64,6 +69,24 @@ class Settings(BaseSettings):
     def _split_paths(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [Path(p).expanduser() for p in value.split(":") if p]
+        return value
+
+    @field_validator("api_tokens", mode="before")
+    @classmethod
+    def _split_tokens(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [token.strip() for token in value.split(",") if token.strip()]
+        return value
+
+    @field_validator("api_tokens", mode="after")
+    @classmethod
+    def _check_tokens(cls, value: list[SecretStr]) -> list[SecretStr]:
+        for token in value:
+            secret = token.get_secret_value()
+            if len(secret) < API_TOKEN_MIN_LENGTH or not secret.isascii() or not secret.isprintable() \
+                    or " " in secret:
+                raise ValueError(f"each token must be at least {API_TOKEN_MIN_LENGTH} printable ASCII characters "
+                                 "without spaces (e.g. `openssl rand -hex 32`)")
         return value
 
     @field_validator("database_url", mode="after")

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from compliance import Registry
+from dialer.api.auth import BearerAuth
 from dialer.api.errors import install_error_handlers
 from dialer.db.session import make_sessionmaker
 from dialer.errors import InvalidValueError
@@ -85,17 +86,21 @@ def create_app(
     lifespan: Lifespan | None = None,
     registry_paths: Sequence[Path] | None = None,
     reports_dir: Path | None = None,
+    tokens: Sequence[str] = (),
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
     `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`
     (default: settings) are the numbering registry files call-list uploads resolve zones with;
-    `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports."""
+    `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports; with `tokens`, every
+    route but the probes needs one of them as a bearer token (`dialer.api.auth`)."""
     from dialer.api import routes_campaigns, routes_companies, routes_contacts, routes_lists, routes_trunks
 
     app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan,
                   dependencies=[Depends(_reject_nul)])
     app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir)
     install_error_handlers(app)
+    if tokens:
+        app.add_middleware(BearerAuth, tokens=tokens)
     for router in (
         routes_trunks.router,
         routes_companies.router,

@@ -1,4 +1,5 @@
-"""Product errors as JSON: 422 bad value, 404 unknown name, 409 conflicting state, 400 otherwise;
+"""Product errors as JSON (401 without a valid token: `dialer.api.auth`): 422 bad value, 404 unknown name,
+409 conflicting state, 400 otherwise;
 503 when the database is out of reach or not migrated; 422 for a value the database refuses
 (SQLSTATE class 22) that no check caught. HTTP errors of the framework (unknown route, unreadable
 body) get the same shape.

@@ -44,10 +44,18 @@ def test_no_secret_in_the_file() -> None:
     for name, service in _compose()["services"].items():
         environment = service.get("environment") or {}
         for key, value in environment.items():
-            if "PASSWORD" in key:
+            if "PASSWORD" in key or "TOKEN" in key:
                 assert str(value).startswith("${"), f"{name}: {key} is a literal"
     anchors = yaml.safe_load(COMPOSE.read_text())["x-dialer-env"]
     assert "${POSTGRES_PASSWORD" in anchors["DATABASE_URL"], "DATABASE_URL carries a literal password"
+
+
+def test_the_api_served_beyond_loopback_has_a_token() -> None:
+    """`dialer api` refuses 0.0.0.0 without DIALER_API_TOKEN: the stack must pass one."""
+    api = _compose()["services"]["dialer-api"]
+    assert "0.0.0.0" in api["command"]
+    assert api["environment"]["DIALER_API_TOKEN"].startswith("${DIALER_API_TOKEN:?")
+    assert api["environment"]["DATABASE_URL"] == _compose()["x-dialer-env"]["DATABASE_URL"]
 
 
 def test_commands_exist_in_the_cli() -> None:
@@ -71,6 +79,7 @@ def test_docker_compose_config() -> None:
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
         capture_output=True, text=True,
-        env={"POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y", "PATH": "/usr/bin:/bin"},
+        env={"POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y", "DIALER_API_TOKEN": "z" * 32,
+             "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr

@@ -40,3 +40,17 @@ def test_missing_explicit_config_file(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("DIALER_CONFIG", str(tmp_path / "nope.toml"))
     with pytest.raises(SettingsError, match="DIALER_CONFIG"):
         load_settings()
+
+
+def test_api_tokens_are_split_and_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DIALER_CONFIG", raising=False)
+    monkeypatch.setenv("DIALER_API_TOKEN", " old-token-0123456789 ,new-token-9876543210,")
+    tokens = [token.get_secret_value() for token in load_settings().api_tokens]
+    assert tokens == ["old-token-0123456789", "new-token-9876543210"]
+    assert "0123456789" not in repr(load_settings())
+    monkeypatch.delenv("DIALER_API_TOKEN")
+    assert load_settings().api_tokens == []
+    for weak in ("short", "sixteen chars ok", "токен-токен-токен-токен"):
+        monkeypatch.setenv("DIALER_API_TOKEN", weak)
+        with pytest.raises(SettingsError, match=r"DIALER_API_TOKEN: .*at least 16 printable ASCII"):
+            load_settings()
