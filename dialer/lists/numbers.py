@@ -31,12 +31,10 @@ def read_numbers(path: Path, *, sheet: str | None = None, registry: Registry | N
     with open_source(path) as file:
         source = row_source(file, sheet)
         plan, rows = plan_numbers(iter(source), file.name, subscriber_column)
-        if plan.header_row:
-            for number in list(source.problems):
-                if number <= plan.header_row:
-                    del source.problems[number]  # a repaired title or header row: nothing to check
         interpreter = RowInterpreter(plan, ZoneResolver(registry))
         problems = source.problems
+        for number in sorted(n for n in problems if n <= plan.header_row):
+            yield interpreter.header_note(number, problems.pop(number))  # a repaired title or header row
         found: list[ContactRow] = []
         rejects: list[Reject] = []
         for number, cells in rows:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dialer.lists.errors import EmptyFileError, MissingColumnError
-from dialer.lists.numbers import plan_numbers
+from dialer.lists.model import Reject, RejectReason
+from dialer.lists.numbers import plan_numbers, read_numbers
 
 
 def plan(*rows: list[str]) -> tuple[tuple[int, ...], int, list[int]]:
@@ -52,3 +55,13 @@ def test_a_file_with_neither_header_nor_number_names_its_first_row(first: list[s
 def test_a_file_of_blank_rows_is_empty() -> None:
     with pytest.raises(EmptyFileError):
         plan([""], ["", " "])
+
+
+def test_read_numbers_reports_a_repaired_title_row_as_a_note(tmp_path: Path) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text('"Выгрузка от 01.12.2026\nТелефон;ФИО\n89131234567;"Иван\n', encoding="utf-8")
+    found = list(read_numbers(path))
+    assert [(type(item).__name__, item.row) for item in found] == [("Reject", 1), ("ContactRow", 3), ("Reject", 3)]
+    notes = [item for item in found if isinstance(item, Reject)]
+    assert {note.reason for note in notes} == {RejectReason.QUOTE_REPAIRED}
+    assert [note.column for note in notes] == ["column1", "ФИО"]
