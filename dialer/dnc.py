@@ -23,6 +23,7 @@ from dialer.lists.errors import EmptyFileError, UnknownCompanyError
 from dialer.lists.model import Reject, RejectReason
 from dialer.lists.numbers import plan_numbers
 from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cell
+from dialer.lists.rows import with_area_code
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.store import LOCK_COMPANY_DNC
 
@@ -167,6 +168,9 @@ class _DncFileReader:
                     continue
                 for raw in split_cell(cells[index]):
                     phone = normalize(raw, registry=self._registry)
+                    code = self._plan.area_code
+                    if isinstance(phone, PhoneError) and code is not None and code < len(cells):
+                        phone = with_area_code(raw, cells[code], self._registry) or phone
                     if isinstance(phone, PhoneError) and is_placeholder(raw):
                         continue
                     self.total += 1

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from json.encoder import encode_basestring  # the C-accelerated string encoder of json
 from operator import itemgetter
 
-from compliance import InvalidPhoneError, InvalidTimezoneError, TzHints
+from compliance import InvalidPhoneError, InvalidTimezoneError, Registry, TzHints
 from dialer.lists.columns import ColumnPlan, is_phone_header
 from dialer.lists.csv_reader import has_bad_bytes
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
@@ -30,6 +30,16 @@ def extra_json(pairs: list[tuple[str, str]]) -> str:
 
 def _json_string(value: str) -> str:
     return encode_basestring(value.replace("\x00", ""))
+
+
+def with_area_code(raw: str, code: str, registry: Registry | None) -> str | None:
+    """A local number (`123-45-67`) read with its row's area code (`495`, `(8452)`), or None when there
+    is no code, the value starts with `+`, or the two together are no valid number."""
+    code = code.strip()
+    if not code or raw.lstrip()[:1] == "+":
+        return None
+    joined = normalize(f"{code} {raw}", DEFAULT_REGION, registry)
+    return None if isinstance(joined, PhoneError) else joined
 
 
 def _json_frame(keys: list[str]) -> list[str]:
@@ -123,7 +133,7 @@ class RowInterpreter:
         for column, raw in values:
             phone = normalize(raw, DEFAULT_REGION, registry)
             if isinstance(phone, PhoneError) and self._area_code is not None:
-                phone = self._with_area_code(raw, cells[self._area_code].strip(), phone)
+                phone = with_area_code(raw, cells[self._area_code], self._registry) or phone
             if isinstance(phone, PhoneError):
                 # The row's first value a column name: the header again (checked only on this rare path).
                 if (column, raw) == values[0] and is_phone_header(raw):
@@ -191,14 +201,6 @@ class RowInterpreter:
         """The note on a problem in the header row or a title row above it (no data row, nothing left out)."""
         column = self.plan.header(problem.field) if row == self.plan.header_row else f"column{problem.field + 1}"
         return Reject(row, column, "", RejectReason.QUOTE_REPAIRED, problem.message)
-
-    def _with_area_code(self, raw: str, code: str, error: PhoneError) -> str | PhoneError:
-        """A local number (`123-45-67`) read with the row's area code (`495`, `(8452)`); `error` stays
-        when there is no code, the value starts with `+`, or the two together are no valid number."""
-        if not code or raw.lstrip()[:1] == "+":
-            return error
-        joined = normalize(f"{code} {raw}", DEFAULT_REGION, self._registry)
-        return error if isinstance(joined, PhoneError) else joined
 
     def _hints(self, cells: list[str]) -> TzHints | None:
         timezone, region, address = (

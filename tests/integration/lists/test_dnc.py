@@ -139,3 +139,18 @@ async def test_numbers_of_the_registry_libphonenumber_does_not_know_can_be_liste
         ("+79300010000",),
         ("+79300060000",),
     ]
+
+
+async def test_an_area_code_column_is_read_as_the_call_list_reads_it(
+    database: AsyncEngine, database_url: str, tenant: Tenant, tmp_path: Path
+) -> None:
+    """A number listed as `Код города` + `Телефон` in the stop list is the one the call list dials."""
+    stop = tmp_path / "stop.csv"
+    stop.write_text("ФИО;Код города;Телефон\nИванов;495;123-45-67\nПетров;3812\n", encoding="utf-8")
+    summary = await import_dnc_file(database, stop, "acme")
+    assert (summary.total, summary.added, summary.invalid) == (1, 1, 0)
+    calls = tmp_path / "calls.csv"
+    calls.write_text("ФИО;Код города;Телефон\nИванов;(495);1234567\nСидоров;495;123-45-68\n", encoding="utf-8")
+    result = await import_call_list(database, calls, tenant.campaign, ImportOptions())
+    assert (result.imported, result.dnc) == (1, 1)
+    assert query(database_url, "SELECT phone FROM contacts") == [("+74951234568",)]
