@@ -61,6 +61,9 @@ def _any(names: frozenset[str]) -> str:
 _PHONE_WORDS = _aliases(
     "телефон", "телефоны", "тел", "тлф", "номер телефона", "№ телефона", "номер тел", "телефонный номер",
     "номер мобильного телефона", "номер сотового телефона", "номер контактного телефона",
+    "номер моб телефона", "номер сот телефона", "номер моб тел", "номер рабочего телефона",
+    "номер домашнего телефона", "номер основного телефона", "номер дополнительного телефона",
+    "номер доп телефона", "номер личного телефона", "номер городского телефона",
     "phone", "phones", "telephone", "tel", "phone number", "phone no", "tel no", "telephone number",
 )  # fmt: skip
 # Words that mean the subscriber's phone by themselves (`мобильный`, `номер`).
@@ -94,8 +97,8 @@ _PHONE = re.compile(
     "^(?:"
     + _any(_ALONE)
     + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_KINDS) + "?" + _any(_PHONE_WORDS) + r"\d{0,2}" + _any(_KINDS) + "?"
-    + _any(_OWNERS_AFTER) + "?"
-    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_NUMBER_KINDS) + _any(_NUMBER_WORDS)
+    + "(?:" + _any(_OWNERS_AFTER) + _any(_KINDS) + "?)?"
+    + "|" + _any(_OWNERS_BEFORE) + "?" + _any(_NUMBER_KINDS) + _any(_NUMBER_WORDS) + _any(_OWNERS_AFTER) + "?"
     + "|" + _any(_OWNERS_BEFORE) + _any(_aliases("mobile", "cell"))
     + ")" + _NUMBERED + "$"
 )  # fmt: skip
