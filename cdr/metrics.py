@@ -40,6 +40,9 @@ class DialerMetrics:
         )
         self.trunk_cps_limit = Gauge("dialer_trunk_cps_limit", "Configured CPS of a trunk", ["trunk"], registry=r)
         self.ami_connected = Gauge("dialer_ami_connected", "1 when the AMI link is up", ["server"], registry=r)
+        self.clock_offset_seconds = Gauge(
+            "dialer_clock_offset_seconds", "PostgreSQL's clock minus this worker's, at the last heartbeat", registry=r
+        )
         self.contacts_ready = Gauge(
             "dialer_contacts_ready", "Contacts eligible to dial now", ["campaign"], registry=r
         )

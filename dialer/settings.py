@@ -28,6 +28,7 @@ class WorkerSettings(BaseModel):
     ready_queue: int = Field(32, ge=1, le=10_000)
     shutdown_grace_seconds: int = Field(120, ge=0)
     metrics_port: int = Field(9108, ge=0, le=65535)
+    max_clock_skew_seconds: float = Field(2.0, gt=0, le=300)
 
 
 class Settings(BaseSettings):

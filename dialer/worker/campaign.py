@@ -233,7 +233,7 @@ class CampaignRunner:
         limiters to release when the call is over."""
         while self.active and self.queue:
             campaign = self.channels
-            if not self.share_paused and (campaign is None or campaign.available > 0):
+            if not self.share_paused and not self.ctx.clock_held and (campaign is None or campaign.available > 0):
                 for lane in self.lanes:
                     if lane.usable and lane.channels.try_acquire():
                         if campaign is None:
@@ -262,7 +262,7 @@ class CampaignRunner:
             for limiter in limiters:
                 limiter.release()
 
-        if not self.active or not self.queue or not lane.usable:
+        if not self.active or not self.queue or not lane.usable or self.ctx.clock_held:
             refund()
             release()
             return

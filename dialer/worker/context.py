@@ -51,3 +51,5 @@ class WorkerContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Set once this worker's first pacing shares are in force (see Worker._settle).
     may_dial: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set while this worker's clock disagrees with PostgreSQL's (dialer.worker.clock): no call is placed.
+    clock_held: bool = False

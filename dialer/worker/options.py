@@ -29,6 +29,8 @@ class WorkerOptions:
     # PostgreSQL restarting (or sessions terminated) while the worker starts: how long its start-up
     # steps are retried (dialer.worker.startup). A server never reached fails at once.
     startup_retry_seconds: float = 60.0
+    # The worker's clock against PostgreSQL's (dialer.worker.clock): no dialing while they disagree more.
+    max_clock_skew_seconds: float = 2.0
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -49,4 +51,5 @@ class WorkerOptions:
             ready_queue=worker.ready_queue,
             shutdown_grace_seconds=float(worker.shutdown_grace_seconds),
             metrics_port=worker.metrics_port if metrics_port is None else metrics_port,
+            max_clock_skew_seconds=worker.max_clock_skew_seconds,
         )

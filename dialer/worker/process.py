@@ -50,6 +50,7 @@ from dialer.pacing import LoopClock, PacingClock
 from dialer.reservations import installation_prefix
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
+from dialer.worker.clock import ClockGuard, read_clock
 from dialer.worker.context import WorkerContext
 from dialer.worker.health import worker_health
 from dialer.worker.lanes import AmiPool, TrunkLane
@@ -124,6 +125,7 @@ class Worker:
         self._runners_tg: asyncio.TaskGroup | None = None
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._beats = 0
+        self._clock = ClockGuard(self.options.max_clock_skew_seconds)
         self._applied: dict[str, Allowance] = {}
         self._stop_signals = 0
         self._grace_cut_at: float | None = None  # loop time; set by a second stop signal
@@ -459,6 +461,11 @@ class Worker:
                                                                           TransactionStatus.INERROR):
                     await conn.rollback()
                 raise
+            clock = await read_clock(conn, self.ctx.wall)
+        self.metrics.clock_offset_seconds.set(clock.offset_s)
+        if self._clock.update(clock):
+            self.ctx.clock_held = self._clock.held
+            self.ctx.capacity.fire()  # dispatchers waiting for a usable trunk look again
         self._apply_allowances(targets)
         self._beats += 1
         if self._beats % 5 == 1:

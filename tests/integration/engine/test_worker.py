@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -219,3 +220,37 @@ async def test_a_contact_queued_twice_is_dialled_once_and_keeps_its_call_mark(
         assert await running == 0
     assert await _count(database, "SELECT count(*) FROM attempts") == 1
     assert await _count(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'") == 1
+
+
+async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
+) -> None:
+    contacts = [SeedContact(f"+7913555{i:03d}6", f"sub-{i}", "Asia/Novosibirsk") for i in range(3)]
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=10)
+        campaign = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
+                                       rules_toml=rules_toml(), settings=fast_settings(), dial_timeout_s=5)
+        await seed_contacts(conn, campaign, contacts)
+    metrics = DialerMetrics()
+    worker = Worker(database, database_url,
+                    WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2),
+                    metrics=metrics)
+    skew = [timedelta(seconds=30)]  # a host whose NTP stopped: 30 s ahead
+    worker.ctx.wall = lambda: datetime.now(UTC) + skew[0]
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+
+        async def beats(n: int) -> bool:
+            return worker._beats >= n  # the hold is decided at each heartbeat
+
+        await _until(lambda: beats(3), 30, "three heartbeats")
+        assert await _count(database, "SELECT count(*) FROM attempts") == 0
+        offset = metrics.registry.get_sample_value("dialer_clock_offset_seconds")
+        assert offset is not None and -31 < offset < -29
+        assert worker.ctx.clock_held
+        skew[0] = timedelta(0)
+        assert await asyncio.wait_for(running, 90) == 0
+    assert await _count(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'") == 3
+    assert not worker.ctx.clock_held
+    assert abs(metrics.registry.get_sample_value("dialer_clock_offset_seconds") or 99) < 1

@@ -99,6 +99,8 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                 series("up", W1, "1 0 0 0"),
                 series("dialer_cdr_queue_rows", {**W1, "table": "cdr"}, "20000x10"),
                 series("dialer_cdr_queue_rows", {**W1, "table": "asterisk_cdr"}, "5x10"),
+                series("dialer_clock_offset_seconds", W1, "0.01 -31 -31 -31 0.02"),
+                series("dialer_clock_offset_seconds", {**W1, "instance": "w2:9108"}, "1.5x10"),
             ],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "DialerCdrMismatch", "exp_alerts": []},
@@ -111,6 +113,13 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                     "exp_labels": {**W1, "severity": "critical"},
                     "exp_annotations": {"summary": "Dialer worker w1:9108 does not answer /metrics"},
                 }]},
+                {"eval_time": "1m", "alertname": "DialerClockSkew", "exp_alerts": []},
+                {"eval_time": "2m", "alertname": "DialerClockSkew", "exp_alerts": [{
+                    "exp_labels": {**W1, "severity": "critical"},
+                    "exp_annotations": {"summary": "Worker w1:9108 is 31 s off PostgreSQL's clock and places no call: "
+                                                   "check NTP"},
+                }]},
+                {"eval_time": "4m", "alertname": "DialerClockSkew", "exp_alerts": []},
                 {"eval_time": "6m", "alertname": "DialerCdrBacklog", "exp_alerts": [{
                     "exp_labels": {"instance": "w1:9108", "table": "cdr", "severity": "warning"},
                     "exp_annotations": {"summary": "20000 cdr rows queued in w1:9108"},
@@ -152,6 +161,6 @@ def test_every_alert_is_unit_tested() -> None:
     alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     source = Path(__file__).read_text()
     assert alerts == {"DialerAmiDown", "DialerWorkerDown", "DialerCpsOverLimit", "DialerCdrMismatch",
-                      "DialerNoOriginations", "DialerCdrBacklog"}
+                      "DialerNoOriginations", "DialerCdrBacklog", "DialerClockSkew"}
     for name in alerts:
         assert f'"alertname": "{name}"' in source, f"alert {name} has no promtool test"

@@ -1,0 +1,65 @@
+"""The worker's wall clock against PostgreSQL's.
+
+Compliance decides with the worker's clock (the calling window at the instant of origination), while
+leases, heartbeats and retry times are the database's. A host whose clock is off (NTP stopped, a VM
+resumed from a snapshot) would dial outside the window at its edges, or keep contacts in retry
+while ready: a worker whose clock disagrees with PostgreSQL's by more than `max_clock_skew_seconds`
+holds its dialing until they agree again (`ClockGuard`), and every heartbeat reports the offset
+(`dialer_clock_offset_seconds`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+__all__ = ["ClockGuard", "ClockReading", "read_clock"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockReading:
+    offset_s: float  # PostgreSQL's clock minus this worker's: positive when the worker is behind
+    uncertainty_s: float  # half the round trip the reading took
+
+    def beyond(self, limit_s: float) -> bool:
+        """Off by more than `limit_s` for certain, whatever the round trip hid."""
+        return abs(self.offset_s) - self.uncertainty_s > limit_s
+
+
+async def read_clock(conn: psycopg.AsyncConnection[Any], wall: Callable[[], datetime]) -> ClockReading:
+    before = wall()
+    cursor = await conn.execute("SELECT clock_timestamp()")
+    row = await cursor.fetchone()
+    after = wall()
+    assert row is not None
+    half = (after - before) / 2
+    return ClockReading((row[0] - (before + half)).total_seconds(), half.total_seconds())
+
+
+class ClockGuard:
+    """Holds dialing while the clocks disagree beyond the limit; says so once each way."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.held = False
+
+    def update(self, reading: ClockReading) -> bool:
+        """Apply a reading; True when the hold changed."""
+        held = reading.beyond(self.limit_s)
+        if held == self.held:
+            return False
+        self.held = held
+        if held:
+            side = "behind" if reading.offset_s > 0 else "ahead of"
+            log.error("this worker's clock is %.1f s %s PostgreSQL's (more than %.1f s): no call is placed "
+                      "until they agree (is NTP running on both hosts?)", abs(reading.offset_s), side, self.limit_s)
+        else:
+            log.info("this worker's clock agrees with PostgreSQL's again (%.3f s): dialing resumes", reading.offset_s)
+        return True
