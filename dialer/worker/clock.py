@@ -49,15 +49,17 @@ class ClockGuard:
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
         self.held = False
+        self.problem: str | None = None  # what /healthz says while held
 
     def update(self, reading: ClockReading) -> bool:
         """Apply a reading; True when the hold changed."""
         held = reading.beyond(self.limit_s)
+        side = "behind" if reading.offset_s > 0 else "ahead of"
+        self.problem = f"clock {abs(reading.offset_s):.1f} s {side} PostgreSQL's" if held else None
         if held == self.held:
             return False
         self.held = held
         if held:
-            side = "behind" if reading.offset_s > 0 else "ahead of"
             log.error("this worker's clock is %.1f s %s PostgreSQL's (more than %.1f s): no call is placed "
                       "until they agree (is NTP running on both hosts?)", abs(reading.offset_s), side, self.limit_s)
         else:

@@ -1,5 +1,5 @@
 """The worker's `/healthz` verdict: healthy while it can reach its database and at least one
-Asterisk server (without either it cannot dial)."""
+Asterisk server, and its clock agrees with the database's (without any of them it places no call)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ __all__ = ["DB_PROBE_TIMEOUT_S", "worker_health"]
 DB_PROBE_TIMEOUT_S = 2.0
 
 
-async def worker_health(engine: AsyncEngine, pool: AmiPool, *, db_timeout_s: float = DB_PROBE_TIMEOUT_S
-                        ) -> str | None:
-    """None when healthy, else the reasons (cdr.exporter.HealthCheck)."""
-    problems: list[str] = []
+async def worker_health(engine: AsyncEngine, pool: AmiPool, *, db_timeout_s: float = DB_PROBE_TIMEOUT_S,
+                        clock_problem: str | None = None) -> str | None:
+    """None when healthy, else the reasons (cdr.exporter.HealthCheck); `clock_problem` from ClockGuard."""
+    problems: list[str] = [] if clock_problem is None else [clock_problem]
     try:
         async with asyncio.timeout(db_timeout_s), engine.connect() as conn:
             await conn.execute(text("SELECT 1"))

@@ -142,8 +142,8 @@ class Worker:
                 runner.stop()
 
     async def health(self) -> str | None:
-        """None when healthy (database reachable, an AMI server connected), else why not."""
-        return await worker_health(self.ctx.engine, self.pool)
+        """None when healthy (database reachable, an AMI server connected, clocks agree), else why not."""
+        return await worker_health(self.ctx.engine, self.pool, clock_problem=self._clock.problem)
 
     @property
     def application_name(self) -> str:

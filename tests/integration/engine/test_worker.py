@@ -249,6 +249,7 @@ async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
         offset = metrics.registry.get_sample_value("dialer_clock_offset_seconds")
         assert offset is not None and -31 < offset < -29
         assert worker.ctx.clock_held
+        assert (await worker.health() or "").startswith("clock 30.0 s ahead of PostgreSQL's")
         skew[0] = timedelta(0)
         assert await asyncio.wait_for(running, 90) == 0
     assert await _count(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'") == 3

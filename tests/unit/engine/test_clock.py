@@ -22,11 +22,13 @@ def test_the_guard_holds_and_releases_once_each_way(caplog: pytest.LogCaptureFix
     guard = ClockGuard(2.0)
     with caplog.at_level(logging.INFO, logger="dialer.worker.clock"):
         assert guard.update(ClockReading(0.01, 0.001)) is False
+        assert guard.problem is None
         assert guard.update(ClockReading(-31.0, 0.001)) is True
-        assert guard.held
+        assert guard.held and guard.problem == "clock 31.0 s ahead of PostgreSQL's"
         assert guard.update(ClockReading(-30.5, 0.001)) is False
+        assert guard.problem == "clock 30.5 s ahead of PostgreSQL's"
         assert guard.update(ClockReading(0.02, 0.001)) is True
-        assert not guard.held
+        assert not guard.held and guard.problem is None
     [held, resumed] = caplog.records
     assert (held.levelno, resumed.levelno) == (logging.ERROR, logging.INFO)
     assert "31.0 s ahead of PostgreSQL's" in held.getMessage()
