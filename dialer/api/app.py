@@ -93,7 +93,14 @@ def create_app(
     (default: settings) are the numbering registry files call-list uploads resolve zones with;
     `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports; with `tokens`, every
     route but the probes needs one of them as a bearer token (`dialer.api.auth`)."""
-    from dialer.api import routes_campaigns, routes_companies, routes_contacts, routes_lists, routes_trunks
+    from dialer.api import (
+        routes_campaigns,
+        routes_cdr,
+        routes_companies,
+        routes_contacts,
+        routes_lists,
+        routes_trunks,
+    )
 
     app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan,
                   dependencies=[Depends(_reject_nul)])
@@ -107,6 +114,7 @@ def create_app(
         routes_campaigns.router,
         routes_lists.router,
         routes_contacts.router,
+        routes_cdr.router,
         *extra_routers,
     ):
         app.include_router(router)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
+import os
+import re
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import pytest
+from python_calamine import CalamineWorkbook
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr import CdrRecord, CdrWriter
 from cdr.api import router
+from cdr.export import COLUMNS
 from cdr.queries import Period, calls_by_status, run_query
 from dialer.api import create_app
 from tests.integration.cdr.factories import tenant
@@ -71,3 +81,45 @@ async def test_report_rows_are_the_panel_query(database: AsyncEngine) -> None:
         naive = await http.get("/reports/calls_by_status_15m", params={"company_id": t.company_id,
                                                                       "at": "2026-11-20T12:00:00"})
         assert naive.status_code == 422
+
+
+async def test_cdr_export_downloads_the_cli_s_files(database: AsyncEngine, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.integration.cdr.test_cli import seed
+
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))  # where the API writes its files before sending
+    await seed(database)
+    async with client(database) as http:
+        book = await http.get("/cdr/export", params={"campaign": "spring"})
+        assert book.status_code == 200, book.text
+        assert book.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        assert re.fullmatch(r'attachment; filename="cdr-spring-\d{8}T\d{6}Z\.xlsx"',
+                            book.headers["content-disposition"])
+        path = tmp_path / "cdr.xlsx"
+        path.write_bytes(book.content)
+        header, *rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("cdr").to_python()
+        assert header == [name for name, _ in COLUMNS]
+        assert sorted(r[header.index("channel_id")] for r in rows) == [f"s-{i}" for i in range(5)]
+
+        table = await http.get("/cdr/export", params={"format": "csv", "since": "2026-11-20T08:00:00+03:00",
+                                                      "until": "2026-11-20T07:30:00Z"})
+        assert table.status_code == 200, table.text
+        assert table.content.startswith(codecs.BOM_UTF8)
+        lines = list(csv.reader(io.StringIO(table.content.decode("utf-8-sig"))))
+        assert lines[0] == [name for name, _ in COLUMNS]
+        by_channel = {r[header.index("channel_id")]: r for r in lines[1:]}
+        assert sorted(by_channel) == ["o-1", "s-0"]
+        assert by_channel["s-0"][header.index("subscriber_key")] == "'=HYPERLINK(\"http://evil\",\"x\")"
+
+        unknown = await http.get("/cdr/export", params={"campaign": "nope"})
+        assert unknown.status_code == 404 and "'nope'" in unknown.json()["error"]["message"]
+        naive = await http.get("/cdr/export", params={"since": "2026-11-20T08:00:00"})
+        assert naive.status_code == 422 and naive.json()["error"]["field"] == "since"
+        backwards = await http.get("/cdr/export", params={"since": "2026-11-21T00:00:00Z",
+                                                          "until": "2026-11-20T00:00:00Z"})
+        assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "until"
+        bad_format = await http.get("/cdr/export", params={"format": "pdf"})
+        assert bad_format.status_code == 422 and bad_format.json()["error"]["field"] == "format"
+    assert os.listdir(spool) == [], "a temporary export was left behind"
