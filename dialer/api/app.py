@@ -98,6 +98,7 @@ def create_app(
         routes_cdr,
         routes_companies,
         routes_contacts,
+        routes_dnc,
         routes_lists,
         routes_trunks,
     )
@@ -115,6 +116,7 @@ def create_app(
         routes_lists.router,
         routes_contacts.router,
         routes_cdr.router,
+        routes_dnc.router,
         *extra_routers,
     ):
         app.include_router(router)

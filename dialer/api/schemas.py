@@ -125,3 +125,8 @@ class CompanyIn(_Body):
     rules: str | None = None
     rules_toml: str | None = None
     parent: str | None = None
+
+
+class DncNumbers(_Body):
+    phones: Annotated[list[str], Field(min_length=1, max_length=100_000,
+                                       description="Numbers in any usual spelling; a longer list goes as a file")]
