@@ -4,7 +4,7 @@ Task ownership (structured concurrency, nothing fire-and-forget):
 
     Worker.run
     └── services TaskGroup: CDR writer, AMI pool (clients + Asterisk CDR ingest), LISTEN,
-        │                   heartbeat (leases, shares, reconcile), campaign sync, /metrics and
+        │                   heartbeat (leases, shares, clock check, reconcile), campaign sync, /metrics and
         │                   /healthz (cdr.MetricsServer), CDR reconciliation (cdr.Reconciler)
         └── calls TaskGroup: one task per call in progress
             └── runners TaskGroup: per campaign, a leaser and a dispatcher (each supervised)
@@ -16,6 +16,8 @@ open for reconciliation; CDRs are flushed; the AMI links close; the worker row i
 Shares: each heartbeat counts the live workers serving each trunk and campaign (`workers`), and
 sets this worker's token-bucket rate and channel limit to its part, never more than what the others'
 published shares and open calls leave (dialer.worker.shares): limits hold while workers come and go.
+Each heartbeat also reads PostgreSQL's clock: a worker whose own clock is off holds its dialing
+(dialer.worker.clock).
 """
 
 from __future__ import annotations
