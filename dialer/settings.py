@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, validation_alias=AliasChoices("DIALER_LOG_JSON", "log_json"))
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
+    api_max_upload_mb: int = Field(512, ge=1, le=65536)  # the largest request body (a call list upload)
     # Bearer tokens of the API (several, comma-separated, to rotate one); none: an open API, loopback only.
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("DIALER_API_TOKEN", "api_tokens")

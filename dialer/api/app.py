@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from compliance import Registry
 from dialer.api.auth import BearerAuth
 from dialer.api.errors import install_error_handlers
+from dialer.api.limits import BodyLimit
 from dialer.db.session import make_sessionmaker
 from dialer.errors import InvalidValueError
 from dialer.registry_store import configured_registry
 
-__all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "Clock", "ControlPlane", "create_app", "get_plane"]
+
+DEFAULT_MAX_BODY_BYTES = 512 * 2**20  # settings api_max_upload_mb
 
 Clock = Callable[[], datetime]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -87,12 +90,14 @@ def create_app(
     registry_paths: Sequence[Path] | None = None,
     reports_dir: Path | None = None,
     tokens: Sequence[str] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
     `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`
     (default: settings) are the numbering registry files call-list uploads resolve zones with;
     `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports; with `tokens`, every
-    route but the probes needs one of them as a bearer token (`dialer.api.auth`)."""
+    route but the probes needs one of them as a bearer token (`dialer.api.auth`); a request body over
+    `max_body_bytes` gets a 413 (`dialer.api.limits`)."""
     from dialer.api import (
         routes_campaigns,
         routes_cdr,
@@ -107,6 +112,7 @@ def create_app(
                   dependencies=[Depends(_reject_nul)])
     app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if tokens:
         app.add_middleware(BearerAuth, tokens=tokens)
     for router in (

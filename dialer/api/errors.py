@@ -94,7 +94,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if not isinstance(exc.detail, str):
         return await http_exception_handler(request, exc)
-    field, message = None, exc.detail
+    field, message = ("body" if exc.status_code == 413 else None), exc.detail
     cause = exc.__cause__
     if isinstance(cause, UnicodeDecodeError):  # FastAPI's "There was an error parsing the body"
         field, message = "body", f"the body is not valid UTF-8 (byte {cause.start}: {cause.reason})"

@@ -70,7 +70,8 @@ def api(
         finally:
             await engine.dispose()
 
-    app = create_app(engine, extra_routers=_extra_routers(), lifespan=lifespan, tokens=tokens)
+    app = create_app(engine, extra_routers=_extra_routers(), lifespan=lifespan, tokens=tokens,
+                     max_body_bytes=config.api_max_upload_mb * 2**20)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it once its own handler is gone; with
     # this no-op as the handler it restores, a requested stop exits 0 (as systemd and Docker expect).
     signal.signal(signal.SIGTERM, lambda signum, frame: None)

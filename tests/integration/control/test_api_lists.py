@@ -120,3 +120,33 @@ async def test_upload_errors(client: httpx.AsyncClient, database_url: str) -> No
     )
     assert sheet.status_code == 422 and "CSV" in sheet.json()["error"]["message"], sheet.text
     assert _count(database_url, "SELECT count(*) FROM contacts") == 0
+
+
+async def test_an_upload_over_the_limit_is_413_and_stores_nothing(database: AsyncEngine, database_url: str,
+                                                                   tmp_path: Path, def_registry_path: Path) -> None:
+    app = create_app(database, registry_paths=[def_registry_path], reports_dir=tmp_path / "reports",
+                     max_body_bytes=4096)
+    big = ("телефон\n" + "".join(f"8913{i:07d}\n" for i in range(1000))).encode()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://dialer.test") as http:
+        trunk = {"name": "sim", "ami": AMI, "dial": "Local/{number}@x"}
+        assert (await http.post("/trunks", json=trunk)).status_code == 201
+        assert (await http.post("/campaigns", json={"name": "c", "trunks": ["sim"]})).status_code == 201
+        declared = await http.post("/campaigns/c/lists", files={"file": ("big.csv", big, "text/csv")})
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit is met while reading
+            boundary = b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+            yield boundary
+            for start in range(0, len(big), 1000):
+                yield big[start:start + 1000]
+            yield b"\r\n--b--\r\n"
+
+        streamed = await http.post("/campaigns/c/lists", content=chunks(),
+                                   headers={"content-type": "multipart/form-data; boundary=b"})
+        small = await http.post("/campaigns/c/lists", files={"file": ("small.csv", big[:1000], "text/csv")})
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.json()["error"] == {
+            "type": "too_large", "field": "body",
+            "message": "the request body is larger than 4,096 bytes (setting api_max_upload_mb)"}
+    assert small.status_code == 201, small.text
+    assert _count(database_url, "SELECT count(*) FROM call_lists") == 1
