@@ -355,8 +355,12 @@ class Worker:
         configs, variables = await self._load_configs()
         seen: set[int] = set()
         for config in configs:
+            previous = self.selected.get(config.id)
             self.selected[config.id] = config.status
             if config.status not in _SERVED_STATUSES:
+                if config.status is CampaignStatus.DRAFT and previous is not CampaignStatus.DRAFT:
+                    log.warning("campaign %s is a draft: nothing is dialled until `dialer campaigns start %s`",
+                                config.name, config.name)
                 continue
             try:
                 rules = self._rules(config)

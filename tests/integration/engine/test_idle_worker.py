@@ -4,6 +4,7 @@ is being connected, is not lost while it awaits the database or a connection."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -132,3 +133,21 @@ async def test_a_server_that_is_down_delays_no_other(database: AsyncEngine, aste
             finally:
                 running.cancel()
                 await pool.aclose()
+
+
+async def test_a_named_draft_campaign_is_said_to_wait_for_its_start(
+    database: AsyncEngine, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{free_port()}")
+        await seed_campaign(conn, company, "spring", trunk_ids=[trunk], status="draft")
+    worker = Worker(database, database_url, WorkerOptions(campaigns=("spring",), until_done=True))
+    with caplog.at_level(logging.INFO, logger="dialer.worker.process"):
+        async with asyncio.TaskGroup() as tg:
+            running = tg.create_task(worker.run())
+            await worker.started.wait()
+            worker.request_stop()
+            assert await running == 0
+    said = [r.getMessage() for r in caplog.records if "draft" in r.getMessage()]
+    assert said == ["campaign spring is a draft: nothing is dialled until `dialer campaigns start spring`"]
