@@ -8,12 +8,11 @@ open, which `dialer api` allows on a loopback address only.
 from __future__ import annotations
 
 import hmac
-import json
 from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from dialer.api.errors import error_body
+from dialer.api.errors import send_error
 
 __all__ = ["OPEN_PATHS", "BearerAuth"]
 
@@ -32,12 +31,9 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS or self._authorized(scope):
             await self.app(scope, receive, send)
             return
-        body = json.dumps(error_body("unauthorized", "missing or invalid API token: send "
-                                                     "`Authorization: Bearer <token>`", "Authorization")).encode()
-        await send({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-            (b"www-authenticate", b'Bearer realm="dialer"')]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, 401, "unauthorized", "missing or invalid API token: send "
+                         "`Authorization: Bearer <token>`", "Authorization",
+                         [(b"www-authenticate", b'Bearer realm="dialer"')])
 
     def _authorized(self, scope: Scope) -> bool:
         header = next((value for name, value in scope["headers"] if name == b"authorization"), b"")

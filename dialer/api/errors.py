@@ -9,6 +9,8 @@ Body: `{"error": {"type": ..., "field": ... | null, "message": ...}}`.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -18,15 +20,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from dialer.db.errors import refused_value_message, unusable_database_message
 from dialer.errors import ConflictError, DialerError, InvalidValueError, NotFoundError
 
-__all__ = ["error_body", "install_error_handlers"]
+__all__ = ["error_body", "install_error_handlers", "send_error"]
 
 
 def error_body(kind: str, message: str, field: str | None = None) -> dict[str, Any]:
     return {"error": {"type": kind, "field": field, "message": message}}
+
+
+async def send_error(send: Send, status: int, kind: str, message: str, field: str | None,
+                     headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """The error body as a whole response, from an ASGI middleware (before the app reads the request)."""
+    body = json.dumps(error_body(kind, message, field)).encode()
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _status(exc: DialerError) -> tuple[int, str]:

@@ -3,12 +3,10 @@ a larger one gets a 413 before it fills the disk, whether it says its length or 
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dialer.api.errors import error_body
+from dialer.api.errors import send_error
 
 __all__ = ["BodyLimit"]
 
@@ -29,11 +27,7 @@ class BodyLimit:
             return
         declared = next((value for name, value in scope["headers"] if name == b"content-length"), None)
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            body = json.dumps(error_body("too_large", self._message(), "body")).encode()
-            await send({"type": "http.response.start", "status": 413, "headers": [
-                (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close")]})
-            await send({"type": "http.response.body", "body": body})
+            await send_error(send, 413, "too_large", self._message(), "body", [(b"connection", b"close")])
             return
         received = 0
 
