@@ -2,10 +2,9 @@
 
 Compliance decides with the worker's clock (the calling window at the instant of origination), while
 leases, heartbeats and retry times are the database's. A host whose clock is off (NTP stopped, a VM
-resumed from a snapshot) would dial outside the window at its edges, or keep contacts in retry
-while ready: a worker whose clock disagrees with PostgreSQL's by more than `max_clock_skew_seconds`
-holds its dialing until they agree again (`ClockGuard`), and every heartbeat reports the offset
-(`dialer_clock_offset_seconds`).
+resumed from a snapshot) would dial outside the window at its edges: a worker whose clock disagrees
+with PostgreSQL's by more than `max_clock_skew_seconds` holds its dialing until they agree again
+(`ClockGuard`), and every heartbeat reports the offset (`dialer_clock_offset_seconds`).
 """
 
 from __future__ import annotations
