@@ -44,10 +44,18 @@ def test_no_secret_in_the_file() -> None:
     for name, service in _compose()["services"].items():
         environment = service.get("environment") or {}
         for key, value in environment.items():
-            if "PASSWORD" in key or "TOKEN" in key:
+            if "PASSWORD" in key or "TOKEN" in key or "SECRET" in key:
                 assert str(value).startswith("${"), f"{name}: {key} is a literal"
     anchors = yaml.safe_load(COMPOSE.read_text())["x-dialer-env"]
     assert "${POSTGRES_PASSWORD" in anchors["DATABASE_URL"], "DATABASE_URL carries a literal password"
+
+
+def test_asterisk_gets_its_ami_secret_from_the_environment() -> None:
+    asterisk = _compose()["services"]["asterisk"]
+    assert asterisk["environment"]["AMI_SECRET"].startswith("${AMI_SECRET:?")
+    dockerfile = (REPO / "asterisk" / "Dockerfile").read_text()
+    assert 'ENTRYPOINT ["/usr/local/bin/dialer-asterisk-entrypoint"]' in dockerfile
+    assert "COPY entrypoint.sh /usr/local/bin/dialer-asterisk-entrypoint" in dockerfile
 
 
 def test_the_api_served_beyond_loopback_has_a_token() -> None:
@@ -80,6 +88,6 @@ def test_docker_compose_config() -> None:
         ["docker", "compose", "-f", str(COMPOSE), "config", "-q"],
         capture_output=True, text=True,
         env={"POSTGRES_PASSWORD": "x", "GRAFANA_ADMIN_PASSWORD": "y", "DIALER_API_TOKEN": "z" * 32,
-             "PATH": "/usr/bin:/bin"},
+             "AMI_SECRET": "s" * 16, "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
