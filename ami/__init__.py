@@ -41,7 +41,7 @@ from ami.calls import (
     TrackerStats,
 )
 from ami.client import AmiClient, AmiStats, ConnectionState, parse_ami_url
-from ami.clock import Clock, SystemClock
+from ami.clock import Clock, ClockSample, SystemClock
 from ami.connection import DEFAULT_EVENT_NAMES, AmiOptions
 from ami.errors import (
     AgiCommandError,
@@ -98,6 +98,7 @@ __all__ = [
     "ChannelInfo",
     "CheckedVariables",
     "Clock",
+    "ClockSample",
     "ConnectionState",
     "EventStream",
     "Message",

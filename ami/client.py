@@ -25,7 +25,7 @@ from ami.calls import (
     OriginateRequest,
     TrackerStats,
 )
-from ami.clock import Clock, SystemClock
+from ami.clock import Clock, ClockSample, SystemClock
 from ami.connection import AmiOptions, AmiSession, backoff_delay, open_session
 from ami.errors import (
     AmiActionError,
@@ -34,6 +34,7 @@ from ami.errors import (
     AmiConnectionError,
     AmiConnectionLost,
     AmiError,
+    AmiProtocolError,
     AmiTimeout,
     OriginateRejected,
     UnsafeFieldError,
@@ -459,6 +460,19 @@ class AmiClient:
         if check and reply.name == "Error":
             raise AmiActionError(action, reply.get("Message") or "")
         return reply
+
+    async def server_clock(self) -> ClockSample:
+        """Asterisk's clock against this host's, from a Ping's `Timestamp` (the epoch time Asterisk
+        stamps its CDRs with). AmiProtocolError when the reply carries none."""
+        before = self._clock.now()
+        reply = await self.action("Ping")
+        after = self._clock.now()
+        try:
+            stamp = float(reply.get("Timestamp") or "")
+        except ValueError:
+            raise AmiProtocolError(f"Ping reply without a Timestamp from {self.server}") from None
+        half = (after - before).total_seconds() / 2
+        return ClockSample(stamp - (before.timestamp() + half), half)
 
     async def action_list(self, action: str, fields: Iterable[tuple[str, str]] = (), *,
                           timeout_s: float | None = None) -> list[Message]:

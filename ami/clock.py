@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock"]
+__all__ = ["Clock", "ClockSample", "SystemClock"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClockSample:
+    """Another host's clock against ours, read over a round trip."""
+
+    offset_s: float  # their clock minus ours: positive when ours is behind
+    uncertainty_s: float  # half the round trip the reading took
+
+    def beyond(self, limit_s: float) -> bool:
+        """Off by more than `limit_s` for certain, whatever the round trip hid."""
+        return abs(self.offset_s) - self.uncertainty_s > limit_s
 
 
 class Clock(Protocol):

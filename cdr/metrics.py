@@ -43,6 +43,10 @@ class DialerMetrics:
         self.clock_offset_seconds = Gauge(
             "dialer_clock_offset_seconds", "PostgreSQL's clock minus this worker's, at the last heartbeat", registry=r
         )
+        self.asterisk_clock_offset_seconds = Gauge(
+            "dialer_asterisk_clock_offset_seconds", "An Asterisk server's clock (its CDR times) minus this worker's",
+            ["server"], registry=r,
+        )
         self.contacts_ready = Gauge(
             "dialer_contacts_ready", "Contacts eligible to dial now", ["campaign"], registry=r
         )

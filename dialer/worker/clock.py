@@ -11,35 +11,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import psycopg
 
-__all__ = ["ClockGuard", "ClockReading", "read_clock"]
+from ami import ClockSample
+
+__all__ = ["ClockGuard", "read_clock"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class ClockReading:
-    offset_s: float  # PostgreSQL's clock minus this worker's: positive when the worker is behind
-    uncertainty_s: float  # half the round trip the reading took
-
-    def beyond(self, limit_s: float) -> bool:
-        """Off by more than `limit_s` for certain, whatever the round trip hid."""
-        return abs(self.offset_s) - self.uncertainty_s > limit_s
-
-
-async def read_clock(conn: psycopg.AsyncConnection[Any], wall: Callable[[], datetime]) -> ClockReading:
+async def read_clock(conn: psycopg.AsyncConnection[Any], wall: Callable[[], datetime]) -> ClockSample:
     before = wall()
     cursor = await conn.execute("SELECT clock_timestamp()")
     row = await cursor.fetchone()
     after = wall()
     assert row is not None
     half = (after - before) / 2
-    return ClockReading((row[0] - (before + half)).total_seconds(), half.total_seconds())
+    return ClockSample((row[0] - (before + half)).total_seconds(), half.total_seconds())
 
 
 class ClockGuard:
@@ -50,7 +41,7 @@ class ClockGuard:
         self.held = False
         self.problem: str | None = None  # what /healthz says while held
 
-    def update(self, reading: ClockReading) -> bool:
+    def update(self, reading: ClockSample) -> bool:
         """Apply a reading; True when the hold changed."""
         held = reading.beyond(self.limit_s)
         side = "behind" if reading.offset_s > 0 else "ahead of"

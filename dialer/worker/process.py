@@ -37,7 +37,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ami import AmiOptions
+from ami import AmiError, AmiOptions
 from cdr.errors import CdrError
 from cdr.exporter import MetricsServer
 from cdr.metrics import DialerMetrics
@@ -128,6 +128,7 @@ class Worker:
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._beats = 0
         self._clock = ClockGuard(self.options.max_clock_skew_seconds)
+        self._asterisk_clock_off: dict[str, bool] = {}
         self._applied: dict[str, Allowance] = {}
         self._stop_signals = 0
         self._grace_cut_at: float | None = None  # loop time; set by a second stop signal
@@ -476,6 +477,31 @@ class Worker:
         self._beats += 1
         if self._beats % 5 == 1:
             await self._update_ready_gauges()
+        await self._read_asterisk_clocks(every=self._beats % 5 == 1)
+
+    async def _read_asterisk_clocks(self, *, every: bool) -> None:
+        """Asterisk stamps the CDRs (the record of when each call was placed) with its own clock: its
+        offset is reported (`dialer_asterisk_clock_offset_seconds`), and said once when it goes beyond
+        `max_clock_skew_seconds` (dialing goes on: decisions use this worker's clock). Every server
+        when `every`, else those not read yet."""
+        for server in self.pool.connected_servers():
+            client = self.pool.client(server)
+            if client is None or not (every or server not in self._asterisk_clock_off):
+                continue
+            try:
+                sample = await client.server_clock()
+            except AmiError as exc:
+                log.debug("no clock reading from %s: %s", server, exc)
+                continue
+            self.metrics.asterisk_clock_offset_seconds.labels(server).set(sample.offset_s)
+            off = sample.beyond(self.options.max_clock_skew_seconds)
+            if off != self._asterisk_clock_off.get(server, False):
+                if off:
+                    log.warning("Asterisk %s's clock is %.1f s off this worker's: its CDR times are off too "
+                                "(is NTP running there?)", server, sample.offset_s)
+                else:
+                    log.info("Asterisk %s's clock agrees with this worker's again", server)
+            self._asterisk_clock_off[server] = off
 
     def _allowances(self, peers: list[LiveWorker], usage: Mapping[str, Mapping[str, int]]) -> dict[str, Allowance]:
         published = {w.id: parse_shares(w.shares) for w in peers if w.id != self.worker_id}

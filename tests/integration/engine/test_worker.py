@@ -255,3 +255,7 @@ async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
     assert await _count(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'") == 3
     assert not worker.ctx.clock_held
     assert abs(metrics.registry.get_sample_value("dialer_clock_offset_seconds") or 99) < 1
+    # Asterisk's clock (its CDR times) is compared too, and reported, without holding anything.
+    asterisk_offset = metrics.registry.get_sample_value("dialer_asterisk_clock_offset_seconds",
+                                                        {"server": f"{asterisk.host}:{asterisk.port}"})
+    assert asterisk_offset is not None and abs(asterisk_offset) < 1

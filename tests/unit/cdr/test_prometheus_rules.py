@@ -101,6 +101,8 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                 series("dialer_cdr_queue_rows", {**W1, "table": "asterisk_cdr"}, "5x10"),
                 series("dialer_clock_offset_seconds", W1, "0.01 -31 -31 -31 0.02"),
                 series("dialer_clock_offset_seconds", {**W1, "instance": "w2:9108"}, "1.5x10"),
+                series("dialer_asterisk_clock_offset_seconds", {**W1, "server": "pbx1:5038"}, "0 45x10"),
+                series("dialer_asterisk_clock_offset_seconds", {**W1, "server": "pbx2:5038"}, "-0.2x10"),
             ],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "DialerCdrMismatch", "exp_alerts": []},
@@ -120,6 +122,12 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                                                    "check NTP"},
                 }]},
                 {"eval_time": "4m", "alertname": "DialerClockSkew", "exp_alerts": []},
+                {"eval_time": "1m", "alertname": "DialerAsteriskClockSkew", "exp_alerts": []},
+                {"eval_time": "3m", "alertname": "DialerAsteriskClockSkew", "exp_alerts": [{
+                    "exp_labels": {**W1, "server": "pbx1:5038", "severity": "warning"},
+                    "exp_annotations": {"summary": "Asterisk pbx1:5038 is 45 s off the dialer's clock: its CDR times "
+                                                   "are wrong, check NTP"},
+                }]},
                 {"eval_time": "6m", "alertname": "DialerCdrBacklog", "exp_alerts": [{
                     "exp_labels": {"instance": "w1:9108", "table": "cdr", "severity": "warning"},
                     "exp_annotations": {"summary": "20000 cdr rows queued in w1:9108"},
@@ -161,6 +169,7 @@ def test_every_alert_is_unit_tested() -> None:
     alerts = {r["alert"] for g in rules["groups"] for r in g["rules"] if "alert" in r}
     source = Path(__file__).read_text()
     assert alerts == {"DialerAmiDown", "DialerWorkerDown", "DialerCpsOverLimit", "DialerCdrMismatch",
-                      "DialerNoOriginations", "DialerCdrBacklog", "DialerClockSkew"}
+                      "DialerNoOriginations", "DialerCdrBacklog", "DialerClockSkew",
+                      "DialerAsteriskClockSkew"}
     for name in alerts:
         assert f'"alertname": "{name}"' in source, f"alert {name} has no promtool test"
