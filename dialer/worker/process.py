@@ -17,7 +17,7 @@ Shares: each heartbeat counts the live workers serving each trunk and campaign (
 sets this worker's token-bucket rate and channel limit to its part, never more than what the others'
 published shares and open calls leave (dialer.worker.shares): limits hold while workers come and go.
 Each heartbeat also reads PostgreSQL's clock: a worker whose own clock is off holds its dialing
-(dialer.worker.clock).
+(dialer.worker.clock). Every fifth reads each Asterisk server's, which stamps the CDRs (reported only).
 """
 
 from __future__ import annotations
