@@ -12,6 +12,7 @@ import math
 import random
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 from urllib.parse import unquote, urlsplit
@@ -471,8 +472,7 @@ class AmiClient:
             stamp = float(reply.get("Timestamp") or "")
         except ValueError:
             raise AmiProtocolError(f"Ping reply without a Timestamp from {self.server}") from None
-        half = (after - before).total_seconds() / 2
-        return ClockSample(stamp - (before.timestamp() + half), half)
+        return ClockSample.between(before, datetime.fromtimestamp(stamp, UTC), after)
 
     async def action_list(self, action: str, fields: Iterable[tuple[str, str]] = (), *,
                           timeout_s: float | None = None) -> list[Message]:

@@ -17,6 +17,12 @@ class ClockSample:
     offset_s: float  # their clock minus ours: positive when ours is behind
     uncertainty_s: float  # half the round trip the reading took
 
+    @classmethod
+    def between(cls, before: datetime, theirs: datetime, after: datetime) -> ClockSample:
+        """Their clock read as `theirs` between our `before` and `after`: against our midpoint."""
+        half = (after - before) / 2
+        return cls((theirs - (before + half)).total_seconds(), half.total_seconds())
+
     def beyond(self, limit_s: float) -> bool:
         """Off by more than `limit_s` for certain, whatever the round trip hid."""
         return abs(self.offset_s) - self.uncertainty_s > limit_s

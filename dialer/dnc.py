@@ -95,6 +95,13 @@ async def _store(
     return added, cur.rowcount
 
 
+def invalid_numbers(phones: Iterable[str], registry: Registry | None = None) -> list[tuple[int, str, PhoneError]]:
+    """(position from 0, value, why) of each value that is no valid number: `dnc add` and the API add
+    nothing when there is one."""
+    return [(index, raw, error) for index, raw in enumerate(phones)
+            if isinstance(error := normalize(raw, registry=registry), PhoneError)]
+
+
 async def add_dnc_numbers(
     db: Database,
     phones: Iterable[str],

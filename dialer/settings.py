@@ -14,6 +14,7 @@ from dialer.errors import SettingsError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 API_TOKEN_MIN_LENGTH = 16
+DEFAULT_API_MAX_UPLOAD_MB = 512
 
 
 class AmiServer(BaseModel):
@@ -51,7 +52,8 @@ class Settings(BaseSettings):
     log_json: bool = Field(False, validation_alias=AliasChoices("DIALER_LOG_JSON", "log_json"))
     api_host: str = "127.0.0.1"
     api_port: int = Field(8080, ge=1, le=65535)
-    api_max_upload_mb: int = Field(512, ge=1, le=65536)  # the largest request body (a call list upload)
+    # The largest request body the API reads (a call list upload).
+    api_max_upload_mb: int = Field(DEFAULT_API_MAX_UPLOAD_MB, ge=1, le=65536)
     # Bearer tokens of the API (several, comma-separated, to rotate one); none: an open API, loopback only.
     api_tokens: Annotated[list[SecretStr], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("DIALER_API_TOKEN", "api_tokens")

@@ -19,10 +19,9 @@ from dialer.api.limits import BodyLimit
 from dialer.db.session import make_sessionmaker
 from dialer.errors import InvalidValueError
 from dialer.registry_store import configured_registry
+from dialer.settings import DEFAULT_API_MAX_UPLOAD_MB
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "Clock", "ControlPlane", "create_app", "get_plane"]
-
-DEFAULT_MAX_BODY_BYTES = 512 * 2**20  # settings api_max_upload_mb
+__all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
 
 Clock = Callable[[], datetime]
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -90,7 +89,7 @@ def create_app(
     registry_paths: Sequence[Path] | None = None,
     reports_dir: Path | None = None,
     tokens: Sequence[str] = (),
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    max_body_bytes: int = DEFAULT_API_MAX_UPLOAD_MB * 2**20,
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
     `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`

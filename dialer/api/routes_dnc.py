@@ -9,9 +9,8 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from dialer.api.app import Plane
 from dialer.api.schemas import DncNumbers
-from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file
+from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers
 from dialer.errors import InvalidValueError
-from dialer.lists.phones import PhoneError, normalize
 
 router = APIRouter(prefix="/companies", tags=["do-not-call"])
 
@@ -25,9 +24,9 @@ def _summary(summary: DncSummary) -> dict[str, Any]:
 async def dnc_add(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
     """Add numbers to the company's list; nothing is added if one of them is invalid."""
     registry = await plane.registry()
-    for index, raw in enumerate(body.phones):
-        if isinstance(error := normalize(raw, registry=registry), PhoneError):
-            raise InvalidValueError(f"phones.{index}", f"{raw!r}: {error.message}; nothing added")
+    if bad := invalid_numbers(body.phones, registry):
+        index, raw, error = bad[0]
+        raise InvalidValueError(f"phones.{index}", f"{raw!r}: {error.message}; nothing added")
     return _summary(await add_dnc_numbers(plane.engine, body.phones, name, source="api", registry=registry))
 
 

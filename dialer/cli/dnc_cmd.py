@@ -12,10 +12,9 @@ import typer
 from compliance import Registry
 from dialer.cli.common import SHEET_HELP, console, db_url, fail
 from dialer.db.session import make_engine
-from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file
+from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers
 from dialer.errors import DialerError
 from dialer.lists.connection import Database
-from dialer.lists.phones import PhoneError, normalize
 from dialer.registry_store import configured_registry
 from dialer.runtime import run
 
@@ -70,9 +69,8 @@ def add(
     """Add numbers to a company's do-not-call list (nothing is added if one of them is invalid)."""
 
     async def add_all(db: Database, registry: Registry | None) -> DncSummary:
-        bad = [(raw, result) for raw in phones if isinstance(result := normalize(raw, registry=registry), PhoneError)]
-        if bad:
-            listed = "; ".join(f"{raw!r}: {error.message}" for raw, error in bad)
+        if bad := invalid_numbers(phones, registry):
+            listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
             raise InvalidNumbers(f"invalid phone number(s), nothing added: {listed}")
         return await add_dnc_numbers(db, phones, company, registry=registry)
 

@@ -29,8 +29,7 @@ async def read_clock(conn: psycopg.AsyncConnection[Any], wall: Callable[[], date
     row = await cursor.fetchone()
     after = wall()
     assert row is not None
-    half = (after - before) / 2
-    return ClockSample((row[0] - (before + half)).total_seconds(), half.total_seconds())
+    return ClockSample.between(before, row[0], after)
 
 
 class ClockGuard:
@@ -39,19 +38,30 @@ class ClockGuard:
     def __init__(self, limit_s: float) -> None:
         self.limit_s = limit_s
         self.held = False
-        self.problem: str | None = None  # what /healthz says while held
+        self._last: ClockSample | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """What /healthz says while held."""
+        if not self.held or self._last is None:
+            return None
+        return f"clock {abs(self._last.offset_s):.1f} s {_side(self._last)} PostgreSQL's"
 
     def update(self, reading: ClockSample) -> bool:
         """Apply a reading; True when the hold changed."""
+        self._last = reading
         held = reading.beyond(self.limit_s)
-        side = "behind" if reading.offset_s > 0 else "ahead of"
-        self.problem = f"clock {abs(reading.offset_s):.1f} s {side} PostgreSQL's" if held else None
         if held == self.held:
             return False
         self.held = held
         if held:
             log.error("this worker's clock is %.1f s %s PostgreSQL's (more than %.1f s): no call is placed "
-                      "until they agree (is NTP running on both hosts?)", abs(reading.offset_s), side, self.limit_s)
+                      "until they agree (is NTP running on both hosts?)", abs(reading.offset_s), _side(reading),
+                      self.limit_s)
         else:
             log.info("this worker's clock agrees with PostgreSQL's again (%.3f s): dialing resumes", reading.offset_s)
         return True
+
+
+def _side(reading: ClockSample) -> str:
+    return "behind" if reading.offset_s > 0 else "ahead of"
