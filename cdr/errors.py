@@ -32,4 +32,14 @@ class CdrQueryError(CdrError, ValueError):
 
 
 class CdrExportError(CdrError):
-    """An export cannot be produced (unknown campaign, bad range, unwritable output)."""
+    """An export cannot be produced (unknown campaign, bad range, unwritable output).
+
+    `field` names the filter field or option at fault (`campaign`, `since`, `until`, `output`) and
+    `detail` says what is wrong with it; each caller words the two its own way (`--since ...` on the
+    command line, the field of a 422 in the API).
+    """
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail

@@ -14,7 +14,7 @@ import csv
 import enum
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,8 +23,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import xlsxwriter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from cdr.errors import CdrExportError
+from cdr.summary import SUMMARY_COLUMNS, SummaryTally
 
 __all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
 
@@ -90,11 +93,9 @@ class ExportFilter:
     def __post_init__(self) -> None:
         for name, value in (("since", self.since), ("until", self.until)):
             if value is not None and value.tzinfo is None:
-                raise CdrExportError(f"--{name} {value.isoformat()}: give a time zone offset (e.g. +03:00 or Z)")
+                raise CdrExportError(name, f"{value.isoformat()}: give a time zone offset (e.g. +03:00 or Z)")
         if self.since is not None and self.until is not None and self.since >= self.until:
-            raise CdrExportError(
-                f"--since {self.since.isoformat()} is not before --until {self.until.isoformat()}"
-            )
+            raise CdrExportError("since", f"{self.since.isoformat()} is not before until {self.until.isoformat()}")
 
 
 async def _campaign_id(conn: AsyncConnection, flt: ExportFilter) -> int | None:
@@ -104,7 +105,7 @@ async def _campaign_id(conn: AsyncConnection, flt: ExportFilter) -> int | None:
         text("SELECT id FROM campaigns WHERE name = :n"), {"n": flt.campaign}
     )).scalar_one_or_none()
     if campaign_id is None:
-        raise CdrExportError(f"--campaign {flt.campaign!r}: no such campaign")
+        raise CdrExportError("campaign", f"{flt.campaign!r}: no such campaign")
     return int(campaign_id)
 
 
@@ -162,18 +163,24 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
 async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, is_formula: IsFormula) -> int:
     """Write the CDRs to an XLSX workbook at `path` in constant memory; returns the number of rows.
 
-    More rows than a sheet holds continue on `cdr (2)`, `cdr (3)`...
+    More rows than a sheet holds continue on `cdr (2)`, `cdr (3)`... A last sheet, `summary`, adds
+    the exported rows up per campaign and local day (cdr.summary).
     """
     campaign_id = await _campaign_id(conn, flt)
     try:
         workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
                                                   "strings_to_urls": False, "strings_to_numbers": False})
     except OSError as exc:
-        raise CdrExportError(f"--output {path}: cannot write ({exc.strerror or exc})") from exc
+        raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
     bold = workbook.add_format({"bold": True})
     when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     seconds = workbook.add_format({"num_format": "0.000"})
     text = workbook.add_format({"quote_prefix": True})
+    formats = _Formats(bold=bold, text=text, day=workbook.add_format({"num_format": "yyyy-mm-dd"}),
+                       ratio=workbook.add_format({"num_format": "0.0%"}),
+                       seconds=workbook.add_format({"num_format": "0.0"}),
+                       minutes=workbook.add_format({"num_format": "0.00"}))
+    summary = SummaryTally()
     count = 0
     sheet = None
     sheet_row = 0
@@ -187,6 +194,7 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
                 sheet.freeze_panes(1, 0)
                 sheet_row = 1
             zone = _zone(row["timezone"])
+            summary.add(row, zone)
             for col, (name, kind) in enumerate(COLUMNS):
                 value: Any = _zone_name(row) if name == "timezone" else row[name]
                 if value is None:
@@ -206,9 +214,43 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
             sheet = workbook.add_worksheet("cdr")
             for col, (name, _) in enumerate(COLUMNS):
                 sheet.write_string(0, col, name, bold)
+        _write_summary(workbook.add_worksheet("summary"), summary, formats, is_formula)
     finally:
         try:
             workbook.close()
         except OSError as exc:
-            raise CdrExportError(f"--output {path}: cannot write ({exc.strerror or exc})") from exc
+            raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
     return count
+
+
+@dataclass(frozen=True, slots=True)
+class _Formats:
+    bold: Format
+    text: Format
+    day: Format
+    ratio: Format
+    seconds: Format
+    minutes: Format
+
+
+def _write_summary(sheet: Worksheet, summary: SummaryTally, formats: _Formats, is_formula: IsFormula) -> None:
+    number_formats = {"ratio": formats.ratio, "seconds": formats.seconds, "minutes": formats.minutes}
+    for col, (name, kind) in enumerate(SUMMARY_COLUMNS):
+        sheet.write_string(0, col, name, formats.bold)
+        sheet.set_column(col, col, 12 if kind in ("day", "text") else 10)
+    sheet.freeze_panes(1, 0)
+    for row_number, line in enumerate(summary.rows(), start=1):
+        for col, (name, kind) in enumerate(SUMMARY_COLUMNS):
+            value = line.value(name)
+            if line.day is None and name == "day":
+                sheet.write_string(row_number, col, "total", formats.bold)
+            elif value is None:
+                continue
+            elif kind == "day":
+                assert isinstance(value, date)
+                sheet.write_datetime(row_number, col, datetime.combine(value, time()), formats.day)
+            elif kind == "text":
+                sheet.write_string(row_number, col, str(value), formats.text if is_formula(str(value)) else None)
+            else:
+                assert isinstance(value, int | float)
+                sheet.write_number(row_number, col, value, number_formats.get(kind))

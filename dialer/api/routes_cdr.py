@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from cdr.errors import CdrExportError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
 from dialer.api.app import Plane
 from dialer.campaigns import campaign_id_by_name
@@ -32,12 +33,6 @@ _MEDIA_TYPES = {
 _UNSAFE = re.compile(r"[^\w.-]+")  # in the download's file name
 
 
-def _aware(field: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        raise InvalidValueError(field, f"{value.isoformat()}: give a time zone offset (e.g. +03:00 or Z)")
-    return value
-
-
 @router.get("/export", response_class=FileResponse)
 async def cdr_export(
     plane: Plane,
@@ -47,10 +42,10 @@ async def cdr_export(
     until: Annotated[datetime | None, Query(description="Calls started before this (with an offset)")] = None,
 ) -> FileResponse:
     """Download the CDRs; the file is written first (constant memory), then sent and deleted."""
-    since, until = _aware("since", since), _aware("until", until)
-    if since is not None and until is not None and since >= until:
-        raise InvalidValueError("until", f"{until.isoformat()} is not after since {since.isoformat()}")
-    flt = ExportFilter(campaign=campaign, since=since, until=until)
+    try:
+        flt = ExportFilter(campaign=campaign, since=since, until=until)
+    except CdrExportError as exc:
+        raise InvalidValueError(exc.field, exc.detail) from exc
     fd, name = tempfile.mkstemp(prefix="dialer-cdr-", suffix=f".{fmt.value}")
     os.close(fd)
     try:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cdr.errors import CdrError
+from cdr.errors import CdrError, CdrExportError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
 from cdr.reconcile import DEFAULT_GRACE, ReconcileReport, reconcile, summary_lines
 from dialer.cli.common import console, err_console, fail
@@ -89,6 +89,10 @@ def reconcile_cmd(
         console.print(f"  ... {len(report.mismatches) - 50} more (use --json for all)", highlight=False)
 
 
+def _option_message(exc: CdrError) -> str:
+    return f"--{exc.field} {exc.detail}" if isinstance(exc, CdrExportError) else str(exc)
+
+
 @app.command("export")
 def export_cmd(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or xlsx.", case_sensitive=False)],
@@ -104,8 +108,8 @@ def export_cmd(
     try:
         flt = ExportFilter(campaign=campaign, since=parse_instant("--since", since),
                            until=parse_instant("--until", until))
-    except CdrError as exc:
-        fail(str(exc))
+    except CdrExportError as exc:
+        fail(_option_message(exc))
 
     async def work(session: AsyncSession) -> int:
         conn = await session.connection()
@@ -119,10 +123,10 @@ def export_cmd(
             with output.open("w", encoding="utf-8-sig", newline="") as handle:
                 return await export_csv(conn, flt, handle, escape=escape_formula)
         except OSError as exc:
-            raise CdrError(f"--output {output}: cannot write ({exc.strerror or exc})") from exc
+            raise CdrExportError("output", f"{output}: cannot write ({exc.strerror or exc})") from exc
 
     try:
         rows = run_db(work)
     except CdrError as exc:
-        fail(str(exc))
+        fail(_option_message(exc))
     err_console.print(f"exported {rows} CDR rows" + (f" to {output}" if output else ""), highlight=False)

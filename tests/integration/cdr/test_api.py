@@ -119,7 +119,7 @@ async def test_cdr_export_downloads_the_cli_s_files(database: AsyncEngine, tmp_p
         assert naive.status_code == 422 and naive.json()["error"]["field"] == "since"
         backwards = await http.get("/cdr/export", params={"since": "2026-11-21T00:00:00Z",
                                                           "until": "2026-11-20T00:00:00Z"})
-        assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "until"
+        assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "since"
         bad_format = await http.get("/cdr/export", params={"format": "pdf"})
         assert bad_format.status_code == 422 and bad_format.json()["error"]["field"] == "format"
     assert os.listdir(spool) == [], "a temporary export was left behind"

@@ -9,16 +9,18 @@ import json
 import os
 import sys
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 from python_calamine import CalamineWorkbook
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr import CdrRecord, CdrWriter
 from cdr.export import COLUMNS
+from cdr.summary import SUMMARY_COLUMNS
 from dialer.reservations import installation_prefix
 from tests.integration.cdr.factories import tenant
 
@@ -106,13 +108,31 @@ async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, t
     assert f"F{row}" not in marked  # the campaign's name is no formula
     assert by_channel["s-4"]["billsec"] == 34
 
+    book = CalamineWorkbook.from_path(str(target))
+    assert book.sheet_names == ["cdr", "summary"]  # the CDR rows stay the first sheet
+    summary_header, *summary = book.get_sheet_by_name("summary").to_python()
+    assert summary_header == [name for name, _ in SUMMARY_COLUMNS]
+    lines = [dict(zip(summary_header, r, strict=True)) for r in summary]
+    assert [(line["day"], line["company"], line["campaign"]) for line in lines] == [
+        (date(2026, 11, 20), "other", "autumn"),  # 16:30 in Vladivostok
+        (date(2026, 11, 20), "Рога и копыта", "spring"),  # 09:30 to 13:30 in Moscow
+        ("total", "", ""),
+    ]
+    other, spring, total = lines
+    assert (other["calls"], other["busy"], other["answered"], other["asr"]) == (1, 1, 0, 0)
+    assert (spring["calls"], spring["answered"], spring["answered_human"], spring["asr"]) == (5, 5, 5, 1)
+    assert spring["aht_seconds"] == pytest.approx((30 + 31 + 32 + 33 + 34) / 5)
+    assert spring["talk_minutes"] == pytest.approx(160 / 60)
+    assert (total["calls"], total["answered"], total["busy"]) == (6, 5, 1)
+    assert total["asr"] == pytest.approx(5 / 6)
+
 
 async def test_export_errors_name_the_option(database: AsyncEngine, database_url: str) -> None:
     await seed(database)
     cases = [
         (["--format", "csv", "--campaign", "nope"], "--campaign 'nope': no such campaign"),
         (["--format", "csv", "--since", "yesterday"], "--since 'yesterday': not an ISO 8601"),
-        (["--format", "csv", "--since", "2026-11-21", "--until", "2026-11-20"], "is not before --until"),
+        (["--format", "csv", "--since", "2026-11-21", "--until", "2026-11-20"], "is not before until 2026-11-20"),
         (["--format", "xlsx"], "--output FILE is required with --format xlsx"),
     ]
     for args, message in cases:
