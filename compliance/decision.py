@@ -33,6 +33,9 @@ class ReasonCode(StrEnum):
     ATTEMPT_CAP_MONTH = "attempt-cap-month"
     TIMEZONE_UNKNOWN = "timezone-unknown"  # no zone, or no instant inside the window in every candidate
     NO_WINDOW = "no-window"  # the rule set never opens a window (in the next HORIZON)
+    # The number is on the company's do-not-call list (the subscriber refused interaction, FZ-230
+    # art. 8): not a rule of `decide`, the dialer checks the list at the instant of dialing.
+    DO_NOT_CALL = "do-not-call"
 
 
 _CAP_CODES = {

@@ -30,7 +30,8 @@ def reason_code(reason: Mapping[str, Any]) -> str:
 
 
 def reason_kind(code: str) -> str:
-    """window / caps / timezone / schedule / other: the columns of the live table (compliance ReasonCode)."""
+    """window / caps / timezone / schedule / do-not-call / other: the columns of the live table
+    (compliance ReasonCode)."""
     if code in ("outside-window", "no-window"):
         return "window"
     if code.startswith(("cap-", "attempt-cap-")):
@@ -39,6 +40,8 @@ def reason_kind(code: str) -> str:
         return "timezone"
     if code.startswith("schedule"):
         return "schedule"
+    if code == "do-not-call":
+        return "do-not-call"
     return "other"
 
 
@@ -50,7 +53,7 @@ class CampaignStats:
     ready_later: int  # ready, waiting for next_attempt_at
     attempts: Mapping[str, int]  # by outcome; IN_FLIGHT for open attempts
     held_back: Mapping[str, int]  # waiting contacts whose latest decision held them back, by reason code
-    held_back_by_kind: Mapping[str, int]  # the same by window / caps / timezone / schedule / other
+    held_back_by_kind: Mapping[str, int]  # the same by window / caps / timezone / schedule / do-not-call / other
 
     @property
     def total_contacts(self) -> int:

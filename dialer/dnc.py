@@ -2,6 +2,8 @@
 
 A number added to the list is excluded from every later import of the company's campaigns (counted
 as `dnc`), and contacts already waiting to be dialed (`ready`) in its campaigns become `excluded`.
+A contact a worker holds at that moment (in its queue, or on a call that may end in a retry) is
+excluded by the compliance gate when it is next due (dialer.reservations): no listed number is dialed.
 DNC changes take the company's advisory lock exclusively, so they never interleave with an import.
 """
 

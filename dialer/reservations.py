@@ -13,6 +13,8 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    at once), PLUS attempts whose end was never observed (`lost`: they may have been answered);
 0. the campaign row is read FOR KEY SHARE (`dialer.lifecycle.campaign_dialable`): a pause waits
    for gates in progress, and every gate after it sees the campaign paused and records nothing;
+   and whether the number is on the company's do-not-call list (added since the contact was imported,
+   or while it waited for a retry: it is then excluded, reason `do-not-call`);
 3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
    history between the decision and the insert);
 4. allowed: insert the attempt with its ChannelId (written before the Originate, so a crash never
@@ -43,7 +45,16 @@ from psycopg.types.json import Jsonb
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
-from compliance import AnsweredHistory, Reason, RuleSet, Subscriber, decide, is_human_answer
+from compliance import (
+    AnsweredHistory,
+    Decision,
+    Reason,
+    ReasonCode,
+    RuleSet,
+    Subscriber,
+    decide,
+    is_human_answer,
+)
 from dialer.db.models import AttemptState, ContactState
 from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
@@ -195,6 +206,10 @@ def _subscriber_lock_key(company_id: int, subscriber_key: str) -> str:
 
 _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 
+_DNC_SQL = "SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s"
+
+DO_NOT_CALL = Reason(ReasonCode.DO_NOT_CALL, "on the company's do-not-call list")
+
 _HISTORY_SQL = """
     SELECT 'answered' AS kind, l.answered_at AS at
       FROM compliance_ledger l
@@ -289,6 +304,7 @@ _STATEMENTS = PreparedSet((
     Statement("dialer_gate_dialable", (("campaign", "int4"),), CAMPAIGN_DIALABLE_SQL),
     Statement("dialer_gate_lock", (("key", "text"),), _LOCK_SQL),
     Statement("dialer_gate_history", (("company", "int4"), ("key", "text"), ("days", "int4")), _HISTORY_SQL),
+    Statement("dialer_gate_dnc", (("company", "int4"), ("phone", "text")), _DNC_SQL),
     Statement("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"),
                                     ("trunk", "int4"), ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
     Statement("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"),
@@ -339,17 +355,21 @@ async def _gate(
 ) -> GateResult:
     key = contact.subscriber_key
     try:
-        _, dialable, _, history = await simple_query(conn, ";\n".join((
+        _, dialable, _, history, listed = await simple_query(conn, ";\n".join((
             "BEGIN",
             _STATEMENTS.execute_sql("dialer_gate_dialable", (contact.campaign_id,)),
             _STATEMENTS.execute_sql("dialer_gate_lock", (_subscriber_lock_key(company_id, key),)),
-            _STATEMENTS.execute_sql("dialer_gate_history", (company_id, key, HISTORY_DAYS)))))
+            _STATEMENTS.execute_sql("dialer_gate_history", (company_id, key, HISTORY_DAYS)),
+            _STATEMENTS.execute_sql("dialer_gate_dnc", (company_id, contact.phone)))))
         if not dialable.ntuples or dialable.get_value(0, 0) != b"t":
             await conn.rollback()
             return CampaignNotDialable()
         instant = now()
-        rows = [HistoryRow(kind, at) for kind, at in result_rows(conn, history)]
-        decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
+        if listed.ntuples:
+            decision = Decision(False, (DO_NOT_CALL,), None)
+        else:
+            rows = [HistoryRow(kind, at) for kind, at in result_rows(conn, history)]
+            decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
         if not decision.allowed:
             held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
             state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED

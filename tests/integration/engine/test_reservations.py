@@ -16,6 +16,7 @@ from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import Cap, CapPeriod, RuleSet, Window, load_rules
 from dialer.db.url import libpq_url
+from dialer.dnc import add_dnc_numbers
 from dialer.leasing import LeasedContact, driver_connection, lease_contacts
 from dialer.reservations import (
     Admitted,
@@ -311,3 +312,41 @@ async def test_a_subscriber_with_numbers_in_several_zones_is_dialled_only_when_e
     # Next: 09:10 in Moscow the next day, 16:10 in Vladivostok.
     assert held.next_allowed_at == datetime(2026, 12, 4, 6, 10, tzinfo=UTC)
     assert isinstance(await _admit(database, leased["+79160000002"], company, trunk, rules, now=lambda: at), Admitted)
+
+
+async def test_a_number_put_on_the_do_not_call_list_after_its_import_is_never_dialled_again(
+    database: AsyncEngine,
+) -> None:
+    """The subscriber refuses calls while one number waits in a worker's queue and another is on a call:
+    `dnc add` excludes only contacts that are `ready`, so the gate checks the list when it dials."""
+    company, campaign, trunk, leased = await _setup(database, ["+79130000011", "+79130000012"])
+    queued, on_a_call = leased
+    admitted = await _admit(database, on_a_call, company, trunk, CAPPED)
+    assert isinstance(admitted, Admitted)
+    summary = await add_dnc_numbers(database, ["+79130000011", "8 913 000-00-12"], "acme")
+    assert (summary.added, summary.contacts_excluded) == (2, 0)  # both were leased: nothing `ready` to exclude
+
+    held = await _admit(database, queued, company, trunk, CAPPED)
+    assert isinstance(held, HeldBack) and held.codes == ("do-not-call",) and held.next_allowed_at is None
+    # The call ends busy: the retry policy makes the contact due again, and the gate keeps it off the line.
+    closed = await _close(database, _ref(admitted, on_a_call, company), _result(admitted.channel_id, Outcome.BUSY),
+                          RetryPolicy(delays={Outcome.BUSY: timedelta(0)}, max_attempts=5))
+    assert closed is not None and closed.step.state.value == "ready"
+    async with database.begin() as conn:
+        again = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    assert [c.id for c in again] == [on_a_call.id]
+    retry = await _admit(database, again[0], company, trunk, CAPPED)
+    assert isinstance(retry, HeldBack) and retry.codes == ("do-not-call",)
+    async with database.connect() as conn:
+        states = (await conn.execute(text("SELECT phone, state, last_outcome FROM contacts ORDER BY phone"))).all()
+        attempts = (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one()
+        logs = (await conn.execute(text("SELECT reasons, next_allowed_at FROM decision_log"))).all()
+    assert [tuple(s) for s in states] == [("+79130000011", "excluded", "blocked"),
+                                          ("+79130000012", "excluded", "blocked")]
+    assert attempts == 1
+    assert [(log.reasons[0]["code"], log.next_allowed_at) for log in logs] == [("do-not-call", None)] * 2
+    # Numbers not on the list are dialled as before.
+    async with database.begin() as conn:
+        await seed_contacts(conn, campaign, [SeedContact("+79130000013", "person-2", "Asia/Novosibirsk")])
+        fresh = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    assert isinstance(await _admit(database, fresh[0], company, trunk, CAPPED), Admitted)
