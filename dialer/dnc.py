@@ -19,6 +19,7 @@ import psycopg
 
 from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
+from dialer.errors import InvalidValueError
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.connection import Database, transaction
 from dialer.lists.errors import EmptyFileError, UnknownCompanyError
@@ -28,6 +29,7 @@ from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cel
 from dialer.lists.rows import with_area_code
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.store import LOCK_COMPANY_DNC
+from dialer.reservations import DNC_EXCLUDED
 
 _CHUNK = 50_000
 _SHOWN_INVALID = 20
@@ -89,12 +91,69 @@ async def _store(
     )
     added = cur.rowcount
     cur = await conn.execute(
-        "UPDATE contacts c SET state = 'excluded', updated_at = now() "
+        "UPDATE contacts c SET state = 'excluded', last_outcome = %s, updated_at = now() "
         "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'ready' "
         "AND c.phone IN (SELECT phone FROM dnc_keys)",
-        (company_id,),
+        (DNC_EXCLUDED, company_id),
     )
     return added, cur.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class DncRemoval:
+    """`total` numbers given; `removed` taken off the list; `not_listed` were not on it (or repeated);
+    `contacts_restored` contacts the list had excluded, back in the queue of `campaign_ids`."""
+
+    company: str
+    total: int
+    removed: int
+    not_listed: int
+    contacts_restored: int
+    campaign_ids: tuple[int, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "company": self.company,
+            "total": self.total,
+            "removed": self.removed,
+            "not_listed": self.not_listed,
+            "contacts_restored": self.contacts_restored,
+        }
+
+
+async def remove_dnc_numbers(
+    db: Database, phones: Iterable[str], company: str | None = None, *, registry: Registry | None = None
+) -> DncRemoval:
+    """Take numbers off a company's list; one invalid number raises InvalidValueError, nothing removed.
+
+    Contacts the list excluded (`last_outcome` do-not-call, by `dnc add` or by the gate) wait to be
+    dialed again, with their attempts and retry time as they were; the caller wakes their campaigns
+    (`dialer.lifecycle.after_contacts_added`). Contacts excluded for another reason stay excluded.
+    """
+    given = list(phones)
+    numbers: set[str] = set()
+    for raw in given:
+        phone = normalize(raw, registry=registry)
+        if isinstance(phone, PhoneError):
+            raise InvalidValueError("phones", f"{raw!r}: {phone.message}; nothing removed")
+        numbers.add(phone)
+    async with transaction(db) as conn:
+        company_id, company_name = await resolve_company(conn, company)
+        await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_COMPANY_DNC, company_id))
+        cur = await conn.execute(
+            "DELETE FROM dnc WHERE company_id = %s AND phone = ANY(%s::text[]) RETURNING phone",
+            (company_id, sorted(numbers)),
+        )
+        removed = [str(row[0]) for row in await cur.fetchall()]
+        cur = await conn.execute(
+            "UPDATE contacts c SET state = 'ready', last_outcome = NULL, updated_at = now() "
+            "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'excluded' "
+            "AND c.last_outcome = %s AND c.phone = ANY(%s::text[]) RETURNING c.campaign_id",
+            (company_id, DNC_EXCLUDED, removed),
+        )
+        campaigns = [int(row[0]) for row in await cur.fetchall()]
+    return DncRemoval(company_name, len(given), len(removed), len(given) - len(removed), len(campaigns),
+                      tuple(sorted(set(campaigns))))
 
 
 def invalid_numbers(phones: Iterable[str], registry: Registry | None = None) -> list[tuple[int, str, PhoneError]]:

@@ -63,6 +63,7 @@ from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
     "CHANNEL_ID_PREFIX",
+    "DNC_EXCLUDED",
     "HISTORY_DAYS",
     "Admitted",
     "AttemptRef",
@@ -209,6 +210,9 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 _DNC_SQL = "SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s"
 
 DO_NOT_CALL = Reason(ReasonCode.DO_NOT_CALL, "on the company's do-not-call list")
+# `last_outcome` of an excluded contact: by the do-not-call list, or by compliance (never allowed).
+DNC_EXCLUDED = ReasonCode.DO_NOT_CALL.value
+BLOCKED = "blocked"
 
 _HISTORY_SQL = """
     SELECT 'answered' AS kind, l.answered_at AS at
@@ -248,7 +252,7 @@ _HOLD_SQL = """
     WITH held AS (
         UPDATE contacts SET state = %(state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-               last_outcome = CASE WHEN %(excluded)s THEN 'blocked' ELSE last_outcome END
+               last_outcome = COALESCE(%(excluded_as)s, last_outcome)
          WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
            AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = %(contact)s AND a.ended_at IS NULL)
         RETURNING id)
@@ -307,7 +311,7 @@ _STATEMENTS = PreparedSet((
     Statement("dialer_gate_dnc", (("company", "int4"), ("phone", "text")), _DNC_SQL),
     Statement("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"),
                                     ("trunk", "int4"), ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
-    Statement("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded", "bool"),
+    Statement("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded_as", "text"),
                                    ("contact", "int8"), ("worker", "text"), ("at", "timestamptz"),
                                    ("reasons", "jsonb")), _HOLD_SQL),
     Statement("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
@@ -396,9 +400,14 @@ async def _gate(
 
 
 def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
-    # Never allowed (no instant inside every candidate zone's window): excluded, with the reason logged.
-    return (state.value, held.next_allowed_at, state is ContactState.EXCLUDED, contact.id, worker_id,
-            held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
+    # Never allowed (the do-not-call list, or no instant inside every candidate zone's window):
+    # excluded, the contact's last outcome says which (`dnc remove` gives back the first), the reason
+    # logged.
+    excluded_as = None
+    if state is ContactState.EXCLUDED:
+        excluded_as = DNC_EXCLUDED if DO_NOT_CALL in held.reasons else BLOCKED
+    return (state.value, held.next_allowed_at, excluded_as, contact.id, worker_id, held.decided_at,
+            Jsonb([reason_json(r) for r in held.reasons]))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""/companies/{name}/dnc: a company's do-not-call list (`dialer dnc add` and `dialer dnc import`)."""
+"""/companies/{name}/dnc: a company's do-not-call list (`dialer dnc add`, `dialer dnc import` and
+`dialer dnc remove`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 
+from compliance import Registry
 from dialer.api.app import Plane
 from dialer.api.schemas import DncNumbers
-from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers
+from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers, remove_dnc_numbers
 from dialer.errors import InvalidValueError
+from dialer.lifecycle import after_contacts_added
 
 router = APIRouter(prefix="/companies", tags=["do-not-call"])
 
@@ -20,14 +23,31 @@ def _summary(summary: DncSummary) -> dict[str, Any]:
     ]}
 
 
+def _check_numbers(body: DncNumbers, registry: Registry | None, nothing: str) -> None:
+    if bad := invalid_numbers(body.phones, registry):
+        index, raw, error = bad[0]
+        raise InvalidValueError(f"phones.{index}", f"{raw!r}: {error.message}; nothing {nothing}")
+
+
 @router.post("/{name}/dnc")
 async def dnc_add(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
     """Add numbers to the company's list; nothing is added if one of them is invalid."""
     registry = await plane.registry()
-    if bad := invalid_numbers(body.phones, registry):
-        index, raw, error = bad[0]
-        raise InvalidValueError(f"phones.{index}", f"{raw!r}: {error.message}; nothing added")
+    _check_numbers(body, registry, "added")
     return _summary(await add_dnc_numbers(plane.engine, body.phones, name, source="api", registry=registry))
+
+
+@router.post("/{name}/dnc/remove")
+async def dnc_remove(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
+    """Take numbers off the company's list; nothing is removed if one of them is invalid. Contacts the
+    list had excluded are dialed again."""
+    registry = await plane.registry()
+    _check_numbers(body, registry, "removed")
+    removal = await remove_dnc_numbers(plane.engine, body.phones, name, registry=registry)
+    async with plane.tx() as session:
+        for campaign_id in removal.campaign_ids:
+            await after_contacts_added(session, campaign_id)
+    return removal.as_json()
 
 
 @router.post("/{name}/dnc/file")

@@ -1,4 +1,5 @@
-"""`dialer dnc add PHONE...` and `dialer dnc import FILE`: a company's do-not-call list."""
+"""`dialer dnc add PHONE...`, `dialer dnc import FILE` and `dialer dnc remove PHONE...`: a company's
+do-not-call list."""
 
 from __future__ import annotations
 
@@ -6,31 +7,37 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compliance import Registry
 from dialer.cli.common import SHEET_HELP, console, db_url, fail
 from dialer.db.session import make_engine
-from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers
+from dialer.dnc import DncRemoval, DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers, remove_dnc_numbers
 from dialer.errors import DialerError
+from dialer.lifecycle import after_contacts_added
 from dialer.lists.connection import Database
 from dialer.registry_store import configured_registry
 from dialer.runtime import run
 
-app = typer.Typer(help="Do-not-call lists: numbers never imported into a company's campaigns.", no_args_is_help=True)
+app = typer.Typer(help="Do-not-call lists: numbers never imported into, nor dialed in, a company's campaigns.",
+                  no_args_is_help=True)
 
 class InvalidNumbers(DialerError):
     """`dnc add` got numbers that are not valid phone numbers: nothing is added."""
 
 
+T = TypeVar("T")
+
 _COMPANY_HELP = "Company whose list to change (default: `default`, created on first use)."
 
 
-def _run(work: Callable[[Database, Registry | None], Awaitable[DncSummary]]) -> DncSummary:
+def _run(work: Callable[[AsyncEngine, Registry | None], Awaitable[T]]) -> T:
     """Run `work` with the database and the numbering registry (see `configured_registry`)."""
 
-    async def main() -> DncSummary:
+    async def main() -> T:
         engine = make_engine(db_url(), pool_size=1, max_overflow=0)
         try:
             return await work(engine, await configured_registry(engine))
@@ -90,3 +97,34 @@ def import_(
     _report(
         _run(lambda db, registry: import_dnc_file(db, file, company, sheet=sheet, registry=registry)), json_output
     )
+
+
+@app.command("remove")
+def remove(
+    phones: list[str] = typer.Argument(..., help="Numbers in any usual spelling (+7..., 8 (913) ...)."),
+    company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
+    json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
+) -> None:
+    """Take numbers off a company's do-not-call list (nothing is removed if one of them is invalid);
+    contacts the list had excluded are dialed again."""
+
+    async def remove_all(engine: AsyncEngine, registry: Registry | None) -> DncRemoval:
+        if bad := invalid_numbers(phones, registry):
+            listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
+            raise InvalidNumbers(f"invalid phone number(s), nothing removed: {listed}")
+        removal = await remove_dnc_numbers(engine, phones, company, registry=registry)
+        async with engine.begin() as conn:
+            for campaign_id in removal.campaign_ids:
+                await after_contacts_added(conn, campaign_id)
+        return removal
+
+    removal = _run(remove_all)
+    console.print(
+        f"do-not-call list of company {removal.company!r}: {removal.removed:,} removed, "
+        f"{removal.not_listed:,} not listed; {removal.contacts_restored:,} excluded contacts back in the queue",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if json_output:
+        sys.stdout.write(json.dumps(removal.as_json(), ensure_ascii=False) + "\n")
+        sys.stdout.flush()

@@ -52,6 +52,12 @@ async def test_numbers_are_listed_and_waiting_contacts_excluded(client: httpx.As
         ("+79130000001", "api"), ("+79130000002", "file:stop.csv"), ("+79130000009", "api")]
     assert _rows(database_url, "SELECT state, count(*) FROM contacts GROUP BY 1") == [("excluded", 2)]
 
+    removed = await client.post("/companies/acme/dnc/remove", json={"phones": ["+79130000001", "+79130000005"]})
+    assert removed.status_code == 200, removed.text
+    assert removed.json() == {"company": "acme", "total": 2, "removed": 1, "not_listed": 1, "contacts_restored": 1}
+    assert _rows(database_url, "SELECT phone, state FROM contacts ORDER BY phone") == [
+        ("+79130000001", "ready"), ("+79130000002", "excluded")]
+
 
 async def test_bad_input_is_a_4xx_that_names_it_and_adds_nothing(client: httpx.AsyncClient,
                                                                  database_url: str) -> None:
@@ -63,6 +69,9 @@ async def test_bad_input_is_a_4xx_that_names_it_and_adds_nothing(client: httpx.A
     assert invalid["field"] == "phones.1" and "'12345'" in invalid["message"] and "nothing added" in invalid["message"]
     assert error(await client.post("/companies/acme/dnc", json={"phones": []}), 422)["field"] == "phones"
     assert error(await client.post("/companies/acme/dnc", json={"numbers": ["89130000001"]}), 422)
+    not_removed = error(await client.post("/companies/acme/dnc/remove", json={"phones": ["12345"]}), 422)
+    assert not_removed["field"] == "phones.0" and "nothing removed" in not_removed["message"]
+    assert error(await client.post("/companies/nope/dnc/remove", json={"phones": ["89130000001"]}), 404)
     unknown = error(await client.post("/companies/nope/dnc", json={"phones": ["89130000001"]}), 404)
     assert "'nope'" in unknown["message"]
     no_column = error(await client.post("/companies/acme/dnc/file",

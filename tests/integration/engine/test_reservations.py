@@ -16,7 +16,7 @@ from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import Cap, CapPeriod, RuleSet, Window, load_rules
 from dialer.db.url import libpq_url
-from dialer.dnc import add_dnc_numbers
+from dialer.dnc import add_dnc_numbers, remove_dnc_numbers
 from dialer.leasing import LeasedContact, driver_connection, lease_contacts
 from dialer.reservations import (
     Admitted,
@@ -341,12 +341,15 @@ async def test_a_number_put_on_the_do_not_call_list_after_its_import_is_never_di
         states = (await conn.execute(text("SELECT phone, state, last_outcome FROM contacts ORDER BY phone"))).all()
         attempts = (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one()
         logs = (await conn.execute(text("SELECT reasons, next_allowed_at FROM decision_log"))).all()
-    assert [tuple(s) for s in states] == [("+79130000011", "excluded", "blocked"),
-                                          ("+79130000012", "excluded", "blocked")]
+    assert [tuple(s) for s in states] == [("+79130000011", "excluded", "do-not-call"),
+                                          ("+79130000012", "excluded", "do-not-call")]
     assert attempts == 1
     assert [(log.reasons[0]["code"], log.next_allowed_at) for log in logs] == [("do-not-call", None)] * 2
-    # Numbers not on the list are dialled as before.
+    # Taken off the list (a mistake, or the subscriber withdrew the refusal): both are dialled again.
+    removal = await remove_dnc_numbers(database, ["+79130000011", "+79130000012"], "acme")
+    assert (removal.removed, removal.contacts_restored, removal.campaign_ids) == (2, 2, (campaign,))
     async with database.begin() as conn:
-        await seed_contacts(conn, campaign, [SeedContact("+79130000013", "person-2", "Asia/Novosibirsk")])
-        fresh = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
-    assert isinstance(await _admit(database, fresh[0], company, trunk, CAPPED), Admitted)
+        back = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    assert sorted(c.phone for c in back) == ["+79130000011", "+79130000012"]
+    for contact in back:
+        assert isinstance(await _admit(database, contact, company, trunk, CAPPED), Admitted)

@@ -243,6 +243,37 @@ def test_dnc_commands(cli_env: dict[str, str], tenant: Tenant, database_url: str
 
 
 
+def test_dnc_remove_gives_back_the_contacts_the_list_excluded(
+    cli_env: dict[str, str], tenant: Tenant, database_url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "list.csv"
+    path.write_text("phone\n89130123456\n89130123457\n89130123458\n", encoding="utf-8")
+    assert dialer(cli_env, "lists", "import", str(path), "--campaign", "spring").returncode == 0
+    with psycopg.connect(database_url, autocommit=True) as conn:  # excluded by compliance (no window ever)
+        conn.execute("UPDATE contacts SET state = 'excluded', last_outcome = 'blocked' WHERE phone = '+79130123458'")
+    added = dialer(cli_env, "dnc", "add", "89130123456", "89130123457", "89130123458", "--company", "acme", "--json")
+    assert last_json(added.stdout)["contacts_excluded"] == 2, added.stderr
+    with psycopg.connect(database_url, autocommit=True) as conn:  # nothing else to dial: a worker finished it
+        conn.execute("UPDATE campaigns SET status = 'finished' WHERE name = 'spring'")
+
+    bad = dialer(cli_env, "dnc", "remove", "+79130123456", "oops", "--company", "acme")
+    assert bad.returncode == 2 and "'oops'" in bad.stderr and "nothing removed" in " ".join(bad.stderr.split())
+    assert count(database_url, "dnc") == 3
+
+    removed = dialer(cli_env, "dnc", "remove", "8 (913) 012-34-56", "+79130123457", "+79130123458", "+79130123499",
+                     "--company", "acme", "--json")
+    assert removed.returncode == 0, removed.stderr
+    assert last_json(removed.stdout) == {
+        "company": "acme", "total": 4, "removed": 3, "not_listed": 1, "contacts_restored": 2,
+    }  # fmt: skip
+    assert count(database_url, "dnc") == 0
+    assert query(database_url, "SELECT phone, state, last_outcome FROM contacts ORDER BY phone") == [
+        ("+79130123456", "ready", None), ("+79130123457", "ready", None), ("+79130123458", "excluded", "blocked")]
+    assert query(database_url, "SELECT status FROM campaigns WHERE name = 'spring'") == [("running",)]
+    unknown = dialer(cli_env, "dnc", "remove", "+79130123456", "--company", "nobody")
+    assert unknown.returncode == 1 and "unknown company 'nobody'" in unknown.stderr
+
+
 def test_registry_from_the_database_and_finished_campaign_reopens(
     cli_env: dict[str, str], tenant: Tenant, database_url: str, def_registry_path: Path, tmp_path: Path
 ) -> None:
