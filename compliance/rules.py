@@ -33,7 +33,7 @@ from typing import Any
 from compliance.calendar import Calendar, CalendarName, DayKind, calendar_named
 from compliance.caps import Cap, CapMetric, CapPeriod
 from compliance.errors import RulesError
-from compliance.windows import Window, format_clock
+from compliance.windows import DAY_SECONDS, Window, format_clock
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,15 @@ class RuleSet:
         if self.end_margin < 0:
             raise RulesError(f"rules {self.name}: end_margin_seconds cannot be negative")
         limits: dict[DayKind, tuple[int, int] | None] = {}
+        # Every day opens at midnight: a window to 24:00 runs on into the next day, it has no end.
+        endless = all(w is not None and w.start == 0 for w in map(self.window, DayKind))
         for kind in DayKind:
             window = self.window(kind)
             if window is None:
                 limits[kind] = None
+                continue
+            if endless and window.end == DAY_SECONDS:
+                limits[kind] = (window.start, window.end)
                 continue
             if window.end - self.end_margin <= window.start:
                 raise RulesError(
@@ -77,6 +82,16 @@ class RuleSet:
         object.__setattr__(self, "calendar_impl", calendar_named(self.calendar))
         object.__setattr__(self, "window_texts", {kind: self.describe_window(kind) for kind in DayKind})
 
+    def with_end_margin(self, seconds: int) -> RuleSet:
+        """These rules with an end margin of at least `seconds` (a dialer's time from its decision to
+        the call's start): unchanged when theirs is as long, or when a window is too short for it."""
+        if seconds <= self.end_margin:
+            return self
+        try:
+            return replace(self, end_margin=seconds)
+        except RulesError:
+            return self
+
     def window(self, kind: DayKind) -> Window | None:
         if kind is DayKind.WORKDAY:
             return self.workday
@@ -89,8 +104,9 @@ class RuleSet:
         window = self.window(kind)
         if window is None:
             return "no calls"
-        if self.end_margin:
-            return f"{window} (last start {format_clock(window.end - self.end_margin)})"
+        limit = self.limits[kind]
+        if limit is not None and limit[1] < window.end:
+            return f"{window} (last start {format_clock(limit[1])})"
         return str(window)
 
 

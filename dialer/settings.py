@@ -24,12 +24,19 @@ class AmiServer(BaseModel):
     url: str = Field(description="ami://user:secret@host:port")
 
 
+# A call's start (Asterisk's channel, the CDR's start) follows the worker's decision by the Originate's
+# way and the clocks' disagreement (up to max_clock_skew_seconds): the window must stay open this long
+# after the decision.
+DEFAULT_DIAL_LEAD_SECONDS = 3
+
+
 class WorkerSettings(BaseModel):
     lease_seconds: int = Field(60, ge=5, le=3600)
     ready_queue: int = Field(32, ge=1, le=10_000)
     shutdown_grace_seconds: int = Field(120, ge=0)
     metrics_port: int = Field(9108, ge=0, le=65535)
     max_clock_skew_seconds: float = Field(2.0, gt=0, le=300)
+    dial_lead_seconds: int = Field(DEFAULT_DIAL_LEAD_SECONDS, ge=0, le=600)
 
 
 class Settings(BaseSettings):

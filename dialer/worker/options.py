@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dialer.settings import Settings
+from dialer.settings import DEFAULT_DIAL_LEAD_SECONDS, Settings
 
 __all__ = ["WorkerOptions"]
 
@@ -31,6 +31,9 @@ class WorkerOptions:
     startup_retry_seconds: float = 60.0
     # The worker's clock against PostgreSQL's (dialer.worker.clock): no dialing while they disagree more.
     max_clock_skew_seconds: float = 2.0
+    # The calling window must stay open this long after a decision (the campaign's rules' end margin
+    # when theirs is shorter): the call starts a moment later, on Asterisk's clock.
+    dial_lead_seconds: int = DEFAULT_DIAL_LEAD_SECONDS
 
     @property
     def heartbeat_seconds(self) -> float:
@@ -52,4 +55,5 @@ class WorkerOptions:
             shutdown_grace_seconds=float(worker.shutdown_grace_seconds),
             metrics_port=worker.metrics_port if metrics_port is None else metrics_port,
             max_clock_skew_seconds=worker.max_clock_skew_seconds,
+            dial_lead_seconds=worker.dial_lead_seconds,
         )

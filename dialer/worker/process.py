@@ -387,8 +387,7 @@ class Worker:
             self._check_done()
 
     def _rules(self, config: CampaignConfig) -> RuleSet:
-        rule_set: RuleSet = config.rules.rule_set()
-        return rule_set
+        return config.rules.rule_set().with_end_margin(self.options.dial_lead_seconds)
 
     def _lane(self, trunk: TrunkConfig) -> TrunkLane:
         lane = self.lanes.get(trunk.id)

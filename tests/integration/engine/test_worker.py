@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -259,3 +260,48 @@ async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
     asterisk_offset = metrics.registry.get_sample_value("dialer_asterisk_clock_offset_seconds",
                                                         {"server": f"{asterisk.host}:{asterisk.port}"})
     assert asterisk_offset is not None and abs(asterisk_offset) < 1
+
+
+@pytest.mark.parametrize(("lead_s", "dialled"), [(3, False), (0, True)])
+async def test_no_call_is_decided_closer_to_the_window_s_end_than_the_dial_lead(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox, lead_s: int, dialled: bool
+) -> None:
+    """The call starts a moment after the decision (on Asterisk's clock, in the CDR): a worker decides
+    to dial only while the window stays open `dial_lead_seconds` longer."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    zone = next(z for z in ("Asia/Novosibirsk", "Europe/Moscow", "Asia/Vladivostok", "Europe/Kaliningrad")
+                if 2 <= now.astimezone(ZoneInfo(z)).hour <= 21)
+    local = now.astimezone(ZoneInfo(zone))
+    window = f"{local - timedelta(hours=1):%H:%M:%S}-{local + timedelta(seconds=10):%H:%M:%S}"
+    decided_at = now + timedelta(seconds=8)  # the worker's clock, stopped 2 s before the window's end
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=10)
+        campaign = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
+                                       rules_toml=rules_toml(window=window), settings=fast_settings(),
+                                       dial_timeout_s=5)
+        await seed_contacts(conn, campaign, [SeedContact("+79135550016", "sub-1", zone)])
+    worker = Worker(database, database_url,
+                    WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2,
+                                  max_clock_skew_seconds=120, dial_lead_seconds=lead_s),
+                    metrics=DialerMetrics())
+    worker.ctx.wall = lambda: decided_at
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+        if dialled:
+            assert await asyncio.wait_for(running, 90) == 0
+        else:
+            await _until(lambda: _count(database, "SELECT count(*) FROM decision_log"), 60, "the hold-back")
+            worker.request_stop()
+    async with database.connect() as conn:
+        attempts = (await conn.execute(text("SELECT created_at, outcome FROM attempts"))).all()
+        holds = (await conn.execute(text("SELECT reasons, next_allowed_at FROM decision_log"))).all()
+    if dialled:
+        assert [(a.created_at, a.outcome) for a in attempts] == [(decided_at, "answered")] and holds == []
+    else:
+        assert attempts == []
+        ((reasons, next_allowed_at),) = holds
+        assert [r["code"] for r in reasons] == ["outside-window"]
+        assert "last start" in reasons[0]["message"]
+        opens = (local - timedelta(hours=1)).replace(tzinfo=None) + timedelta(days=1)
+        assert next_allowed_at == opens.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compliance import Cap, CapMetric, CapPeriod, RulesError, Window, load_rules
+from compliance import Cap, CapMetric, CapPeriod, RulesError, RuleSet, Window, load_rules
 from compliance.calendar import CalendarName, DayKind
 
 
@@ -24,6 +24,23 @@ def test_presets() -> None:
     assert str(tcpa.workday) == "08:00-21:00"
     assert tcpa.caps == ()
 
+
+
+def test_a_dialer_s_end_margin_is_added_to_rules_with_a_shorter_one() -> None:
+    twin = load_rules("fz230-twin")
+    led = twin.with_end_margin(3)
+    assert (led.end_margin, led.limits[DayKind.WORKDAY]) == (3, (9 * 3600 + 600, 19 * 3600 + 50 * 60 - 3))
+    assert (led.name, led.caps, led.window(DayKind.WEEKEND)) == (twin.name, twin.caps, twin.window(DayKind.WEEKEND))
+    assert twin.end_margin == 0  # the preset itself is unchanged
+    longer = RuleSet("long", Window.parse("09:00-18:00"), None, None, end_margin=120)
+    assert longer.with_end_margin(3) is longer
+    brief = RuleSet("brief", Window.parse("09:00:00-09:00:02"), None, None)
+    assert brief.with_end_margin(3) is brief  # too short a window for it: as it is
+    always = RuleSet("always", Window.parse("00:00-24:00"), Window.parse("00:00-24:00"), Window.parse("00:00-24:00"))
+    # Every day opens at midnight: the window runs on, no last start before 24:00.
+    assert always.with_end_margin(3).limits[DayKind.WORKDAY] == (0, 24 * 3600)
+    late = RuleSet("late", Window.parse("08:00-24:00"), Window.parse("00:00-24:00"), Window.parse("00:00-24:00"))
+    assert late.with_end_margin(3).limits[DayKind.WEEKEND] == (0, 24 * 3600 - 3)  # a workday opens at 08:00
 
 def write(tmp_path: Path, text: str, name: str = "acme.toml") -> Path:
     path = tmp_path / name
