@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xlsxwriter
@@ -27,7 +27,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from cdr.errors import CdrExportError
-from cdr.summary import SUMMARY_COLUMNS, SummaryTally
+from cdr.summary import SUMMARY_COLUMNS, TRUNK_COLUMNS, SummaryTally
 
 __all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
 
@@ -163,8 +163,8 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
 async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, is_formula: IsFormula) -> int:
     """Write the CDRs to an XLSX workbook at `path` in constant memory; returns the number of rows.
 
-    More rows than a sheet holds continue on `cdr (2)`, `cdr (3)`... A last sheet, `summary`, adds
-    the exported rows up per campaign and local day (cdr.summary).
+    More rows than a sheet holds continue on `cdr (2)`, `cdr (3)`... Two last sheets add the exported
+    rows up (cdr.summary): `summary` per campaign and local day, `trunks` the pace of each trunk.
     """
     campaign_id = await _campaign_id(conn, flt)
     try:
@@ -176,10 +176,11 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
     when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
     seconds = workbook.add_format({"num_format": "0.000"})
     text = workbook.add_format({"quote_prefix": True})
-    formats = _Formats(bold=bold, text=text, day=workbook.add_format({"num_format": "yyyy-mm-dd"}),
-                       ratio=workbook.add_format({"num_format": "0.0%"}),
-                       seconds=workbook.add_format({"num_format": "0.0"}),
-                       minutes=workbook.add_format({"num_format": "0.00"}))
+    formats = _Formats(bold=bold, text=text, by_kind={
+        "day": workbook.add_format({"num_format": "yyyy-mm-dd"}), "instant": when,
+        "ratio": workbook.add_format({"num_format": "0.0%"}), "seconds": workbook.add_format({"num_format": "0.0"}),
+        "minutes": workbook.add_format({"num_format": "0.00"}), "rate": workbook.add_format({"num_format": "0.00"}),
+    })
     summary = SummaryTally()
     count = 0
     sheet = None
@@ -214,7 +215,8 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
             sheet = workbook.add_worksheet("cdr")
             for col, (name, _) in enumerate(COLUMNS):
                 sheet.write_string(0, col, name, bold)
-        _write_summary(workbook.add_worksheet("summary"), summary, formats, is_formula)
+        _write_table(workbook.add_worksheet("summary"), SUMMARY_COLUMNS, summary.rows(), formats, is_formula)
+        _write_table(workbook.add_worksheet("trunks"), TRUNK_COLUMNS, summary.trunk_rows(), formats, is_formula)
     finally:
         try:
             workbook.close()
@@ -227,30 +229,32 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
 class _Formats:
     bold: Format
     text: Format
-    day: Format
-    ratio: Format
-    seconds: Format
-    minutes: Format
+    by_kind: Mapping[str, Format]  # a cdr.summary column kind's number format
 
 
-def _write_summary(sheet: Worksheet, summary: SummaryTally, formats: _Formats, is_formula: IsFormula) -> None:
-    number_formats = {"ratio": formats.ratio, "seconds": formats.seconds, "minutes": formats.minutes}
-    for col, (name, kind) in enumerate(SUMMARY_COLUMNS):
+class _Line(Protocol):
+    def value(self, column: str) -> object: ...
+
+
+def _write_table(sheet: Worksheet, columns: tuple[tuple[str, str], ...], lines: Iterable[_Line],
+                 formats: _Formats, is_formula: IsFormula) -> None:
+    """A summary table (cdr.summary's columns and lines); an empty first cell of the total line says so."""
+    for col, (name, kind) in enumerate(columns):
         sheet.write_string(0, col, name, formats.bold)
-        sheet.set_column(col, col, 12 if kind in ("day", "text") else 10)
+        sheet.set_column(col, col, 20 if kind == "instant" else 12 if kind in ("day", "text") else 10)
     sheet.freeze_panes(1, 0)
-    for row_number, line in enumerate(summary.rows(), start=1):
-        for col, (name, kind) in enumerate(SUMMARY_COLUMNS):
+    for row_number, line in enumerate(lines, start=1):
+        for col, (name, kind) in enumerate(columns):
             value = line.value(name)
-            if line.day is None and name == "day":
+            if value is None and col == 0:
                 sheet.write_string(row_number, col, "total", formats.bold)
             elif value is None:
                 continue
-            elif kind == "day":
-                assert isinstance(value, date)
-                sheet.write_datetime(row_number, col, datetime.combine(value, time()), formats.day)
-            elif kind == "text":
-                sheet.write_string(row_number, col, str(value), formats.text if is_formula(str(value)) else None)
+            elif isinstance(value, datetime):
+                sheet.write_datetime(row_number, col, value.replace(tzinfo=None), formats.by_kind[kind])
+            elif isinstance(value, date):
+                sheet.write_datetime(row_number, col, datetime.combine(value, time()), formats.by_kind[kind])
+            elif isinstance(value, int | float):
+                sheet.write_number(row_number, col, value, formats.by_kind.get(kind))
             else:
-                assert isinstance(value, int | float)
-                sheet.write_number(row_number, col, value, number_formats.get(kind))
+                sheet.write_string(row_number, col, str(value), formats.text if is_formula(str(value)) else None)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from cdr import CdrRecord, CdrWriter
 from cdr.export import COLUMNS
-from cdr.summary import SUMMARY_COLUMNS
+from cdr.summary import SUMMARY_COLUMNS, TRUNK_COLUMNS
 from dialer.reservations import installation_prefix
 from tests.integration.cdr.factories import tenant
 
@@ -109,7 +109,7 @@ async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, t
     assert by_channel["s-4"]["billsec"] == 34
 
     book = CalamineWorkbook.from_path(str(target))
-    assert book.sheet_names == ["cdr", "summary"]  # the CDR rows stay the first sheet
+    assert book.sheet_names == ["cdr", "summary", "trunks"]  # the CDR rows stay the first sheet
     summary_header, *summary = book.get_sheet_by_name("summary").to_python()
     assert summary_header == [name for name, _ in SUMMARY_COLUMNS]
     lines = [dict(zip(summary_header, r, strict=True)) for r in summary]
@@ -125,6 +125,15 @@ async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, t
     assert spring["talk_minutes"] == pytest.approx(160 / 60)
     assert (total["calls"], total["answered"], total["busy"]) == (6, 5, 1)
     assert total["asr"] == pytest.approx(5 / 6)
+    trunk_header, *trunks = book.get_sheet_by_name("trunks").to_python()
+    assert trunk_header == [name for name, _ in TRUNK_COLUMNS]
+    by_trunk = {r[0]: dict(zip(trunk_header, r, strict=True)) for r in trunks}
+    assert sorted(by_trunk) == ["", "sbx"]  # the busy call of `other` has no trunk
+    sbx = by_trunk["sbx"]
+    assert (sbx["calls"], sbx["peak_cps"], sbx["peak_channels"], sbx["answered"], sbx["asr"]) == (5, 1, 1, 5, 1)
+    assert (sbx["first_call_utc"], sbx["last_call_utc"]) == (T0.replace(tzinfo=None),
+                                                            (T0 + timedelta(hours=4)).replace(tzinfo=None))
+    assert sbx["avg_cps"] == pytest.approx(4 / (4 * 3600))
 
 
 async def test_export_errors_name_the_option(database: AsyncEngine, database_url: str) -> None:

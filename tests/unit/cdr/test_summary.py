@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from cdr.summary import OTHER_OUTCOME, SUMMARY_COLUMNS, SummaryTally
+from cdr.summary import OTHER_OUTCOME, SUMMARY_COLUMNS, TRUNK_COLUMNS, SummaryTally
 
 MOSCOW = ZoneInfo("Europe/Moscow")
 VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
@@ -18,7 +18,7 @@ VLADIVOSTOK = ZoneInfo("Asia/Vladivostok")
 def row(at: datetime, outcome: str, *, billsec: int | None = None, amd: str | None = None,
         ring: Decimal | None = None, campaign: str = "spring", company: str = "acme") -> dict[str, Any]:
     return {"created_at": at, "company": company, "campaign": campaign, "outcome": outcome,
-            "billsec": billsec, "amd_status": amd, "ring_seconds": ring}
+            "billsec": billsec, "amd_status": amd, "ring_seconds": ring, "trunk": "sbc", "ended_at": None}
 
 
 def test_lines_per_local_day_and_campaign_then_the_total() -> None:
@@ -70,3 +70,30 @@ def test_lines_per_local_day_and_campaign_then_the_total() -> None:
 def test_nothing_exported_gives_an_empty_total() -> None:
     (total,) = SummaryTally().rows()
     assert (total.day, total.calls, total.asr, total.aht_seconds, total.talk_minutes) == (None, 0, None, None, 0.0)
+
+
+def test_each_trunk_s_pace_mean_and_peak_cps_and_peak_channels() -> None:
+    tally = SummaryTally()
+    t0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+    def call(offset_s: float, seconds: float | None, trunk: str = "sbc", outcome: str = "answered",
+             billsec: int = 10) -> None:
+        start = t0 + timedelta(seconds=offset_s)
+        tally.add(row(start, outcome, billsec=billsec) | {
+            "trunk": trunk, "ended_at": None if seconds is None else start + timedelta(seconds=seconds)}, MOSCOW)
+
+    call(0.0, 30)    # up 0-30
+    call(0.2, 5)     # up 0.2-5.2
+    call(0.9, None, outcome="lost")  # end unknown: counted at its start only
+    call(1.1, 30)    # up 1.1-31.1: three up (0, 0.2 and itself)
+    call(6.0, 2)     # 0.2's call ended: three up again (0, 1.1, itself)
+    call(6.5, 1, outcome="busy", billsec=0)  # four up: the peak
+    call(20.0, 1)    # 6.0 and 6.5 ended: three up
+    call(3.0, 1, trunk="other")
+    (other, sbc) = tally.trunk_rows()
+    assert (other.trunk, other.calls, other.avg_cps, other.peak_cps, other.peak_channels) == ("other", 1, None, 1, 1)
+    assert (sbc.calls, sbc.peak_cps, sbc.peak_channels) == (7, 3, 4)  # three started within second 0
+    assert sbc.first_call_utc == t0 and sbc.last_call_utc == t0 + timedelta(seconds=20)
+    assert sbc.avg_cps == pytest.approx(6 / 20)
+    assert (sbc.answered, sbc.asr, sbc.aht_seconds) == (5, pytest.approx(5 / 7), 10.0)
+    assert [sbc.value(name) for name, _ in TRUNK_COLUMNS][:2] == ["sbc", 7]
