@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +31,7 @@ class InvalidNumbers(DialerError):
 
 T = TypeVar("T")
 
+_PHONES_HELP = "Numbers in any usual spelling (+7..., 8 (913) ...)."
 _COMPANY_HELP = "Company whose list to change (default: `default`, created on first use)."
 
 
@@ -52,6 +53,17 @@ def _run(work: Callable[[AsyncEngine, Registry | None], Awaitable[T]]) -> T:
         fail(str(exc))
 
 
+def _check_numbers(phones: list[str], registry: Registry | None, nothing: str) -> None:
+    if bad := invalid_numbers(phones, registry):
+        listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
+        raise InvalidNumbers(f"invalid phone number(s), nothing {nothing}: {listed}")
+
+
+def _print_json(summary: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
 def _report(summary: DncSummary, json_output: bool) -> None:
     console.print(
         f"do-not-call list of company {summary.company!r}: {summary.added:,} added, "
@@ -63,22 +75,19 @@ def _report(summary: DncSummary, json_output: bool) -> None:
     for reject in summary.invalid_examples:
         console.print(f"  row {reject.row}: {reject.value!r}: {reject.message}", highlight=False, soft_wrap=True)
     if json_output:
-        sys.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        _print_json(summary.as_json())
 
 
 @app.command("add")
 def add(
-    phones: list[str] = typer.Argument(..., help="Numbers in any usual spelling (+7..., 8 (913) ...)."),
+    phones: list[str] = typer.Argument(..., help=_PHONES_HELP),
     company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
     """Add numbers to a company's do-not-call list (nothing is added if one of them is invalid)."""
 
     async def add_all(db: Database, registry: Registry | None) -> DncSummary:
-        if bad := invalid_numbers(phones, registry):
-            listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
-            raise InvalidNumbers(f"invalid phone number(s), nothing added: {listed}")
+        _check_numbers(phones, registry, "added")
         return await add_dnc_numbers(db, phones, company, registry=registry)
 
     _report(_run(add_all), json_output)
@@ -101,7 +110,7 @@ def import_(
 
 @app.command("remove")
 def remove(
-    phones: list[str] = typer.Argument(..., help="Numbers in any usual spelling (+7..., 8 (913) ...)."),
+    phones: list[str] = typer.Argument(..., help=_PHONES_HELP),
     company: str | None = typer.Option(None, "--company", help=_COMPANY_HELP),
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
@@ -109,9 +118,7 @@ def remove(
     contacts the list had excluded are dialed again."""
 
     async def remove_all(engine: AsyncEngine, registry: Registry | None) -> DncRemoval:
-        if bad := invalid_numbers(phones, registry):
-            listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
-            raise InvalidNumbers(f"invalid phone number(s), nothing removed: {listed}")
+        _check_numbers(phones, registry, "removed")
         removal = await remove_dnc_numbers(engine, phones, company, registry=registry)
         async with engine.begin() as conn:
             for campaign_id in removal.campaign_ids:
@@ -126,5 +133,4 @@ def remove(
         soft_wrap=True,
     )
     if json_output:
-        sys.stdout.write(json.dumps(removal.as_json(), ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        _print_json(removal.as_json())
