@@ -238,7 +238,7 @@ class _Line(Protocol):
 
 def _write_table(sheet: Worksheet, columns: tuple[tuple[str, str], ...], lines: Iterable[_Line],
                  formats: _Formats, is_formula: IsFormula) -> None:
-    """A summary table (cdr.summary's columns and lines); an empty first cell of the total line says so."""
+    """A summary table (cdr.summary's columns and lines); a line with nothing in its first column is the total."""
     for col, (name, kind) in enumerate(columns):
         sheet.write_string(0, col, name, formats.bold)
         sheet.set_column(col, col, 20 if kind == "instant" else 12 if kind in ("day", "text") else 10)

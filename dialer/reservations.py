@@ -13,10 +13,12 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    at once), PLUS attempts whose end was never observed (`lost`: they may have been answered);
 0. the campaign row is read FOR KEY SHARE (`dialer.lifecycle.campaign_dialable`): a pause waits
    for gates in progress, and every gate after it sees the campaign paused and records nothing;
-   and whether the number is on the company's do-not-call list (added since the contact was imported,
-   or while it waited for a retry: it is then excluded, reason `do-not-call`);
+   the same message reads whether the number is on the company's do-not-call list (listed since the
+   contact was imported, or while it waited in a queue or for a retry: it is excluded, reason
+   `do-not-call`);
 3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
-   history between the decision and the insert);
+   history between the decision and the insert), on rules whose end margin is at least the worker's
+   dial lead (the call starts a moment later);
 4. allowed: insert the attempt with its ChannelId (written before the Originate, so a crash never
    loses which channel is whose) and count it on the contact; held back: the contact goes back to
    `ready` at `next_allowed_at` with a `decision_log` row giving the reasons.
