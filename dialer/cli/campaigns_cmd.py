@@ -44,7 +44,8 @@ AttemptsOpt = Annotated[int | None, typer.Option("--max-attempts", help="Attempt
 RetryOpt = Annotated[str | None, typer.Option(
     "--retry", help="Delays by outcome, e.g. busy=10m,no_answer=30m,congestion=2m,machine=1h.")]
 SubscriberOpt = Annotated[str | None, typer.Option(
-    "--subscriber-column", help="Call list column holding the subscriber id caps count by.")]
+    "--subscriber-column", help="Call list column holding the subscriber id caps count by (a header, or column "
+                                "letters such as C).")]
 ContextOpt = Annotated[str | None, typer.Option("--answered-context", help="Dialplan context of answered calls.")]
 CallerIdOpt = Annotated[str | None, typer.Option("--caller-id", help="Caller id (default: the trunk's).")]
 TimeoutOpt = Annotated[int | None, typer.Option("--dial-timeout", help="Seconds to ring before giving up.")]

@@ -91,7 +91,8 @@ def import_(
     ),
     campaign: str = typer.Option(..., "--campaign", "-c", help="Campaign to add the contacts to."),
     subscriber_column: str | None = typer.Option(
-        None, "--subscriber-column", help="Column keying the caps (default: the campaign's, `additional`)."
+        None, "--subscriber-column",
+        help="Column keying the caps, by header or column letters (default: the campaign's, `additional`).",
     ),
     sheet: str | None = typer.Option(None, "--sheet", help=SHEET_HELP),
     reject_report: Path | None = typer.Option(

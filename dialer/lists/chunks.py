@@ -155,7 +155,8 @@ def find_header(
         if plan is not None:
             if subscriber_explicit and plan.subscriber is None:
                 raise MissingColumnError(
-                    f"{where}: row {number}: no subscriber column {subscriber_column!r}; "
+                    f"{where}: row {number}: no subscriber column {subscriber_column!r} (a header, or column "
+                    f"letters such as C); "
                     f"headers found: {_quoted(cells)}"
                 )
             return plan

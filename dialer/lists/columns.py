@@ -185,6 +185,21 @@ def _display_names(header: list[str]) -> list[str]:
     return names
 
 
+_COLUMN_LETTERS = re.compile(r"[A-Za-z]{1,3}")
+
+
+def column_letter_index(text: str) -> int | None:
+    """The position (from 0) a spreadsheet's column letters name (`A` 0, `Z` 25, `AA` 26), else None.
+    A header of that name wins: letters are read only when no header matches."""
+    letters = text.strip()
+    if not _COLUMN_LETTERS.fullmatch(letters):
+        return None
+    index = 0
+    for letter in letters.upper():
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
 def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> ColumnPlan | None:
     """The plan for a header row, or None when it has no phone column."""
     names = _display_names(header)
@@ -195,6 +210,8 @@ def plan_columns(header: list[str], header_row: int, subscriber_column: str) -> 
         return None
     wanted = header_key(subscriber_column)
     subscriber = next((i for i, key in enumerate(keys) if key == wanted and i not in phones), None)
+    if subscriber is None and (letter := column_letter_index(subscriber_column)) is not None:
+        subscriber = letter if letter < len(header) and letter not in phones else None
     singles: dict[str, int | None] = {"timezone": None, "region": None, "address": None, "name": None}
     for role, role_aliases in (
         ("timezone", TIMEZONE_ALIASES),

@@ -211,8 +211,24 @@ async def test_subscriber_column_from_the_campaign_or_the_option(
     assert query(database_url, "SELECT subscriber_key FROM contacts WHERE phone = '+79130000002'") == [("C-8",)]
 
     missing = ImportOptions(registry=options.registry, subscriber_column="inn")
-    with pytest.raises(MissingColumnError, match=r"no subscriber column 'inn'; headers found: 'phone', 'Debtor ID'"):
+    with pytest.raises(MissingColumnError, match=r"no subscriber column 'inn' \(a header, or column letters such as "
+                                                 r"C\); headers found: 'phone', 'Debtor ID'"):
         await import_call_list(database, path, "keyed", missing)
+    # Column letters, as the spreadsheet shows them, where no header has that name; never a phone column.
+    for letters, phone, key in (("b", "89130000003", "44"), ("C", "89130000004", "C-9")):
+        by_letter = ImportOptions(reports_dir=options.reports_dir, registry=options.registry,
+                                  subscriber_column=letters)
+        path = write_csv(tmp_path / f"{letters}.csv", [["phone", "Debtor ID", "contract"], [phone, "44", "C-9"]])
+        await import_call_list(database, path, "keyed", by_letter)
+        assert query(database_url, f"SELECT subscriber_key FROM contacts WHERE phone = '+7{phone[1:]}'") == [(key,)]
+    named_b = write_csv(tmp_path / "named.csv", [["phone", "B", "Debtor ID"], ["89130000005", "by-name", "45"]])
+    await import_call_list(database, named_b, "keyed", ImportOptions(
+        reports_dir=options.reports_dir, registry=options.registry, subscriber_column="B"))
+    assert query(database_url, "SELECT subscriber_key FROM contacts WHERE phone = '+79130000005'") == [("by-name",)]
+    for letters in ("A", "D"):  # the phone column; no such column
+        with pytest.raises(MissingColumnError, match=rf"no subscriber column '{letters}'"):
+            await import_call_list(database, path, "keyed", ImportOptions(registry=options.registry,
+                                                                          subscriber_column=letters))
 
 
 async def test_time_zones_are_resolved_and_stored_with_their_source(
