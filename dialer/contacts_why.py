@@ -27,6 +27,7 @@ from dialer.db.models import (
     Contact,
     ContactState,
     DecisionLog,
+    ExcludedBy,
     Trunk,
 )
 from dialer.errors import InvalidValueError, NotFoundError
@@ -175,6 +176,12 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
+_EXCLUDED: dict[str, str] = {
+    ExcludedBy.DO_NOT_CALL: "never: excluded, on the company's do-not-call list (`dialer dnc remove` dials it again)",
+    ExcludedBy.BLOCKED: "never: excluded, no calling window opens for it (see its hold-backs)",
+}
+
+
 def explain_next_dial(
     *,
     state: ContactState,
@@ -202,7 +209,7 @@ def explain_next_dial(
     if state is ContactState.FAILED:
         return NextDial(None, None, f"never: failed ({last_outcome or 'attempts exhausted'})")
     if state is ContactState.EXCLUDED:
-        return NextDial(None, None, "never: excluded (do-not-call or removed)")
+        return NextDial(None, None, _EXCLUDED.get(last_outcome or "", "never: excluded (do-not-call or removed)"))
     if state is ContactState.DIALING:
         return NextDial(None, None, f"a call is in progress now (worker {lease_owner or '?'})")
     if campaign_status is CampaignStatus.STOPPED:

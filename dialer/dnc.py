@@ -19,6 +19,7 @@ import psycopg
 
 from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
+from dialer.db.models import ExcludedBy
 from dialer.errors import InvalidValueError
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.connection import Database, transaction
@@ -29,7 +30,6 @@ from dialer.lists.phones import PhoneError, is_placeholder, normalize, split_cel
 from dialer.lists.rows import with_area_code
 from dialer.lists.sources import open_source, row_source
 from dialer.lists.store import LOCK_COMPANY_DNC
-from dialer.reservations import DNC_EXCLUDED
 
 _CHUNK = 50_000
 _SHOWN_INVALID = 20
@@ -94,7 +94,7 @@ async def _store(
         "UPDATE contacts c SET state = 'excluded', last_outcome = %s, updated_at = now() "
         "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'ready' "
         "AND c.phone IN (SELECT phone FROM dnc_keys)",
-        (DNC_EXCLUDED, company_id),
+        (ExcludedBy.DO_NOT_CALL.value, company_id),
     )
     return added, cur.rowcount
 
@@ -149,7 +149,7 @@ async def remove_dnc_numbers(
             "UPDATE contacts c SET state = 'ready', last_outcome = NULL, updated_at = now() "
             "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'excluded' "
             "AND c.last_outcome = %s AND c.phone = ANY(%s::text[]) RETURNING c.campaign_id",
-            (company_id, DNC_EXCLUDED, removed),
+            (company_id, ExcludedBy.DO_NOT_CALL.value, removed),
         )
         campaigns = [int(row[0]) for row in await cur.fetchall()]
     return DncRemoval(company_name, len(given), len(removed), len(given) - len(removed), len(campaigns),

@@ -57,7 +57,7 @@ from compliance import (
     decide,
     is_human_answer,
 )
-from dialer.db.models import AttemptState, ContactState
+from dialer.db.models import AttemptState, ContactState, ExcludedBy
 from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
 from dialer.lifecycle import CAMPAIGN_DIALABLE_SQL
@@ -65,7 +65,6 @@ from dialer.retries import RetryPolicy, RetryStep, next_step
 
 __all__ = [
     "CHANNEL_ID_PREFIX",
-    "DNC_EXCLUDED",
     "HISTORY_DAYS",
     "Admitted",
     "AttemptRef",
@@ -212,9 +211,6 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 _DNC_SQL = "SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s"
 
 DO_NOT_CALL = Reason(ReasonCode.DO_NOT_CALL, "on the company's do-not-call list")
-# `last_outcome` of an excluded contact: by the do-not-call list, or by compliance (never allowed).
-DNC_EXCLUDED = ReasonCode.DO_NOT_CALL.value
-BLOCKED = "blocked"
 
 _HISTORY_SQL = """
     SELECT 'answered' AS kind, l.answered_at AS at
@@ -407,7 +403,7 @@ def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: 
     # logged.
     excluded_as = None
     if state is ContactState.EXCLUDED:
-        excluded_as = DNC_EXCLUDED if DO_NOT_CALL in held.reasons else BLOCKED
+        excluded_as = ExcludedBy.DO_NOT_CALL if DO_NOT_CALL in held.reasons else ExcludedBy.BLOCKED
     return (state.value, held.next_allowed_at, excluded_as, contact.id, worker_id, held.decided_at,
             Jsonb([reason_json(r) for r in held.reasons]))
 

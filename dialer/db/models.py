@@ -65,6 +65,13 @@ class ContactState(enum.StrEnum):
     EXCLUDED = "excluded"  # do-not-call or removed
 
 
+class ExcludedBy(enum.StrEnum):
+    """Why a contact is excluded, in its `last_outcome`."""
+
+    DO_NOT_CALL = "do-not-call"  # the company's do-not-call list (`dnc remove` gives it back)
+    BLOCKED = "blocked"  # compliance: no calling window ever opens for it
+
+
 class AttemptState(enum.StrEnum):
     ORIGINATING = "originating"
     RINGING = "ringing"

@@ -38,9 +38,23 @@ def test_explain(state: C, status: S, at: datetime, expected_at: datetime | None
     )
     assert result.explanation == explanation
     assert result.at == expected_at
+
     if expected_at is not None:
         assert result.at_local is not None and result.at_local.utcoffset() == timedelta(hours=7)
         assert result.at_local == expected_at
+
+
+@pytest.mark.parametrize(("last_outcome", "explanation"), [
+    ("do-not-call", "never: excluded, on the company's do-not-call list (`dialer dnc remove` dials it again)"),
+    ("blocked", "never: excluded, no calling window opens for it (see its hold-backs)"),
+    (None, "never: excluded (do-not-call or removed)"),
+])
+def test_why_a_contact_is_excluded(last_outcome: str | None, explanation: str) -> None:
+    result = explain_next_dial(
+        state=C.EXCLUDED, campaign_status=S.RUNNING, next_attempt_at=NOW, last_outcome=last_outcome,
+        lease_owner=None, timezone="Asia/Novosibirsk", now=NOW,
+    )
+    assert (result.explanation, result.at) == (explanation, None)
 
 
 def test_unknown_zone_says_so_and_has_no_local_time() -> None:
