@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -154,6 +155,33 @@ async def remove_dnc_numbers(
         campaigns = [int(row[0]) for row in await cur.fetchall()]
     return DncRemoval(company_name, len(given), len(removed), len(given) - len(removed), len(campaigns),
                       tuple(sorted(set(campaigns))))
+
+
+@dataclass(frozen=True, slots=True)
+class DncEntry:
+    phone: str
+    source: str | None  # cli, api, file:NAME
+    added_at: datetime
+
+    def as_json(self) -> dict[str, Any]:
+        return {"phone": self.phone, "source": self.source, "added_at": self.added_at.isoformat()}
+
+
+async def dnc_entries(
+    db: Database, company: str | None = None, phones: Iterable[str] | None = None
+) -> AsyncIterator[DncEntry]:
+    """The company's list in number order, streamed (a server-side cursor); only `phones` (E.164) if given."""
+    wanted = None if phones is None else sorted(set(phones))
+    async with transaction(db) as conn:
+        company_id, _ = await resolve_company(conn, company)
+        cursor = conn.cursor(name="dnc_entries")
+        await cursor.execute(
+            "SELECT phone, source, added_at FROM dnc WHERE company_id = %s "
+            "AND (%s::text[] IS NULL OR phone = ANY(%s::text[])) ORDER BY phone",
+            (company_id, wanted, wanted),
+        )
+        async for phone, source, added_at in cursor:
+            yield DncEntry(phone, source, added_at)
 
 
 def invalid_numbers(phones: Iterable[str], registry: Registry | None = None) -> list[tuple[int, str, PhoneError]]:

@@ -1,19 +1,27 @@
-"""/companies/{name}/dnc: a company's do-not-call list (`dialer dnc add`, `dialer dnc import` and
-`dialer dnc remove`)."""
+"""/companies/{name}/dnc: a company's do-not-call list (`dialer dnc add`, `import` and `remove`), and
+whether a number is on it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 
 from compliance import Registry
 from dialer.api.app import Plane
 from dialer.api.schemas import DncNumbers
-from dialer.dnc import DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers, remove_dnc_numbers
+from dialer.dnc import (
+    DncSummary,
+    add_dnc_numbers,
+    dnc_entries,
+    import_dnc_file,
+    invalid_numbers,
+    remove_dnc_numbers,
+)
 from dialer.errors import InvalidValueError
 from dialer.lifecycle import after_contacts_added
+from dialer.lists.phones import PhoneError, normalize
 
 router = APIRouter(prefix="/companies", tags=["do-not-call"])
 
@@ -35,6 +43,20 @@ async def dnc_add(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
     registry = await plane.registry()
     _check_numbers(body, registry, "added")
     return _summary(await add_dnc_numbers(plane.engine, body.phones, name, source="api", registry=registry))
+
+
+@router.get("/{name}/dnc")
+async def dnc_check(
+    name: str, plane: Plane, phone: Annotated[str, Query(description="The number to look up, in any usual spelling")],
+) -> dict[str, Any]:
+    """Whether a number is on the company's list, and since when."""
+    number = normalize(phone, registry=await plane.registry())
+    if isinstance(number, PhoneError):
+        raise InvalidValueError("phone", f"{phone!r}: {number.message}")
+    entries = [entry async for entry in dnc_entries(plane.engine, name, [number])]
+    if not entries:
+        return {"phone": number, "listed": False}
+    return {**entries[0].as_json(), "listed": True}
 
 
 @router.post("/{name}/dnc/remove")

@@ -1,5 +1,4 @@
-"""`dialer dnc add PHONE...`, `dialer dnc import FILE` and `dialer dnc remove PHONE...`: a company's
-do-not-call list."""
+"""`dialer dnc add PHONE...`, `import FILE`, `remove PHONE...` and `list`: a company's do-not-call list."""
 
 from __future__ import annotations
 
@@ -13,9 +12,17 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compliance import Registry
-from dialer.cli.common import SHEET_HELP, console, db_url, fail
+from dialer.cli.common import SHEET_HELP, console, db_url, err_console, fail
 from dialer.db.session import make_engine
-from dialer.dnc import DncRemoval, DncSummary, add_dnc_numbers, import_dnc_file, invalid_numbers, remove_dnc_numbers
+from dialer.dnc import (
+    DncRemoval,
+    DncSummary,
+    add_dnc_numbers,
+    dnc_entries,
+    import_dnc_file,
+    invalid_numbers,
+    remove_dnc_numbers,
+)
 from dialer.errors import DialerError
 from dialer.lifecycle import after_contacts_added
 from dialer.lists.connection import Database
@@ -134,3 +141,24 @@ def remove(
     )
     if json_output:
         _print_json(removal.as_json())
+
+
+@app.command("list")
+def list_(
+    company: str | None = typer.Option(None, "--company", help="Company whose list to show (default: `default`)."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Print a company's do-not-call list: number, source and when it was added, one per line."""
+
+    async def print_all(engine: AsyncEngine, _: Registry | None) -> int:
+        count = 0
+        async for entry in dnc_entries(engine, company):
+            if json_output:
+                _print_json(entry.as_json())
+            else:
+                sys.stdout.write(f"{entry.phone}\t{entry.source or ''}\t{entry.added_at.isoformat()}\n")
+            count += 1
+        return count
+
+    count = _run(print_all)
+    err_console.print(f"{count:,} numbers on the do-not-call list", highlight=False)

@@ -52,6 +52,12 @@ async def test_numbers_are_listed_and_waiting_contacts_excluded(client: httpx.As
         ("+79130000001", "api"), ("+79130000002", "file:stop.csv"), ("+79130000009", "api")]
     assert _rows(database_url, "SELECT state, count(*) FROM contacts GROUP BY 1") == [("excluded", 2)]
 
+    listed = await client.get("/companies/acme/dnc", params={"phone": "8 913 000-00-02"})
+    assert listed.status_code == 200, listed.text
+    assert listed.json() | {"added_at": None} == {"phone": "+79130000002", "listed": True, "source": "file:stop.csv",
+                                                  "added_at": None}
+    assert (await client.get("/companies/acme/dnc", params={"phone": "+79130000005"})).json() == {
+        "phone": "+79130000005", "listed": False}
     removed = await client.post("/companies/acme/dnc/remove", json={"phones": ["+79130000001", "+79130000005"]})
     assert removed.status_code == 200, removed.text
     assert removed.json() == {"company": "acme", "total": 2, "removed": 1, "not_listed": 1, "contacts_restored": 1}
@@ -69,6 +75,9 @@ async def test_bad_input_is_a_4xx_that_names_it_and_adds_nothing(client: httpx.A
     assert invalid["field"] == "phones.1" and "'12345'" in invalid["message"] and "nothing added" in invalid["message"]
     assert error(await client.post("/companies/acme/dnc", json={"phones": []}), 422)["field"] == "phones"
     assert error(await client.post("/companies/acme/dnc", json={"numbers": ["89130000001"]}), 422)
+    assert error(await client.get("/companies/acme/dnc", params={"phone": "12345"}), 422)["field"] == "phone"
+    assert error(await client.get("/companies/acme/dnc"), 422)["field"] == "phone"
+    assert error(await client.get("/companies/nope/dnc", params={"phone": "89130000001"}), 404)
     not_removed = error(await client.post("/companies/acme/dnc/remove", json={"phones": ["12345"]}), 422)
     assert not_removed["field"] == "phones.0" and "nothing removed" in not_removed["message"]
     assert error(await client.post("/companies/nope/dnc/remove", json={"phones": ["89130000001"]}), 404)

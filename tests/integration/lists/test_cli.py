@@ -229,6 +229,14 @@ def test_dnc_commands(cli_env: dict[str, str], tenant: Tenant, database_url: str
     }  # fmt: skip
     unknown = dialer(cli_env, "dnc", "add", "+79130123450", "--company", "nobody")
     assert unknown.returncode == 1 and "unknown company 'nobody'" in unknown.stderr
+    listed = dialer(cli_env, "dnc", "list", "--company", "acme", "--json")
+    assert listed.returncode == 0, listed.stderr
+    entries = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert [(e["phone"], e["source"]) for e in entries] == [  # in number order
+        ("+79130123456", "cli"), ("+79130123457", "cli"), ("+79130123459", "file:dnc.csv"), ("+79300000000", "cli")]
+    assert "4 numbers on the do-not-call list" in listed.stderr
+    plain = dialer(cli_env, "dnc", "list", "--company", "acme")
+    assert plain.stdout.splitlines()[0].split("\t")[:2] == ["+79130123456", "cli"]
 
     default = dialer(cli_env, "dnc", "add", "+79130123450")
     assert default.returncode == 0, default.stderr
