@@ -175,6 +175,7 @@ async def dnc_entries(
     async with transaction(db) as conn:
         company_id, _ = await resolve_company(conn, company)
         cursor = conn.cursor(name="dnc_entries")
+        cursor.itersize = 10_000
         await cursor.execute(
             "SELECT phone, source, added_at FROM dnc WHERE company_id = %s "
             "AND (%s::text[] IS NULL OR phone = ANY(%s::text[])) ORDER BY phone",
