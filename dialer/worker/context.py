@@ -15,6 +15,7 @@ from ami import CallHandle
 from cdr.metrics import DialerMetrics
 from cdr.writer import CdrWriter
 from dialer.pacing import PacingClock, Signal
+from dialer.worker.clock import ClockGuard
 from dialer.worker.options import WorkerOptions
 
 __all__ = ["WorkerContext", "utc_now"]
@@ -51,5 +52,13 @@ class WorkerContext:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     # Set once this worker's first pacing shares are in force (see Worker._settle).
     may_dial: asyncio.Event = field(default_factory=asyncio.Event)
-    # Set while this worker's clock disagrees with PostgreSQL's (dialer.worker.clock): no call is placed.
-    clock_held: bool = False
+    # This worker's clock against PostgreSQL's (dialer.worker.clock), read at each heartbeat.
+    clock_guard: ClockGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.clock_guard = ClockGuard(self.options.max_clock_skew_seconds)
+
+    @property
+    def clock_held(self) -> bool:
+        """True while this worker's clock disagrees with PostgreSQL's: no call is placed."""
+        return self.clock_guard.held

@@ -52,7 +52,7 @@ from dialer.pacing import LoopClock, PacingClock
 from dialer.reservations import installation_prefix
 from dialer.trunks import TrunkConfig
 from dialer.worker.campaign import CampaignRunner
-from dialer.worker.clock import ClockGuard, read_clock
+from dialer.worker.clock import read_clock
 from dialer.worker.context import WorkerContext
 from dialer.worker.health import worker_health
 from dialer.worker.lanes import AmiPool, TrunkLane
@@ -127,7 +127,6 @@ class Worker:
         self._runners_tg: asyncio.TaskGroup | None = None
         self._call_tasks: set[asyncio.Task[None]] = set()
         self._beats = 0
-        self._clock = ClockGuard(self.options.max_clock_skew_seconds)
         self._asterisk_clock_off: dict[str, bool] = {}
         self._applied: dict[str, Allowance] = {}
         self._stop_signals = 0
@@ -146,7 +145,7 @@ class Worker:
 
     async def health(self) -> str | None:
         """None when healthy (database reachable, an AMI server connected, clocks agree), else why not."""
-        return await worker_health(self.ctx.engine, self.pool, clock_problem=self._clock.problem)
+        return await worker_health(self.ctx.engine, self.pool, clock_problem=self.ctx.clock_guard.problem)
 
     @property
     def application_name(self) -> str:
@@ -469,8 +468,7 @@ class Worker:
                 raise
             clock = await read_clock(conn, self.ctx.wall)
         self.metrics.clock_offset_seconds.set(clock.offset_s)
-        if self._clock.update(clock):
-            self.ctx.clock_held = self._clock.held
+        if self.ctx.clock_guard.update(clock):
             self.ctx.capacity.fire()  # dispatchers waiting for a usable trunk look again
         self._apply_allowances(targets)
         self._beats += 1

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,20 @@ async def seed_contacts(conn: AsyncConnection, campaign_id: int, contacts: Seque
         ).scalars().all()
         ids.extend(rows)
     return ids
+
+
+async def seed_sandbox_campaign(
+    database: AsyncEngine, ami_url: str, contacts: Sequence[SeedContact], *, cps: float, max_channels: int,
+    rules_toml: str, **campaign: Any,
+) -> tuple[int, list[int]]:
+    """A company, a trunk on the sandbox's AMI, a running campaign `camp` with custom rules, its contacts:
+    (campaign id, contact ids)."""
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn, ami_url=ami_url, cps=cps, max_channels=max_channels)
+        campaign_id = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
+                                          rules_toml=rules_toml, **campaign)
+        return campaign_id, await seed_contacts(conn, campaign_id, contacts)
 
 
 def rules_toml(*, window: str = "00:00-24:00", day: int = 2, week: int = 4, month: int = 16,

@@ -22,10 +22,7 @@ from tests.integration.engine.seed import (
     SeedContact,
     fast_settings,
     rules_toml,
-    seed_campaign,
-    seed_company,
-    seed_contacts,
-    seed_trunk,
+    seed_sandbox_campaign,
 )
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.timeout(180)]
@@ -36,14 +33,10 @@ async def test_a_campaign_runs_to_the_end(database: AsyncEngine, database_url: s
     # Last digit = behaviour in [pstn-sim]: 1 busy, 2 no answer, 3 congestion, 4 invalid, 5 machine, 6-9 human.
     digits = "1234567890" * 3
     contacts = [SeedContact(f"+7913555{i:03d}{d}", f"sub-{i}", "Asia/Novosibirsk") for i, d in enumerate(digits)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=20)
-        campaign = await seed_campaign(
-            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(),
-            max_attempts=2, retry_delays=FAST_RETRIES, settings=fast_settings(), dial_timeout_s=5,
-        )
-        await seed_contacts(conn, campaign, contacts)
+    await seed_sandbox_campaign(
+        database, asterisk.ami_url, contacts, cps=10, max_channels=20,
+        rules_toml=rules_toml(), max_attempts=2, retry_delays=FAST_RETRIES, settings=fast_settings(), dial_timeout_s=5,
+    )
     metrics = DialerMetrics()
     worker = Worker(database, database_url,
                     WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2),
@@ -111,14 +104,10 @@ async def test_pause_stops_originations_at_once_live_calls_finish_and_resume_con
     database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
 ) -> None:
     contacts = [SeedContact(f"+7913666{i:04d}7", f"p-{i}", "Asia/Omsk") for i in range(200)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=30)
-        campaign = await seed_campaign(
-            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(day=5),
-            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=3), dial_timeout_s=10,
-        )
-        await seed_contacts(conn, campaign, contacts)
+    campaign, _ = await seed_sandbox_campaign(
+        database, asterisk.ami_url, contacts, cps=10, max_channels=30,
+        rules_toml=rules_toml(day=5), retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=3), dial_timeout_s=10,
+    )
     worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
     async with asyncio.TaskGroup() as tg:
         running = tg.create_task(worker.run())
@@ -155,14 +144,10 @@ async def test_pause_is_immediate_even_before_its_notify_reaches_the_worker(
     late the worker hears of it. The pause here sends no NOTIFY (the worker's next resync is 30 s
     away), so only the gate can stop the dialling."""
     contacts = [SeedContact(f"+7913667{i:04d}7", f"p-{i}", "Asia/Omsk") for i in range(300)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=20, max_channels=40)
-        campaign = await seed_campaign(
-            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(day=5),
-            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=2), dial_timeout_s=10,
-        )
-        await seed_contacts(conn, campaign, contacts)
+    campaign, _ = await seed_sandbox_campaign(
+        database, asterisk.ami_url, contacts, cps=20, max_channels=40,
+        rules_toml=rules_toml(day=5), retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=2), dial_timeout_s=10,
+    )
     worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
     async with asyncio.TaskGroup() as tg:
         running = tg.create_task(worker.run())
@@ -193,14 +178,10 @@ async def test_a_contact_queued_twice_is_dialled_once_and_keeps_its_call_mark(
     """A peer that took this worker for dead hands its queue back, and the worker may lease a contact
     again while it is dialling it: the second copy is dropped unseen by the gate, and the contact
     stays marked as having a call here (else the reconciler would take that call for an orphan)."""
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=5)
-        campaign = await seed_campaign(
-            conn, company, trunk_ids=[trunk], rules="file:test.toml", rules_toml=rules_toml(),
-            retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=4), dial_timeout_s=10,
-        )
-        [contact_id] = await seed_contacts(conn, campaign, [SeedContact("+79136680007", "p-1", "Asia/Omsk")])
+    campaign, [contact_id] = await seed_sandbox_campaign(
+        database, asterisk.ami_url, [SeedContact("+79136680007", "p-1", "Asia/Omsk")], cps=10, max_channels=5,
+        rules_toml=rules_toml(), retry_delays=FAST_RETRIES, settings=fast_settings(sim_hold=4), dial_timeout_s=10,
+    )
     worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10))
     async with asyncio.TaskGroup() as tg:
         running = tg.create_task(worker.run())
@@ -227,12 +208,10 @@ async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
     database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
 ) -> None:
     contacts = [SeedContact(f"+7913555{i:03d}6", f"sub-{i}", "Asia/Novosibirsk") for i in range(3)]
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=10)
-        campaign = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
-                                       rules_toml=rules_toml(), settings=fast_settings(), dial_timeout_s=5)
-        await seed_contacts(conn, campaign, contacts)
+    await seed_sandbox_campaign(
+        database, asterisk.ami_url, contacts, cps=10, max_channels=10,
+        rules_toml=rules_toml(), settings=fast_settings(), dial_timeout_s=5,
+    )
     metrics = DialerMetrics()
     worker = Worker(database, database_url,
                     WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2),
@@ -274,13 +253,10 @@ async def test_no_call_is_decided_closer_to_the_window_s_end_than_the_dial_lead(
     local = now.astimezone(ZoneInfo(zone))
     window = f"{local - timedelta(hours=1):%H:%M:%S}-{local + timedelta(seconds=10):%H:%M:%S}"
     decided_at = now + timedelta(seconds=8)  # the worker's clock, stopped 2 s before the window's end
-    async with database.begin() as conn:
-        company = await seed_company(conn)
-        trunk = await seed_trunk(conn, ami_url=asterisk.ami_url, cps=10, max_channels=10)
-        campaign = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
-                                       rules_toml=rules_toml(window=window), settings=fast_settings(),
-                                       dial_timeout_s=5)
-        await seed_contacts(conn, campaign, [SeedContact("+79135550016", "sub-1", zone)])
+    await seed_sandbox_campaign(
+        database, asterisk.ami_url, [SeedContact("+79135550016", "sub-1", zone)], cps=10, max_channels=10,
+        rules_toml=rules_toml(window=window), settings=fast_settings(), dial_timeout_s=5,
+    )
     worker = Worker(database, database_url,
                     WorkerOptions(campaigns=("camp",), until_done=True, lease_seconds=10, idle_recheck_seconds=2,
                                   max_clock_skew_seconds=120, dial_lead_seconds=lead_s),
