@@ -47,6 +47,10 @@ class DialerMetrics:
             "dialer_asterisk_clock_offset_seconds", "An Asterisk server's clock (its CDR times) minus this worker's",
             ["server"], registry=r,
         )
+        self.clock_skew_limit_seconds = Gauge(
+            "dialer_clock_skew_limit_seconds",
+            "This worker's max_clock_skew_seconds: the clock offsets the alert rules compare with it", registry=r,
+        )
         self.contacts_ready = Gauge(
             "dialer_contacts_ready", "Contacts eligible to dial now", ["campaign"], registry=r
         )

@@ -98,6 +98,7 @@ class Worker:
         self.options = options
         self.database_url = database_url
         self.metrics = metrics or DialerMetrics()
+        self.metrics.clock_skew_limit_seconds.set(options.max_clock_skew_seconds)
         self.pg: AsyncConnectionPool[Any] = make_hot_pool(database_url, name=f"worker-{self.worker_id}",
                                                           application_name=self.application_name)
         # CDR batches through the hot pool: a small batch is one round trip (no pre-ping, no BEGIN).

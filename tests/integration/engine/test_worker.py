@@ -228,6 +228,8 @@ async def test_a_worker_whose_clock_is_off_places_no_call_until_it_agrees(
         assert await _count(database, "SELECT count(*) FROM attempts") == 0
         offset = metrics.registry.get_sample_value("dialer_clock_offset_seconds")
         assert offset is not None and -31 < offset < -29
+        # The alert rules compare the offset with this worker's own limit.
+        assert metrics.registry.get_sample_value("dialer_clock_skew_limit_seconds") == 2.0
         assert worker.ctx.clock_held
         assert (await worker.health() or "").startswith("clock 30.0 s ahead of PostgreSQL's")
         skew[0] = timedelta(0)

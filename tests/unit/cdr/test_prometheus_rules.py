@@ -100,9 +100,16 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                 series("dialer_cdr_queue_rows", {**W1, "table": "cdr"}, "20000x10"),
                 series("dialer_cdr_queue_rows", {**W1, "table": "asterisk_cdr"}, "5x10"),
                 series("dialer_clock_offset_seconds", W1, "0.01 -31 -31 -31 0.02"),
-                series("dialer_clock_offset_seconds", {**W1, "instance": "w2:9108"}, "1.5x10"),
+                # w2 and w3 are 1.5 s off from the 3rd minute: beyond w2's limit (1 s), not w3's (2 s).
+                series("dialer_clock_offset_seconds", {**W1, "instance": "w2:9108"}, "0.1 0.1 0.1 1.5x7"),
+                series("dialer_clock_offset_seconds", {**W1, "instance": "w3:9108"}, "0.1 0.1 0.1 1.5x7"),
+                series("dialer_clock_skew_limit_seconds", W1, "2x10"),
+                series("dialer_clock_skew_limit_seconds", {**W1, "instance": "w2:9108"}, "1x10"),
+                series("dialer_clock_skew_limit_seconds", {**W1, "instance": "w3:9108"}, "2x10"),
                 series("dialer_asterisk_clock_offset_seconds", {**W1, "server": "pbx1:5038"}, "0 45x10"),
                 series("dialer_asterisk_clock_offset_seconds", {**W1, "server": "pbx2:5038"}, "-0.2x10"),
+                series("dialer_asterisk_clock_offset_seconds", {**W1, "instance": "w2:9108", "server": "pbx3:5038"},
+                       "0 0 0 -1.5x7"),
             ],
             "alert_rule_test": [
                 {"eval_time": "2m", "alertname": "DialerCdrMismatch", "exp_alerts": []},
@@ -121,11 +128,24 @@ def test_alerts_fire_exactly_when_they_should(tmp_path: Path) -> None:
                     "exp_annotations": {"summary": "Worker w1:9108 is 31 s off PostgreSQL's clock and places no call: "
                                                    "check NTP"},
                 }]},
-                {"eval_time": "4m", "alertname": "DialerClockSkew", "exp_alerts": []},
+                {"eval_time": "4m", "alertname": "DialerClockSkew", "exp_alerts": [{
+                    "exp_labels": {**W1, "instance": "w2:9108", "severity": "critical"},
+                    "exp_annotations": {"summary": "Worker w2:9108 is 1.5 s off PostgreSQL's clock and places no call: "
+                                                   "check NTP"},
+                }]},
                 {"eval_time": "1m", "alertname": "DialerAsteriskClockSkew", "exp_alerts": []},
                 {"eval_time": "3m", "alertname": "DialerAsteriskClockSkew", "exp_alerts": [{
                     "exp_labels": {**W1, "server": "pbx1:5038", "severity": "warning"},
                     "exp_annotations": {"summary": "Asterisk pbx1:5038 is 45 s off the dialer's clock: its CDR times "
+                                                   "are wrong, check NTP"},
+                }]},
+                {"eval_time": "5m", "alertname": "DialerAsteriskClockSkew", "exp_alerts": [{
+                    "exp_labels": {**W1, "server": "pbx1:5038", "severity": "warning"},
+                    "exp_annotations": {"summary": "Asterisk pbx1:5038 is 45 s off the dialer's clock: its CDR times "
+                                                   "are wrong, check NTP"},
+                }, {
+                    "exp_labels": {**W1, "instance": "w2:9108", "server": "pbx3:5038", "severity": "warning"},
+                    "exp_annotations": {"summary": "Asterisk pbx3:5038 is 1.5 s off the dialer's clock: its CDR times "
                                                    "are wrong, check NTP"},
                 }]},
                 {"eval_time": "6m", "alertname": "DialerCdrBacklog", "exp_alerts": [{
