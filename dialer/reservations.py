@@ -15,7 +15,7 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    for gates in progress, and every gate after it sees the campaign paused and records nothing;
    the same message reads whether the number is on the company's do-not-call list (listed since the
    contact was imported, or while it waited in a queue or for a retry: it is excluded, reason
-   `do-not-call`);
+   `do-not-call`, unless a `dnc remove` took the number off before that is written);
 3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
    history between the decision and the insert), on rules whose end margin is at least the worker's
    dial lead (the call starts a moment later);
@@ -246,11 +246,22 @@ _ADMIT_SQL = """
     RETURNING id, (SELECT attempts FROM counted)
     """
 
+# A contact excluded by the do-not-call list goes back to `ready` instead if its number has left the list
+# since the gate read it: `dnc remove` gives back only contacts already excluded, so without this a removal
+# committed between the gate's two round trips would leave the contact excluded for good. The list's row
+# is locked (FOR KEY SHARE) so that a removal in progress is waited for, and one after this commits sees
+# the contact excluded.
 _HOLD_SQL = """
-    WITH held AS (
-        UPDATE contacts SET state = %(state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
+    WITH unlisted AS (
+        SELECT %(excluded_as)s = 'do-not-call'
+               AND NOT EXISTS (SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s
+                               FOR KEY SHARE) AS gone),
+    held AS (
+        UPDATE contacts SET state = CASE WHEN u.gone THEN 'ready' ELSE %(state)s END,
+               next_attempt_at = COALESCE(%(next)s, next_attempt_at),
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-               last_outcome = COALESCE(%(excluded_as)s, last_outcome)
+               last_outcome = CASE WHEN u.gone THEN last_outcome ELSE COALESCE(%(excluded_as)s, last_outcome) END
+          FROM unlisted u
          WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
            AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = %(contact)s AND a.ended_at IS NULL)
         RETURNING id)
@@ -309,9 +320,9 @@ _STATEMENTS = PreparedSet((
     Statement("dialer_gate_dnc", (("company", "int4"), ("phone", "text")), _DNC_SQL),
     Statement("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"),
                                     ("trunk", "int4"), ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
-    Statement("dialer_gate_hold", (("state", "text"), ("next", "timestamptz"), ("excluded_as", "text"),
-                                   ("contact", "int8"), ("worker", "text"), ("at", "timestamptz"),
-                                   ("reasons", "jsonb")), _HOLD_SQL),
+    Statement("dialer_gate_hold", (("excluded_as", "text"), ("company", "int4"), ("phone", "text"),
+                                   ("state", "text"), ("next", "timestamptz"), ("contact", "int8"),
+                                   ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
     Statement("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
                                ("ended_at", "timestamptz"), ("hangup_cause", "int4"), ("amd_status", "text"),
                                ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"),
@@ -376,7 +387,7 @@ async def _gate(
             held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
             state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
             hold = await simple_query(conn, _STATEMENTS.execute_sql(
-                "dialer_gate_hold", _hold_params(contact, worker_id, held, state)) + ";\nCOMMIT")
+                "dialer_gate_hold", _hold_params(contact, company_id, worker_id, held, state)) + ";\nCOMMIT")
             return held if hold[0].ntuples else LeaseLost()
         channel_id = new_channel_id(contact.id, channel_prefix)
         admit = await simple_query(conn, _STATEMENTS.execute_sql(
@@ -397,15 +408,17 @@ async def _gate(
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-def _hold_params(contact: LeasedContact, worker_id: str, held: HeldBack, state: ContactState) -> tuple[Any, ...]:
+def _hold_params(
+    contact: LeasedContact, company_id: int, worker_id: str, held: HeldBack, state: ContactState
+) -> tuple[Any, ...]:
     # Never allowed (the do-not-call list, or no instant inside every candidate zone's window):
     # excluded, the contact's last outcome says which (`dnc remove` gives back the first), the reason
     # logged.
     excluded_as = None
     if state is ContactState.EXCLUDED:
         excluded_as = ExcludedBy.DO_NOT_CALL if DO_NOT_CALL in held.reasons else ExcludedBy.BLOCKED
-    return (state.value, held.next_allowed_at, excluded_as, contact.id, worker_id, held.decided_at,
-            Jsonb([reason_json(r) for r in held.reasons]))
+    return (excluded_as, company_id, contact.phone, state.value, held.next_allowed_at, contact.id, worker_id,
+            held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
 
 
 @dataclass(frozen=True, slots=True)

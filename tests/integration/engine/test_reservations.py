@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
+import pytest
 from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -353,3 +356,70 @@ async def test_a_number_put_on_the_do_not_call_list_after_its_import_is_never_di
     assert sorted(c.phone for c in back) == ["+79130000011", "+79130000012"]
     for contact in back:
         assert isinstance(await _admit(database, contact, company, trunk, CAPPED), Admitted)
+
+
+@pytest.mark.parametrize("removal", ["committed", "committing"])
+async def test_a_number_taken_off_the_list_while_a_gate_excludes_it_is_dialled_again(
+    database: AsyncEngine, database_url: str, removal: str
+) -> None:
+    """`dnc remove` gives back the contacts the list excluded. A gate that found the number listed in its
+    first round trip excludes the contact in its second: a removal that committed in between
+    (`committed`), or is between its restore and its commit then (`committing`), must not leave the
+    contact excluded for good."""
+    phone = "+79130000031"
+    company, campaign, trunk, (leased,) = await _setup(database, [phone])
+    async with database.begin() as conn:  # the same number in another campaign, excluded while it waited
+        other_campaign = await seed_campaign(conn, company, "other", trunk_ids=[trunk])
+        (other,) = await seed_contacts(conn, other_campaign, [SeedContact(phone, "person-1")])
+    assert (await add_dnc_numbers(database, [phone], "acme")).contacts_excluded == 1
+    url = libpq_url(database_url)
+
+    async def remove() -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await remove_dnc_numbers(conn, [phone], "acme")
+
+    def lock_waiters() -> int:
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'").fetchone()
+            return int(row[0]) if row else 0
+
+    remover = threading.Thread(target=asyncio.run, args=(remove(),))
+    # `committing`: the removal's restore waits on `other`'s row, held here, so it has deleted the number
+    # and restored nothing of ours (the leased contact was not excluded yet) when the gate writes.
+    blocker = await psycopg.AsyncConnection.connect(url)
+    if removal == "committing":
+        await blocker.execute("SELECT 1 FROM contacts WHERE id = %s FOR UPDATE", (other,))
+
+    def decide_now() -> datetime:  # between the gate's two round trips
+        remover.start()
+        if removal == "committed":
+            remover.join(30)
+        else:
+            for _ in range(300):
+                if lock_waiters() >= 1:
+                    break
+                time.sleep(0.05)
+        return _now()
+
+    async def release_when_the_gate_waits_or_ends() -> None:
+        for _ in range(600):
+            if gating.done() or await asyncio.to_thread(lock_waiters) >= 2:
+                break
+            await asyncio.sleep(0.05)
+        await blocker.rollback()
+
+    async with blocker, asyncio.TaskGroup() as tg:
+        gating = tg.create_task(_admit(database, leased, company, trunk, CAPPED, now=decide_now))
+        tg.create_task(release_when_the_gate_waits_or_ends())
+    await asyncio.to_thread(remover.join, 30)
+    held = gating.result()
+    assert isinstance(held, HeldBack) and held.codes == ("do-not-call",)  # listed when it decided
+    async with database.connect() as conn:
+        states = (await conn.execute(text("SELECT id, state, last_outcome FROM contacts ORDER BY id"))).all()
+        listed = (await conn.execute(text("SELECT count(*) FROM dnc"))).scalar_one()
+    assert listed == 0
+    assert [tuple(s) for s in states] == [(leased.id, "ready", None), (other, "ready", None)]
+    async with database.begin() as conn:
+        again = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    assert [c.id for c in again] == [leased.id]
+    assert isinstance(await _admit(database, again[0], company, trunk, CAPPED), Admitted)
