@@ -24,6 +24,23 @@ def _not_a_bool(value: object) -> object:
 Cps = Annotated[float | str, BeforeValidator(_not_a_bool)]
 
 
+def _retry_spec(value: object) -> object:
+    """{"busy": "10m", "no_answer": 1800} is the CLI's "busy=10m,no_answer=1800s" (a bare number is seconds)."""
+    if not isinstance(value, dict):
+        return value
+    parts = []
+    for outcome, delay in value.items():
+        if isinstance(delay, bool) or not isinstance(delay, str | int):
+            raise ValueError(f"{outcome}: expected a duration such as \"10m\" or a whole number of seconds")
+        parts.append(f"{outcome}={delay}s" if isinstance(delay, int) else f"{outcome}={delay}")
+    return ",".join(parts)
+
+
+# Retry delays by outcome: the CLI's text, or an object of outcome to duration; checked by
+# dialer.retries.RetryPolicy.
+Retry = Annotated[str, BeforeValidator(_retry_spec)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not a silent default
 
@@ -70,7 +87,7 @@ class _CampaignFields(_Body):
     cps: Cps | None = None
     max_channels: StrictInt | None = None
     max_attempts: StrictInt | None = None
-    retry: str | None = None
+    retry: Retry | None = None
     machine: str | None = None
     subscriber_column: str | None = None
     answered_context: str | None = None

@@ -83,6 +83,10 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
     assert (patched.json()["trunks"], patched.json()["cps"], patched.json()["max_attempts"]) == (
         ["sim2", "sim"], None, 4
     )
+    # Retry delays as a JSON object too; a bare number is seconds.
+    patched = await client.patch("/campaigns/debts", json={"retry": {"busy": "5m", "no-answer": 5400}})
+    assert patched.status_code == 200, patched.text
+    assert {"busy=5m", "no_answer=1h30m", "congestion=2m"} <= set(patched.json()["retry"].split(","))
     assert error(await client.patch("/campaigns/debts", json={"max_attempts": None}), 422)["field"] == "max_attempts"
     assert error(await client.patch("/campaigns/debts", json={}), 422)["field"] == "body"
 
@@ -112,6 +116,10 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
         ({"trunks": ["sim"], "rules": "x.toml", "rules_toml": "[windows]\nbad = 1\n"}, "rules", "unknown key(s) bad"),
         ({"trunks": ["sim"], "rules_toml": "a = " + "[" * 3000 + "]" * 3000}, "rules", "nested too deeply"),
         ({"trunks": ["sim"], "retry": "busy=99999999999999999999d"}, "retry busy", "limit of 30 days"),
+        ({"trunks": ["sim"], "retry": {"busy": "often"}}, "retry busy", "'often' is not a duration"),
+        ({"trunks": ["sim"], "retry": {"busy": 1.5}}, "retry", "a whole number of seconds"),
+        ({"trunks": ["sim"], "retry": {"busy": True}}, "retry", "a whole number of seconds"),
+        ({"trunks": ["sim"], "retry": {}}, "retry", "empty"),
         ({"trunks": ["sim"], "caller_id": "1\x7f"}, "caller_id", "must not contain control characters"),
         ({"trunks": ["sim"], "caller_id": "1\u0085"}, "caller_id", "must not contain control characters"),
         ({"trunks": ["sim"], "cps": -1}, "cps", "must be greater than zero"),
