@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ami.outcomes import cause_text
+from compliance import AnsweredHistory, ReasonCode, RuleSet, Subscriber, decide
 from compliance.errors import InvalidPhoneError
 from compliance.phones import normalize_phone
 from dialer.campaign_stats import reason_code
@@ -31,12 +32,17 @@ from dialer.db.models import (
     Trunk,
 )
 from dialer.errors import InvalidValueError, NotFoundError
+from dialer.leasing import driver_connection
+from dialer.reservations import make_subscriber, subscriber_history
+from dialer.rules import StoredRules
 from dialer.schedule import Schedule, parse_schedule
+from dialer.settings import DEFAULT_DIAL_LEAD_SECONDS
 
 __all__ = [
     "AttemptLine",
     "ContactWhy",
     "DecisionLine",
+    "Judged",
     "NextDial",
     "Reason",
     "contact_why",
@@ -182,6 +188,45 @@ _EXCLUDED: dict[str, str] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What the compliance gate will judge the contact by when it is due: its subscriber (zones), the
+    subscriber's caps history and the campaign's rules (with the workers' dial lead)."""
+
+    subscriber: Subscriber
+    history: AnsweredHistory
+    rules: RuleSet
+
+
+# The schedule and the rules may each move the instant past the other's opening: a few rounds settle it.
+_ROUNDS = 8
+
+
+def _first_dial(
+    due: datetime, schedule: Schedule | None, company_zone: ZoneInfo | None, judged: Judged | None
+) -> tuple[datetime | None, str]:
+    """The first instant from `due` the campaign's schedule and the subscriber's rules both allow, and
+    what moved it there (None: the rules never allow it)."""
+    at, note = due, ""
+    for _ in range(_ROUNDS):
+        if schedule is not None and company_zone is not None:
+            opens = schedule.next_open(at, company_zone)
+            if opens > at:
+                at, note = opens, f", when the campaign's schedule ({schedule.spec()}) opens"
+        if judged is None:
+            break
+        decision = decide(judged.subscriber, at, judged.history, judged.rules)
+        if decision.allowed:
+            break
+        if decision.next_allowed_at is None:
+            return None, "never: " + "; ".join(r.message for r in decision.reasons)
+        codes = {r.code for r in decision.reasons}
+        waits = (["the subscriber's calling window opens"] if ReasonCode.OUTSIDE_WINDOW in codes else []) + (
+            ["the subscriber's caps allow another call"] if codes - {ReasonCode.OUTSIDE_WINDOW} else [])
+        at, note = decision.next_allowed_at, f", when {' and '.join(waits)}"
+    return at, note
+
+
 def explain_next_dial(
     *,
     state: ContactState,
@@ -193,17 +238,11 @@ def explain_next_dial(
     now: datetime,
     schedule: Schedule | None = None,
     company_zone: ZoneInfo | None = None,
+    judged: Judged | None = None,
 ) -> NextDial:
-    """Pure: when and whether the contact will be dialed next, in words and instants (the campaign's
-    schedule, in the company's zone, delays a due contact to its next opening)."""
-    zone = _zone(timezone)
-    schedule_note = ""
-    if schedule is not None and company_zone is not None:
-        opens = schedule.next_open(max(next_attempt_at, now), company_zone)
-        if opens > max(next_attempt_at, now):
-            next_attempt_at = opens
-            schedule_note = f", when the campaign's schedule ({schedule.spec()}) opens"
-    local = None if zone is None else next_attempt_at.astimezone(zone)
+    """Pure: when and whether the contact will be dialed next, in words and instants. From its due time,
+    the campaign's schedule (in the company's zone) and, given `judged`, the subscriber's calling window
+    and caps move it to the first instant a worker may dial it."""
     if state is ContactState.DONE:
         return NextDial(None, None, f"never: completed ({last_outcome or 'done'})")
     if state is ContactState.FAILED:
@@ -214,15 +253,20 @@ def explain_next_dial(
         return NextDial(None, None, f"a call is in progress now (worker {lease_owner or '?'})")
     if campaign_status is CampaignStatus.STOPPED:
         return NextDial(None, None, "never: the campaign is stopped")
+    zone = _zone(timezone)
+    due = max(next_attempt_at, now)
+    first, wait_note = _first_dial(due, schedule, company_zone, judged)
+    at = first if first is not None and first > due else next_attempt_at
+    local = None if zone is None else at.astimezone(zone)
     if campaign_status in (CampaignStatus.DRAFT, CampaignStatus.PAUSED):
         verb = "started" if campaign_status is CampaignStatus.DRAFT else "resumed"
-        return NextDial(
-            next_attempt_at, local, f"not before the campaign is {verb} (it is {campaign_status.value})"
-        )
+        return NextDial(at, local, f"not before the campaign is {verb} (it is {campaign_status.value})")
+    if first is None:
+        return NextDial(None, None, wait_note)
     zone_text = "subscriber's time zone unknown" if zone is None else f"{timezone}"
-    if next_attempt_at <= now:
-        return NextDial(next_attempt_at, local, f"due now: the next free worker dials it ({zone_text})")
-    return NextDial(next_attempt_at, local, f"at {next_attempt_at.isoformat()}{schedule_note} ({zone_text})")
+    if at <= now:
+        return NextDial(at, local, f"due now: the next free worker dials it ({zone_text})")
+    return NextDial(at, local, f"at {at.isoformat()}{wait_note} ({zone_text})")
 
 
 def _reasons(raw: Any) -> tuple[Reason, ...]:
@@ -243,12 +287,15 @@ def normalize_query_phone(phone: str, *, field_name: str = "phone") -> str:
 
 
 async def contact_why(
-    session: AsyncSession, phone: str, now: datetime, *, campaign: str | None = None
+    session: AsyncSession, phone: str, now: datetime, *, campaign: str | None = None,
+    dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
 ) -> list[ContactWhy]:
-    """One report per campaign the number is in (or the named campaign only), oldest campaign first."""
+    """One report per campaign the number is in (or the named campaign only), oldest campaign first.
+    The next dial is judged as a worker would judge it (its `dial_lead_seconds` included)."""
     e164 = normalize_query_phone(phone)
     query = (
-        select(Contact, Campaign.name, Campaign.status, Campaign.schedule, Company.timezone)
+        select(Contact, Campaign.name, Campaign.status, Campaign.schedule, Company.timezone, Campaign.company_id,
+               Campaign.rules, Campaign.rules_toml)
         .join(Campaign, Campaign.id == Contact.campaign_id)
         .join(Company, Company.id == Campaign.company_id)
         .where(Contact.phone == e164)
@@ -266,10 +313,19 @@ async def contact_why(
     attempts = await _attempts(session, ids)
     decisions = await _decisions(session, ids)
     reports: list[ContactWhy] = []
-    for contact, campaign_name, status, schedule, company_zone in rows:
+    for contact, campaign_name, status, schedule, company_zone, company_id, rules, rules_toml in rows:
         state = ContactState(contact.state)
         schedule_spec = (schedule or {}).get("spec")
         campaign_status = CampaignStatus(status)
+        judged = None
+        if state is ContactState.READY and campaign_status is not CampaignStatus.STOPPED:
+            judged = Judged(
+                make_subscriber(contact.phone, contact.subscriber_key, contact.timezone, contact.tz_candidates or (),
+                                contact.subscriber_zones or ()),
+                await subscriber_history(await driver_connection(await session.connection()), company_id,
+                                         contact.subscriber_key, now),
+                StoredRules(rules, rules_toml).rule_set().with_end_margin(dial_lead_seconds),
+            )
         reports.append(
             ContactWhy(
                 contact_id=contact.id,
@@ -300,6 +356,7 @@ async def contact_why(
                     now=now,
                     schedule=parse_schedule(schedule_spec) if schedule_spec else None,
                     company_zone=_zone(company_zone),
+                    judged=judged,
                 ),
             )
         )

@@ -80,8 +80,10 @@ __all__ = [
     "counts_as_human",
     "history_from_rows",
     "installation_prefix",
+    "make_subscriber",
     "new_channel_id",
     "reason_json",
+    "subscriber_history",
     "subscriber_of",
     "undo_attempt",
 ]
@@ -167,10 +169,26 @@ def counts_as_human(result: CallResult) -> bool:
 
 
 def subscriber_of(contact: LeasedContact) -> Subscriber:
+    return make_subscriber(contact.phone, contact.subscriber_key, contact.timezone, contact.tz_candidates,
+                           contact.subscriber_zones)
+
+
+def make_subscriber(
+    phone: str, subscriber_key: str, timezone: str | None, tz_candidates: Iterable[str],
+    subscriber_zones: Iterable[str],
+) -> Subscriber:
     """The compliance view of a contact: every zone of its subscriber's numbers when they span several
     (where the subscriber lives is unknown), else its zone, else every candidate zone (strictest wins)."""
-    zones = contact.subscriber_zones or ((contact.timezone,) if contact.timezone else contact.tz_candidates)
-    return Subscriber(contact.phone, tuple(zones), contact.subscriber_key)
+    zones = tuple(subscriber_zones) or ((timezone,) if timezone else tuple(tz_candidates))
+    return Subscriber(phone, zones, subscriber_key)
+
+
+async def subscriber_history(
+    conn: psycopg.AsyncConnection[Any], company_id: int, subscriber_key: str, now: datetime
+) -> AnsweredHistory:
+    """The caps history the gate would read now (in the caller's transaction, without the lock)."""
+    cursor = await conn.execute(_HISTORY_SQL, {"company": company_id, "key": subscriber_key, "days": HISTORY_DAYS})
+    return history_from_rows([HistoryRow(kind, at) for kind, at in await cursor.fetchall()], now)
 
 
 def reason_json(reason: Reason) -> dict[str, str | None]:

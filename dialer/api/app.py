@@ -19,7 +19,7 @@ from dialer.api.limits import BodyLimit
 from dialer.db.session import make_sessionmaker
 from dialer.errors import InvalidValueError
 from dialer.registry_store import configured_registry
-from dialer.settings import DEFAULT_API_MAX_UPLOAD_MB
+from dialer.settings import DEFAULT_API_MAX_UPLOAD_MB, DEFAULT_DIAL_LEAD_SECONDS
 
 __all__ = ["Clock", "ControlPlane", "create_app", "get_plane"]
 
@@ -32,7 +32,8 @@ def utc_now() -> datetime:
 
 
 class ControlPlane:
-    """What the routes share: the session factory over the caller's engine, and the clock."""
+    """What the routes share: the session factory over the caller's engine, the clock, and the workers'
+    dial lead (a contact's next dial is judged as they judge it)."""
 
     def __init__(
         self,
@@ -40,10 +41,12 @@ class ControlPlane:
         clock: Clock,
         registry_paths: Sequence[Path] | None,
         reports_dir: Path | None,
+        dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
     ) -> None:
         self.engine = engine
         self.reports_dir = reports_dir
         self.clock = clock
+        self.dial_lead_seconds = dial_lead_seconds
         self._sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
         self._registry_paths = registry_paths
         self._registry: Registry | None = None
@@ -90,13 +93,14 @@ def create_app(
     reports_dir: Path | None = None,
     tokens: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_API_MAX_UPLOAD_MB * 2**20,
+    dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
     `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`
     (default: settings) are the numbering registry files call-list uploads resolve zones with;
     `reports_dir` (default: $DIALER_HOME/reports) receives their reject reports; with `tokens`, every
     route but the probes needs one of them as a bearer token (`dialer.api.auth`); a request body over
-    `max_body_bytes` gets a 413 (`dialer.api.limits`)."""
+    `max_body_bytes` gets a 413 (`dialer.api.limits`); `dial_lead_seconds` is the workers' (settings)."""
     from dialer.api import (
         routes_campaigns,
         routes_cdr,
@@ -109,7 +113,7 @@ def create_app(
 
     app = FastAPI(title="dialer", summary="Outbound dialer control plane", version="1", lifespan=lifespan,
                   dependencies=[Depends(_reject_nul)])
-    app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir)
+    app.state.control_plane = ControlPlane(engine, clock, registry_paths, reports_dir, dial_lead_seconds)
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     if tokens:

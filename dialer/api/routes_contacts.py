@@ -15,4 +15,6 @@ router = APIRouter(prefix="/contacts", tags=["contacts"])
 @router.get("/{phone}/why")
 async def contacts_why(phone: str, plane: Plane, campaign: str | None = None) -> list[dict[str, Any]]:
     async with plane.tx() as session:
-        return [r.to_json() for r in await contact_why(session, phone, plane.clock(), campaign=campaign)]
+        reports = await contact_why(session, phone, plane.clock(), campaign=campaign,
+                                    dial_lead_seconds=plane.dial_lead_seconds)
+        return [r.to_json() for r in reports]

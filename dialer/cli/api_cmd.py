@@ -71,7 +71,8 @@ def api(
             await engine.dispose()
 
     app = create_app(engine, extra_routers=_extra_routers(), lifespan=lifespan, tokens=tokens,
-                     max_body_bytes=config.api_max_upload_mb * 2**20)
+                     max_body_bytes=config.api_max_upload_mb * 2**20,
+                     dial_lead_seconds=config.worker.dial_lead_seconds)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it once its own handler is gone; with
     # this no-op as the handler it restores, a requested stop exits 0 (as systemd and Docker expect).
     signal.signal(signal.SIGTERM, lambda signum, frame: None)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialer.cli.common import console
+from dialer.cli.common import console, settings
 from dialer.cli.dbrun import run_db
 from dialer.contacts_why import ContactWhy, contact_why
 
@@ -79,7 +79,8 @@ def why(
     """Every attempt, every hold-back and why, and when the contact will next be dialed."""
 
     async def work(session: AsyncSession) -> list[ContactWhy]:
-        return await contact_why(session, phone, datetime.now(UTC), campaign=campaign)
+        return await contact_why(session, phone, datetime.now(UTC), campaign=campaign,
+                                 dial_lead_seconds=settings().worker.dial_lead_seconds)
 
     reports = run_db(work, arguments={"phone": "PHONE"})
     if as_json:
