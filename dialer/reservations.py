@@ -77,8 +77,10 @@ __all__ = [
     "admit_attempt",
     "attempt_columns",
     "close_attempt",
+    "closed_windows",
     "counts_as_human",
     "history_from_rows",
+    "hold_closed_windows",
     "installation_prefix",
     "make_subscriber",
     "new_channel_id",
@@ -288,6 +290,21 @@ _HOLD_SQL = """
     RETURNING contact_id
     """
 
+# Leased contacts whose calling window is closed go back in one statement, each with its decision
+# logged, on the gate's hold conditions (`hold_closed_windows`).
+_HOLD_MANY_SQL = """
+    WITH held AS (
+        UPDATE contacts c SET state = 'ready', next_attempt_at = h.next, lease_owner = NULL,
+               lease_expires_at = NULL, updated_at = now()
+          FROM unnest(%(ids)s::int8[], %(nexts)s::timestamptz[], %(reasons)s::jsonb[]) AS h(id, next, reasons)
+         WHERE c.id = h.id AND c.lease_owner = %(worker)s AND c.state = 'dialing'
+           AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = c.id AND a.ended_at IS NULL)
+        RETURNING c.id, h.next, h.reasons)
+    INSERT INTO decision_log (contact_id, at, worker_id, allowed, reasons, next_allowed_at)
+    SELECT id, %(at)s, %(worker)s, false, reasons, next FROM held
+    RETURNING contact_id
+    """
+
 # Close the attempt once, count a human answer in the ledger, and move the contact on, atomically: a
 # concurrent gate's history read sees either the open attempt or the ledger row, never neither.
 _CLOSE_SQL = """
@@ -437,6 +454,44 @@ def _hold_params(
         excluded_as = ExcludedBy.DO_NOT_CALL if DO_NOT_CALL in held.reasons else ExcludedBy.BLOCKED
     return (excluded_as, company_id, contact.phone, state.value, held.next_allowed_at, contact.id, worker_id,
             held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
+
+
+def closed_windows(
+    contacts: Iterable[LeasedContact], now: datetime, rules: RuleSet
+) -> list[tuple[LeasedContact, HeldBack]]:
+    """Pure: the contacts whose calling window is closed at `now` (in any zone of their subscriber) and
+    opens later. Judged without the caps history: a window never needs it, and a contact allowed here
+    still passes the gate. Contacts no window ever opens for are left to the gate (it excludes them)."""
+    held = []
+    for contact in contacts:
+        decision = decide(subscriber_of(contact), now, _NO_HISTORY, rules)
+        if not decision.allowed and decision.next_allowed_at is not None and decision.next_allowed_at > now:
+            held.append((contact, HeldBack(decision.reasons, decision.next_allowed_at, now)))
+    return held
+
+
+_NO_HISTORY = AnsweredHistory()
+
+
+async def hold_closed_windows(
+    conn: psycopg.AsyncConnection[Any], *, worker_id: str, held: Iterable[tuple[LeasedContact, HeldBack]]
+) -> set[int]:
+    """Give back, in the caller's transaction, contacts leased to `worker_id` whose window is closed
+    (`closed_windows`): `ready` at their window's opening, each decision logged as the gate logs it.
+    A worker's ready queue then holds contacts it may dial, and a list imported while its subscribers'
+    windows are closed is sorted in a statement per lease instead of a gate per contact. Returns the ids
+    given back."""
+    rows = list(held)
+    if not rows:
+        return set()
+    cursor = await conn.execute(_HOLD_MANY_SQL, {
+        "ids": [contact.id for contact, _ in rows],
+        "nexts": [hold.next_allowed_at for _, hold in rows],
+        "reasons": [Jsonb([reason_json(r) for r in hold.reasons]) for _, hold in rows],
+        "worker": worker_id,
+        "at": rows[0][1].decided_at,
+    })
+    return {int(row[0]) for row in await cursor.fetchall()}
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,9 @@ Leaser: keeps between half and all of `ready_queue` contacts leased, so a free c
 for a database round trip (the "empty hopper" of peer dialers). With nothing due, it sleeps until
 the earliest `next_attempt_at`, a NOTIFY, a call of this campaign ending, or `idle_recheck_seconds`.
 
+Contacts whose calling window is closed when they are leased go back at once, in the lease's
+transaction, to wait for its opening: the queue holds contacts that may be dialled now.
+
 Dispatcher, for each contact: a free channel (campaign share, then the first usable trunk by
 priority), the pace (campaign bucket, then trunk bucket), then the compliance gate at that instant
 (dialer.reservations), then the call as a task of the worker. A held-back contact gives its pacing
@@ -25,7 +28,15 @@ from dialer.db.models import CampaignStatus, ContactState
 from dialer.leasing import LeasedContact, campaign_progress, earliest_ready_at, lease_contacts, release_leases
 from dialer.lifecycle import finish_if_exhausted
 from dialer.pacing import ChannelLimiter, Signal, TokenBucket
-from dialer.reservations import Admitted, CampaignNotDialable, ClosedAttempt, HeldBack, admit_attempt
+from dialer.reservations import (
+    Admitted,
+    CampaignNotDialable,
+    ClosedAttempt,
+    HeldBack,
+    admit_attempt,
+    closed_windows,
+    hold_closed_windows,
+)
 from dialer.worker.calls import CallPlan, run_call
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
@@ -43,6 +54,7 @@ class CampaignStats:
         self.held_window = 0
         self.held_caps = 0
         self.held_other = 0
+        self.held_on_lease = 0  # of the hold-backs, those decided when leased (window closed)
         self.lease_lost = 0
 
 
@@ -156,12 +168,21 @@ class CampaignRunner:
             async with self.ctx.pg.connection() as conn, conn.transaction():
                 leased = await lease_contacts(conn, campaign_id=self.id, worker_id=self.ctx.worker_id,
                                               limit=room, lease_seconds=self.ctx.options.lease_seconds)
+                # Those whose window is closed go straight back (dialer.reservations.hold_closed_windows);
+                # not while this worker's clock is in doubt.
+                closed = [] if self.ctx.clock_held else closed_windows(leased, self.ctx.wall(), self.rules)
+                held = await hold_closed_windows(conn, worker_id=self.ctx.worker_id, held=closed)
+            for _, hold in (item for item in closed if item[0].id in held):
+                self._count_hold_back(hold)
+            self.stats.held_on_lease += len(held)
+            ready = [contact for contact in leased if contact.id not in held]
             if self.stopped or not self.active:
-                await self._release(leased)
+                await self._release(ready)
                 continue
-            if leased:
-                self.queue.extend(leased)
+            if ready:
+                self.queue.extend(ready)
                 self._queue_changed.fire()
+            if leased:
                 continue
             await self._idle(woken)
 

@@ -22,7 +22,14 @@ from dialer.worker import campaign as campaign_module
 from dialer.worker.lanes import AmiPool
 from tests.asterisk_fixture import AsteriskSandbox
 from tests.integration.ami.proxy import LoopbackProxy
-from tests.integration.engine.seed import SeedContact, seed_campaign, seed_company, seed_contacts, seed_trunk
+from tests.integration.engine.seed import (
+    SeedContact,
+    rules_toml,
+    seed_campaign,
+    seed_company,
+    seed_contacts,
+    seed_trunk,
+)
 from tests.ports import free_port
 
 IDLE_RECHECK_S = 60.0  # what a lost wake-up would cost
@@ -35,7 +42,9 @@ async def _idle_worker(database: AsyncEngine, database_url: str, monkeypatch: py
     async with database.begin() as conn:
         company = await seed_company(conn)
         trunk = await seed_trunk(conn, ami_url=f"ami://u:s@127.0.0.1:{free_port()}")
-        campaign = await seed_campaign(conn, company, trunk_ids=[trunk])
+        # Open all day: the contact added is leased whatever the time (a closed window sends it back).
+        campaign = await seed_campaign(conn, company, trunk_ids=[trunk], rules="file:test.toml",
+                                       rules_toml=rules_toml())
         await seed_contacts(conn, campaign, [SeedContact("+79131234567", "s-1", next_attempt_offset_s=3600)])
     worker = Worker(database, database_url,
                     WorkerOptions(campaigns=("camp",), idle_recheck_seconds=IDLE_RECHECK_S))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -283,3 +283,46 @@ async def test_no_call_is_decided_closer_to_the_window_s_end_than_the_dial_lead(
         assert "last start" in reasons[0]["message"]
         opens = (local - timedelta(hours=1)).replace(tzinfo=None) + timedelta(days=1)
         assert next_allowed_at == opens.replace(tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+async def test_contacts_whose_window_is_closed_go_back_when_leased_and_the_others_are_dialled(
+    database: AsyncEngine, database_url: str, asterisk: AsteriskSandbox
+) -> None:
+    """A list imported while most subscribers' windows are closed: those go back in the lease's own
+    statement (a decision logged for each, due at the window's opening) and never reach the queue or the
+    gate; the others are dialled. The window is open around the time now in one zone, closed in a zone
+    9 h away (whichever of Moscow and Kamchatka is not near midnight is the open one)."""
+    moscow_hour = datetime.now(ZoneInfo("Europe/Moscow")).hour
+    open_zone, closed_zone = (("Europe/Moscow", "Asia/Kamchatka") if 2 <= moscow_hour <= 21
+                              else ("Asia/Kamchatka", "Europe/Moscow"))
+    hour = datetime.now(ZoneInfo(open_zone)).hour
+    closed = [SeedContact(f"+7914200{i:04d}6", f"closed-{i}", closed_zone) for i in range(300)]
+    open_ = [SeedContact(f"+7916300{i:04d}6", f"open-{i}", open_zone) for i in range(3)]
+    campaign, _ = await seed_sandbox_campaign(
+        database, asterisk.ami_url, closed[:150] + open_ + closed[150:], cps=20, max_channels=10,
+        rules_toml=rules_toml(window=f"{hour - 1:02d}:00-{hour + 2:02d}:00"), settings=fast_settings(),
+    )
+    worker = Worker(database, database_url, WorkerOptions(campaigns=("camp",), lease_seconds=10, ready_queue=16))
+    async with asyncio.TaskGroup() as tg:
+        running = tg.create_task(worker.run())
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM attempts WHERE outcome = 'answered'", 3),
+                     60, "the open zone's calls")
+        await _until(lambda: _at_least(database, "SELECT count(*) FROM decision_log", 300), 30, "the hold-backs")
+        worker.request_stop()
+        assert await running == 0
+    stats = worker.runners[campaign].stats
+    assert (stats.admitted, stats.held_window, stats.held_on_lease) == (3, 300, 300)
+    zone = ZoneInfo(closed_zone)
+    opening = datetime.combine(datetime.now(zone).date(), time(hour - 1), zone)
+    async with database.connect() as conn:
+        held = (await conn.execute(text(
+            "SELECT c.state, c.attempts, c.next_attempt_at = d.next_allowed_at, d.next_allowed_at,"
+            "       d.reasons -> 0 ->> 'code', count(*)"
+            "  FROM contacts c JOIN decision_log d ON d.contact_id = c.id"
+            " GROUP BY 1, 2, 3, 4, 5"))).all()
+        dialled = (await conn.execute(text(
+            "SELECT DISTINCT c.subscriber_key FROM attempts a JOIN contacts c ON c.id = a.contact_id"))).scalars().all()
+    assert sorted(dialled) == ["open-0", "open-1", "open-2"]
+    [(state, attempts, same, next_allowed, code, count)] = held
+    assert (state, attempts, same, code, count) == ("ready", 0, True, "outside-window", 300)
+    assert next_allowed in (opening, opening + timedelta(days=1))

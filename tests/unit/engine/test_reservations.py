@@ -7,11 +7,12 @@ from zoneinfo import ZoneInfo
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
-from compliance import CapMetric
+from compliance import CapMetric, load_rules
 from dialer.leasing import LeasedContact
 from dialer.reservations import (
     HistoryRow,
     attempt_columns,
+    closed_windows,
     counts_as_human,
     history_from_rows,
     new_channel_id,
@@ -85,3 +86,21 @@ def test_subscriber_zones_explicit_else_candidates() -> None:
     spread = LeasedContact(3, 1, "+79130000001", "k", "Asia/Novosibirsk", (), 0,
                            subscriber_zones=("Asia/Novosibirsk", "Asia/Vladivostok"))
     assert subscriber_of(spread).zones == ("Asia/Novosibirsk", "Asia/Vladivostok")
+
+
+def test_closed_windows_holds_the_contacts_whose_window_opens_later() -> None:
+    """NOW is Tuesday 12:00 in Moscow, 16:00 in Novosibirsk, 21:00 in Kamchatka: under fz230-law
+    (08:00-22:00 on workdays) every zone is open but Kamchatka closes within the hour of the lead."""
+    rules = load_rules("fz230-law").with_end_margin(3600)
+    moscow = LeasedContact(1, 1, "+79160000001", "a", "Europe/Moscow", (), 0)
+    kamchatka = LeasedContact(2, 1, "+79140000002", "b", "Asia/Kamchatka", (), 0)
+    spread = LeasedContact(3, 1, "+79160000003", "c", "Europe/Moscow", (), 0,
+                           subscriber_zones=("Europe/Moscow", "Asia/Kamchatka"))
+    nowhere = LeasedContact(4, 1, "+79160000004", "d", None, (), 0)  # the gate excludes it
+    held = closed_windows([moscow, kamchatka, spread, nowhere], NOW, rules)
+    assert [(contact.id, hold.next_allowed_at) for contact, hold in held] == [
+        (2, datetime(2026, 3, 10, 20, 0, tzinfo=UTC)),  # Wednesday 08:00 in Kamchatka
+        (3, datetime(2026, 3, 11, 5, 0, tzinfo=UTC)),  # Wednesday 08:00 in Moscow, open in both zones
+    ]
+    assert all(hold.codes == ("outside-window",) and hold.decided_at == NOW for _, hold in held)
+    assert closed_windows([moscow, kamchatka], NOW, load_rules("fz230-law")) == []
