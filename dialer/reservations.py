@@ -456,6 +456,9 @@ def _hold_params(
             held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
 
 
+_NO_HISTORY = AnsweredHistory()
+
+
 def closed_windows(
     contacts: Iterable[LeasedContact], now: datetime, rules: RuleSet
 ) -> list[tuple[LeasedContact, HeldBack]]:
@@ -468,9 +471,6 @@ def closed_windows(
         if not decision.allowed and decision.next_allowed_at is not None and decision.next_allowed_at > now:
             held.append((contact, HeldBack(decision.reasons, decision.next_allowed_at, now)))
     return held
-
-
-_NO_HISTORY = AnsweredHistory()
 
 
 async def hold_closed_windows(

@@ -172,8 +172,9 @@ class CampaignRunner:
                 # not while this worker's clock is in doubt.
                 closed = [] if self.ctx.clock_held else closed_windows(leased, self.ctx.wall(), self.rules)
                 held = await hold_closed_windows(conn, worker_id=self.ctx.worker_id, held=closed)
-            for _, hold in (item for item in closed if item[0].id in held):
-                self._count_hold_back(hold)
+            for contact, hold in closed:
+                if contact.id in held:
+                    self._count_hold_back(hold)
             self.stats.held_on_lease += len(held)
             ready = [contact for contact in leased if contact.id not in held]
             if self.stopped or not self.active:
