@@ -288,7 +288,7 @@ def normalize_query_phone(phone: str, *, field_name: str = "phone") -> str:
 
 async def contact_why(
     session: AsyncSession, phone: str, now: datetime, *, campaign: str | None = None,
-    dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
+    dial_lead_seconds: int = DEFAULT_DIAL_LEAD_SECONDS,
 ) -> list[ContactWhy]:
     """One report per campaign the number is in (or the named campaign only), oldest campaign first.
     The next dial is judged as a worker would judge it (its `dial_lead_seconds` included)."""

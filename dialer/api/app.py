@@ -41,7 +41,7 @@ class ControlPlane:
         clock: Clock,
         registry_paths: Sequence[Path] | None,
         reports_dir: Path | None,
-        dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
+        dial_lead_seconds: int = DEFAULT_DIAL_LEAD_SECONDS,
     ) -> None:
         self.engine = engine
         self.reports_dir = reports_dir
@@ -93,7 +93,7 @@ def create_app(
     reports_dir: Path | None = None,
     tokens: Sequence[str] = (),
     max_body_bytes: int = DEFAULT_API_MAX_UPLOAD_MB * 2**20,
-    dial_lead_seconds: float = DEFAULT_DIAL_LEAD_SECONDS,
+    dial_lead_seconds: int = DEFAULT_DIAL_LEAD_SECONDS,
 ) -> FastAPI:
     """The API over `engine`; `extra_routers` lets other packages add theirs (e.g. /healthz, /metrics);
     `lifespan` is the server's (e.g. to dispose the engine the caller created); `registry_paths`
