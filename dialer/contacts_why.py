@@ -312,6 +312,7 @@ async def contact_why(
     ids = [row[0].id for row in rows]
     attempts = await _attempts(session, ids)
     decisions = await _decisions(session, ids)
+    conn = await driver_connection(await session.connection())  # the caps history, as the gate reads it
     reports: list[ContactWhy] = []
     for contact, campaign_name, status, schedule, company_zone, company_id, rules, rules_toml in rows:
         state = ContactState(contact.state)
@@ -322,9 +323,8 @@ async def contact_why(
             judged = Judged(
                 make_subscriber(contact.phone, contact.subscriber_key, contact.timezone, contact.tz_candidates or (),
                                 contact.subscriber_zones or ()),
-                await subscriber_history(await driver_connection(await session.connection()), company_id,
-                                         contact.subscriber_key, now),
-                StoredRules(rules, rules_toml).rule_set().with_end_margin(dial_lead_seconds),
+                await subscriber_history(conn, company_id, contact.subscriber_key, now),
+                StoredRules(rules, rules_toml).dialing_rule_set(dial_lead_seconds),
             )
         reports.append(
             ContactWhy(

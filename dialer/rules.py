@@ -42,6 +42,11 @@ class StoredRules:
         """The `compliance.RuleSet` these rules describe."""
         return load_rule_set(self)
 
+    def dialing_rule_set(self, dial_lead_seconds: int) -> RuleSet:
+        """The rule set a worker judges a dial by: the window must stay open `dial_lead_seconds` after
+        its decision (settings `[dialer.worker] dial_lead_seconds`)."""
+        return self.rule_set().with_end_margin(dial_lead_seconds)
+
 
 def load_rule_set(rules: StoredRules, *, field_name: str = "rules") -> RuleSet:
     """Load through `compliance.load_rules`; a compliance error becomes InvalidValueError(field)."""

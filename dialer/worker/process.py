@@ -387,7 +387,7 @@ class Worker:
             self._check_done()
 
     def _rules(self, config: CampaignConfig) -> RuleSet:
-        return config.rules.rule_set().with_end_margin(self.options.dial_lead_seconds)
+        return config.rules.dialing_rule_set(self.options.dial_lead_seconds)
 
     def _lane(self, trunk: TrunkConfig) -> TrunkLane:
         lane = self.lanes.get(trunk.id)
