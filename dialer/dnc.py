@@ -125,19 +125,14 @@ class DncRemoval:
 async def remove_dnc_numbers(
     db: Database, phones: Iterable[str], company: str | None = None, *, registry: Registry | None = None
 ) -> DncRemoval:
-    """Take numbers off a company's list; one invalid number raises InvalidValueError, nothing removed.
+    """Take numbers off a company's list; invalid numbers raise InvalidNumbersError, nothing removed.
 
     Contacts the list excluded (`last_outcome` do-not-call, by `dnc add` or by the gate) wait to be
     dialed again, with their attempts and retry time as they were; the caller wakes their campaigns
     (`dialer.lifecycle.after_contacts_added`). Contacts excluded for another reason stay excluded.
     """
     given = list(phones)
-    numbers: set[str] = set()
-    for raw in given:
-        phone = normalize(raw, registry=registry)
-        if isinstance(phone, PhoneError):
-            raise InvalidValueError("phones", f"{raw!r}: {phone.message}; nothing removed")
-        numbers.add(phone)
+    numbers = set(_numbers(given, registry, "removed"))
     async with transaction(db) as conn:
         company_id, company_name = await resolve_company(conn, company)
         await conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_COMPANY_DNC, company_id))
@@ -185,11 +180,29 @@ async def dnc_entries(
             yield DncEntry(phone, source, added_at)
 
 
-def invalid_numbers(phones: Iterable[str], registry: Registry | None = None) -> list[tuple[int, str, PhoneError]]:
-    """(position from 0, value, why) of each value that is no valid number: `dnc add` and the API add
-    nothing when there is one."""
-    return [(index, raw, error) for index, raw in enumerate(phones)
-            if isinstance(error := normalize(raw, registry=registry), PhoneError)]
+class InvalidNumbersError(InvalidValueError):
+    """Numbers given to add or remove that are no valid numbers: nothing was changed. `numbers` holds
+    each one's (position from 0, value, why); `field` names the first (`phones.N`)."""
+
+    def __init__(self, numbers: list[tuple[int, str, str]], nothing: str) -> None:
+        listed = "; ".join(f"{raw!r}: {why}" for _, raw, why in numbers)
+        super().__init__(f"phones.{numbers[0][0]}", f"invalid phone number(s), nothing {nothing}: {listed}")
+        self.numbers = tuple(numbers)
+
+
+def _numbers(phones: list[str], registry: Registry | None, nothing: str) -> list[str]:
+    """The numbers in E.164; InvalidNumbersError naming every value that is none."""
+    numbers: list[str] = []
+    invalid: list[tuple[int, str, str]] = []
+    for index, raw in enumerate(phones):
+        phone = normalize(raw, registry=registry)
+        if isinstance(phone, PhoneError):
+            invalid.append((index, raw, phone.message))
+        else:
+            numbers.append(phone)
+    if invalid:
+        raise InvalidNumbersError(invalid, nothing)
+    return numbers
 
 
 async def add_dnc_numbers(
@@ -200,31 +213,17 @@ async def add_dnc_numbers(
     source: str = "cli",
     registry: Registry | None = None,
 ) -> DncSummary:
-    """Add numbers (any spelling `normalize` accepts) to a company's list; invalid ones are reported.
+    """Add numbers (any spelling `normalize` accepts) to a company's list; one invalid number raises
+    InvalidNumbersError, naming all of them, and nothing is added.
 
     `registry`: numbers in its ranges are valid even where libphonenumber does not know them yet (as
     in a call list import), so that every number a list can hold can also be listed here.
     """
-    valid: list[str] = []
-    invalid: list[Reject] = []
-    for position, raw in enumerate(phones, start=1):
-        phone = normalize(raw, registry=registry)
-        if isinstance(phone, PhoneError):
-            invalid.append(Reject(position, "argument", raw, RejectReason.INVALID_NUMBER, phone.message))
-        else:
-            valid.append(phone)
+    valid = _numbers(list(phones), registry, "added")
     async with transaction(db) as conn:
         company_id, company_name = await resolve_company(conn, company)
         added, excluded = await _store(conn, company_id, source, _one(valid))
-    return DncSummary(
-        company_name,
-        len(valid) + len(invalid),
-        added,
-        len(valid) - added,
-        len(invalid),
-        excluded,
-        tuple(invalid[:_SHOWN_INVALID]),
-    )
+    return DncSummary(company_name, len(valid), added, len(valid) - added, 0, excluded, ())
 
 
 async def _one(batch: list[str]) -> AsyncIterator[list[str]]:

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 
-from compliance import Registry
 from dialer.api.app import Plane
 from dialer.api.schemas import DncNumbers
 from dialer.dnc import (
@@ -16,7 +15,6 @@ from dialer.dnc import (
     add_dnc_numbers,
     dnc_entries,
     import_dnc_file,
-    invalid_numbers,
     remove_dnc_numbers,
 )
 from dialer.errors import InvalidValueError
@@ -31,18 +29,11 @@ def _summary(summary: DncSummary) -> dict[str, Any]:
     ]}
 
 
-def _check_numbers(body: DncNumbers, registry: Registry | None, nothing: str) -> None:
-    if bad := invalid_numbers(body.phones, registry):
-        index, raw, error = bad[0]
-        raise InvalidValueError(f"phones.{index}", f"{raw!r}: {error.message}; nothing {nothing}")
-
-
 @router.post("/{name}/dnc")
 async def dnc_add(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
     """Add numbers to the company's list; nothing is added if one of them is invalid."""
-    registry = await plane.registry()
-    _check_numbers(body, registry, "added")
-    return _summary(await add_dnc_numbers(plane.engine, body.phones, name, source="api", registry=registry))
+    return _summary(await add_dnc_numbers(plane.engine, body.phones, name, source="api",
+                                          registry=await plane.registry()))
 
 
 @router.get("/{name}/dnc")
@@ -63,9 +54,7 @@ async def dnc_check(
 async def dnc_remove(name: str, body: DncNumbers, plane: Plane) -> dict[str, Any]:
     """Take numbers off the company's list; nothing is removed if one of them is invalid. Contacts the
     list had excluded are dialed again."""
-    registry = await plane.registry()
-    _check_numbers(body, registry, "removed")
-    removal = await remove_dnc_numbers(plane.engine, body.phones, name, registry=registry)
+    removal = await remove_dnc_numbers(plane.engine, body.phones, name, registry=await plane.registry())
     async with plane.tx() as session:
         for campaign_id in removal.campaign_ids:
             await after_contacts_added(session, campaign_id)

@@ -17,24 +17,19 @@ from dialer.db.session import make_engine
 from dialer.dnc import (
     DncRemoval,
     DncSummary,
+    InvalidNumbersError,
     add_dnc_numbers,
     dnc_entries,
     import_dnc_file,
-    invalid_numbers,
     remove_dnc_numbers,
 )
 from dialer.errors import DialerError
 from dialer.lifecycle import after_contacts_added
-from dialer.lists.connection import Database
 from dialer.registry_store import configured_registry
 from dialer.runtime import run
 
 app = typer.Typer(help="Do-not-call lists: numbers never imported into, nor dialed in, a company's campaigns.",
                   no_args_is_help=True)
-
-class InvalidNumbers(DialerError):
-    """`dnc add` got numbers that are not valid phone numbers: nothing is added."""
-
 
 T = TypeVar("T")
 
@@ -54,16 +49,10 @@ def _run(work: Callable[[AsyncEngine, Registry | None], Awaitable[T]]) -> T:
 
     try:
         return run(main())
-    except InvalidNumbers as exc:
-        fail(str(exc), code=2)
+    except InvalidNumbersError as exc:
+        fail(exc.message, code=2)
     except DialerError as exc:
         fail(str(exc))
-
-
-def _check_numbers(phones: list[str], registry: Registry | None, nothing: str) -> None:
-    if bad := invalid_numbers(phones, registry):
-        listed = "; ".join(f"{raw!r}: {error.message}" for _, raw, error in bad)
-        raise InvalidNumbers(f"invalid phone number(s), nothing {nothing}: {listed}")
 
 
 def _print_json(summary: dict[str, Any]) -> None:
@@ -92,12 +81,7 @@ def add(
     json_output: bool = typer.Option(False, "--json", help="End the output with one JSON summary line."),
 ) -> None:
     """Add numbers to a company's do-not-call list (nothing is added if one of them is invalid)."""
-
-    async def add_all(db: Database, registry: Registry | None) -> DncSummary:
-        _check_numbers(phones, registry, "added")
-        return await add_dnc_numbers(db, phones, company, registry=registry)
-
-    _report(_run(add_all), json_output)
+    _report(_run(lambda db, registry: add_dnc_numbers(db, phones, company, registry=registry)), json_output)
 
 
 @app.command("import")
@@ -125,7 +109,6 @@ def remove(
     contacts the list had excluded are dialed again."""
 
     async def remove_all(engine: AsyncEngine, registry: Registry | None) -> DncRemoval:
-        _check_numbers(phones, registry, "removed")
         removal = await remove_dnc_numbers(engine, phones, company, registry=registry)
         async with engine.begin() as conn:
             for campaign_id in removal.campaign_ids:

@@ -10,7 +10,7 @@ import xlsxwriter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from compliance import Registry
-from dialer.dnc import add_dnc_numbers, import_dnc_file
+from dialer.dnc import InvalidNumbersError, add_dnc_numbers, import_dnc_file, remove_dnc_numbers
 from dialer.lists import (
     EmptyFileError,
     ImportOptions,
@@ -22,16 +22,27 @@ from tests.integration.lists.helpers import Tenant, count, make_tenant, query
 
 
 async def test_default_company_is_created_on_demand(database: AsyncEngine, database_url: str) -> None:
-    summary = await add_dnc_numbers(database, ["8 (913) 012-34-56", "+79130123456", "bad"])
+    summary = await add_dnc_numbers(database, ["8 (913) 012-34-56", "+79130123456"])
     assert (summary.company, summary.total, summary.added, summary.already, summary.invalid) == (
-        "default", 3, 1, 1, 1,
+        "default", 2, 1, 1, 0,
     )  # fmt: skip
-    assert summary.invalid_examples[0].value == "bad"
     sql = "SELECT c.name, d.phone, d.source FROM dnc d JOIN companies c ON c.id = d.company_id"
     assert query(database_url, sql) == [("default", "+79130123456", "cli")]
     again = await add_dnc_numbers(database, ["+79130123456"])
     assert (again.added, again.already) == (0, 1)
     assert count(database_url, "companies") == 1
+
+
+async def test_invalid_numbers_are_all_named_and_nothing_changes(database: AsyncEngine, database_url: str) -> None:
+    await add_dnc_numbers(database, ["+79130123456"])
+    with pytest.raises(InvalidNumbersError) as added:
+        await add_dnc_numbers(database, ["bad", "+79130123457", "12"])
+    assert (added.value.field, [n[:2] for n in added.value.numbers]) == ("phones.0", [(0, "bad"), (2, "12")])
+    assert "nothing added" in added.value.message and "'12'" in added.value.message
+    with pytest.raises(InvalidNumbersError) as removed:
+        await remove_dnc_numbers(database, ["+79130123456", "oops"])
+    assert removed.value.field == "phones.1" and "nothing removed" in removed.value.message
+    assert query(database_url, "SELECT phone FROM dnc") == [("+79130123456",)]
 
 
 async def test_unknown_company(database: AsyncEngine, database_url: str) -> None:
@@ -126,8 +137,8 @@ async def test_numbers_of_the_registry_libphonenumber_does_not_know_can_be_liste
 ) -> None:
     # +7 930 000-00-00 is allocated (Moscow) but missing from libphonenumber's ranges: a call list
     # holding it imports it with the registry, so its owner must be able to opt out of it too.
-    without = await add_dnc_numbers(database, ["8 (930) 000-00-00"])
-    assert (without.added, without.invalid) == (0, 1)
+    with pytest.raises(InvalidNumbersError):
+        await add_dnc_numbers(database, ["8 (930) 000-00-00"])
     listed = await add_dnc_numbers(database, ["8 (930) 000-00-00"], registry=registry)
     assert (listed.added, listed.invalid) == (1, 0)
     path = tmp_path / "dnc.csv"
