@@ -21,6 +21,7 @@ from cdr.errors import (
     CdrExportError,
     CdrQueryError,
     CdrQueueFull,
+    CdrUnknownCampaignError,
     CdrWriterClosed,
 )
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
@@ -60,6 +61,7 @@ __all__ = [
     "CdrQueryError",
     "CdrQueueFull",
     "CdrRecord",
+    "CdrUnknownCampaignError",
     "CdrWriter",
     "CdrWriterClosed",
     "DialerMetrics",

@@ -43,3 +43,7 @@ class CdrExportError(CdrError):
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
+
+
+class CdrUnknownCampaignError(CdrExportError):
+    """The export's campaign filter names no campaign."""

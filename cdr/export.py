@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from cdr.errors import CdrExportError
+from cdr.errors import CdrExportError, CdrUnknownCampaignError
 from cdr.summary import SUMMARY_COLUMNS, TRUNK_COLUMNS, SummaryTally
 
 __all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
@@ -105,7 +105,7 @@ async def _campaign_id(conn: AsyncConnection, flt: ExportFilter) -> int | None:
         text("SELECT id FROM campaigns WHERE name = :n"), {"n": flt.campaign}
     )).scalar_one_or_none()
     if campaign_id is None:
-        raise CdrExportError("campaign", f"{flt.campaign!r}: no such campaign")
+        raise CdrUnknownCampaignError("campaign", f"{flt.campaign!r}: no such campaign")
     return int(campaign_id)
 
 

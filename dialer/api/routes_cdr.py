@@ -15,11 +15,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
-from cdr.errors import CdrExportError
+from cdr.errors import CdrExportError, CdrUnknownCampaignError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
 from dialer.api.app import Plane
-from dialer.campaigns import campaign_id_by_name
-from dialer.errors import InvalidValueError
+from dialer.errors import InvalidValueError, NotFoundError
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
 
 router = APIRouter(prefix="/cdr", tags=["cdr"])
@@ -50,8 +49,6 @@ async def cdr_export(
     os.close(fd)
     try:
         async with plane.tx() as session:
-            if campaign is not None:
-                await campaign_id_by_name(session, campaign)  # a 404 naming it
             conn = await session.connection()
             if fmt is ExportFormat.XLSX:
                 await export_xlsx(conn, flt, Path(name), is_formula=looks_like_formula)
@@ -59,9 +56,11 @@ async def cdr_export(
                 # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
                 with open(name, "w", encoding="utf-8-sig", newline="") as out:  # noqa: ASYNC230 - a local temp file
                     await export_csv(conn, flt, out, escape=escape_formula)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(name)
+        if isinstance(exc, CdrUnknownCampaignError):
+            raise NotFoundError(f"campaign {exc.detail}") from exc
         raise
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     label = _UNSAFE.sub("_", campaign or "all")
