@@ -1,26 +1,19 @@
 """CDR export to CSV and XLSX, streamed from PostgreSQL (server-side cursor, xlsxwriter constant memory).
 
-Instants are written in each row's company time zone (ISO 8601 with offset in CSV; local Excel
-date-times plus a `timezone` column in XLSX). A text value such as `=HYPERLINK(...)` is made inert
-before a spreadsheet opens it, by the caller's formula guard (`dialer.lists.excel_safety`, injected so
-that cdr does not import dialer): in CSV a leading apostrophe (`escape_formula`); in XLSX, where a
-string cell is never evaluated, the value as it is with Excel's own text marker (the `quote_prefix`
-style: not shown, and the value stays text when the cell is edited).
+Instants are written in each row's company time zone, text that looks like a formula made inert
+(`cdr.tabular`).
 """
 
 from __future__ import annotations
 
 import csv
 import enum
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, tzinfo
-from decimal import Decimal
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Protocol, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import xlsxwriter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from xlsxwriter.format import Format
@@ -28,14 +21,22 @@ from xlsxwriter.worksheet import Worksheet
 
 from cdr.errors import CdrExportError, CdrUnknownCampaignError
 from cdr.summary import SUMMARY_COLUMNS, TRUNK_COLUMNS, SummaryTally
+from cdr.tabular import (
+    Column,
+    Escape,
+    IsFormula,
+    StreamedSheet,
+    close_workbook,
+    csv_cells,
+    open_workbook,
+    zone,
+    zone_name,
+)
 
 __all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
 
-Escape = Callable[[str], str]
-IsFormula = Callable[[str], bool]
-
 # (header, kind): kind says how a value is written.
-COLUMNS: tuple[tuple[str, str], ...] = (
+COLUMNS: tuple[Column, ...] = (
     ("created_at", "instant"),
     ("answered_at", "instant"),
     ("ended_at", "instant"),
@@ -48,7 +49,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("disposition", "text"),
     ("hangup_cause", "number"),
     ("amd_status", "text"),
-    ("ring_seconds", "number"),
+    ("ring_seconds", "seconds"),
     ("billsec", "number"),
     ("trunk", "text"),
     ("worker_id", "text"),
@@ -72,9 +73,6 @@ WHERE (CAST(:campaign_id AS integer) IS NULL OR c.campaign_id = :campaign_id)
   AND (CAST(:until AS timestamptz) IS NULL OR c.created_at < :until)
 ORDER BY c.created_at, c.id
 """
-
-# Excel's sheet limit is 1,048,576 rows; one is the header.
-_SHEET_ROWS = 1_048_575
 
 
 class ExportFormat(enum.StrEnum):
@@ -114,26 +112,7 @@ async def _rows(conn: AsyncConnection, flt: ExportFilter, campaign_id: int | Non
         text(_SQL), {"campaign_id": campaign_id, "since": flt.since, "until": flt.until}
     )
     async for row in result.mappings():
-        yield dict(row)
-
-
-_ZONES: dict[str, tzinfo] = {}
-
-
-def _zone(name: str) -> tzinfo:
-    zone = _ZONES.get(name)
-    if zone is None:
-        try:
-            zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            zone = UTC  # a company with a broken zone still exports; its rows say UTC
-        _ZONES[name] = zone
-    return zone
-
-
-def _zone_name(row: dict[str, Any]) -> str:
-    zone = _zone(row["timezone"])
-    return str(row["timezone"]) if zone is not UTC else "UTC"
+        yield dict(row) | {"timezone": zone_name(row["timezone"])}
 
 
 async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, escape: Escape) -> int:
@@ -143,19 +122,7 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
     writer.writerow([name for name, _ in COLUMNS])
     count = 0
     async for row in _rows(conn, flt, campaign_id):
-        zone = _zone(row["timezone"])
-        cells: list[str] = []
-        for name, kind in COLUMNS:
-            value: Any = _zone_name(row) if name == "timezone" else row[name]
-            if value is None:
-                cells.append("")
-            elif kind == "instant":
-                cells.append(value.astimezone(zone).isoformat())
-            elif kind == "number":
-                cells.append(str(value))
-            else:
-                cells.append(escape(str(value)))
-        writer.writerow(cells)
+        writer.writerow(csv_cells(row, COLUMNS, zone(row["timezone"]), escape))
         count += 1
     return count
 
@@ -167,61 +134,28 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
     rows up (cdr.summary): `summary` per campaign and local day, `trunks` the pace of each trunk.
     """
     campaign_id = await _campaign_id(conn, flt)
-    try:
-        workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                                  "strings_to_urls": False, "strings_to_numbers": False})
-    except OSError as exc:
-        raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
+    workbook = open_workbook(path)
     bold = workbook.add_format({"bold": True})
-    when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-    seconds = workbook.add_format({"num_format": "0.000"})
-    text = workbook.add_format({"quote_prefix": True})
-    formats = _Formats(bold=bold, text=text, by_kind={
-        "day": workbook.add_format({"num_format": "yyyy-mm-dd"}), "instant": when,
+    formats = _Formats(bold=bold, text=workbook.add_format({"quote_prefix": True}), by_kind={
+        "day": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "instant": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
         "ratio": workbook.add_format({"num_format": "0.0%"}), "seconds": workbook.add_format({"num_format": "0.0"}),
         "minutes": workbook.add_format({"num_format": "0.00"}), "rate": workbook.add_format({"num_format": "0.00"}),
     })
     summary = SummaryTally()
+    sheet = StreamedSheet(workbook, "cdr", COLUMNS, is_formula)
     count = 0
-    sheet = None
-    sheet_row = 0
     try:
         async for row in _rows(conn, flt, campaign_id):
-            if sheet is None or sheet_row > _SHEET_ROWS:
-                sheet = workbook.add_worksheet("cdr" if sheet is None else f"cdr ({count // _SHEET_ROWS + 1})")
-                for col, (name, kind) in enumerate(COLUMNS):
-                    sheet.write_string(0, col, name, bold)
-                    sheet.set_column(col, col, 20 if kind == "instant" else 14)
-                sheet.freeze_panes(1, 0)
-                sheet_row = 1
-            zone = _zone(row["timezone"])
-            summary.add(row, zone)
-            for col, (name, kind) in enumerate(COLUMNS):
-                value: Any = _zone_name(row) if name == "timezone" else row[name]
-                if value is None:
-                    continue
-                if kind == "instant":
-                    # Excel has no time zones: the company's wall clock, the zone in its own column.
-                    sheet.write_datetime(sheet_row, col, value.astimezone(zone).replace(tzinfo=None), when)
-                elif kind == "number":
-                    number = float(value) if isinstance(value, Decimal) else value
-                    sheet.write_number(sheet_row, col, number, seconds if name == "ring_seconds" else None)
-                else:
-                    value = str(value)
-                    sheet.write_string(sheet_row, col, value, text if is_formula(value) else None)
-            sheet_row += 1
+            at = zone(row["timezone"])
+            summary.add(row, at)
+            sheet.write(row, at)
             count += 1
-        if sheet is None:  # no rows: still a valid workbook with the header
-            sheet = workbook.add_worksheet("cdr")
-            for col, (name, _) in enumerate(COLUMNS):
-                sheet.write_string(0, col, name, bold)
+        sheet.finish()
         _write_table(workbook.add_worksheet("summary"), SUMMARY_COLUMNS, summary.rows(), formats, is_formula)
         _write_table(workbook.add_worksheet("trunks"), TRUNK_COLUMNS, summary.trunk_rows(), formats, is_formula)
     finally:
-        try:
-            workbook.close()
-        except OSError as exc:
-            raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
+        close_workbook(workbook, path)
     return count
 
 

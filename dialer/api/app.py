@@ -103,7 +103,7 @@ def create_app(
     `max_body_bytes` gets a 413 (`dialer.api.limits`); `dial_lead_seconds` is the workers' (settings)."""
     from dialer.api import (
         routes_campaigns,
-        routes_cdr,
+        routes_exports,
         routes_companies,
         routes_contacts,
         routes_dnc,
@@ -124,7 +124,7 @@ def create_app(
         routes_campaigns.router,
         routes_lists.router,
         routes_contacts.router,
-        routes_cdr.router,
+        routes_exports.router,
         routes_dnc.router,
         *extra_routers,
     ):

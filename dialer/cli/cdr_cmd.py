@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cdr.errors import CdrError, CdrExportError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
 from cdr.reconcile import DEFAULT_GRACE, ReconcileReport, reconcile, summary_lines
-from dialer.cli.common import console, err_console, fail
+from dialer.cli.common import console, fail
 from dialer.cli.dbrun import run_db
+from dialer.cli.exports import option_message, run_export
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
 from dialer.reservations import installation_prefix
 
@@ -89,10 +89,6 @@ def reconcile_cmd(
         console.print(f"  ... {len(report.mismatches) - 50} more (use --json for all)", highlight=False)
 
 
-def _option_message(exc: CdrError) -> str:
-    return f"--{exc.field} {exc.detail}" if isinstance(exc, CdrExportError) else str(exc)
-
-
 @app.command("export")
 def export_cmd(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or xlsx.", case_sensitive=False)],
@@ -103,30 +99,11 @@ def export_cmd(
                                                 dir_okay=False)] = None,
 ) -> None:
     """Export CDRs (times in each company's time zone; formula-looking text made inert)."""
-    if fmt is ExportFormat.XLSX and output is None:
-        fail("--output FILE is required with --format xlsx")
     try:
         flt = ExportFilter(campaign=campaign, since=parse_instant("--since", since),
                            until=parse_instant("--until", until))
     except CdrExportError as exc:
-        fail(_option_message(exc))
-
-    async def work(session: AsyncSession) -> int:
-        conn = await session.connection()
-        if fmt is ExportFormat.XLSX:
-            assert output is not None
-            return await export_xlsx(conn, flt, output, is_formula=looks_like_formula)
-        if output is None:
-            return await export_csv(conn, flt, sys.stdout, escape=escape_formula)
-        try:
-            # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
-            with output.open("w", encoding="utf-8-sig", newline="") as handle:
-                return await export_csv(conn, flt, handle, escape=escape_formula)
-        except OSError as exc:
-            raise CdrExportError("output", f"{output}: cannot write ({exc.strerror or exc})") from exc
-
-    try:
-        rows = run_db(work)
-    except CdrError as exc:
-        fail(_option_message(exc))
-    err_console.print(f"exported {rows} CDR rows" + (f" to {output}" if output else ""), highlight=False)
+        fail(option_message(exc))
+    run_export(fmt, output, "CDR rows",
+               lambda conn, out: export_csv(conn, flt, out, escape=escape_formula),
+               lambda conn, path: export_xlsx(conn, flt, path, is_formula=looks_like_formula))

@@ -1,9 +1,10 @@
-"""`dialer contacts why PHONE`: the decision log of a contact."""
+"""`dialer contacts why PHONE`: the decision log of a contact; `dialer contacts export`: a campaign's results."""
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -11,11 +12,15 @@ import typer
 from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdr.export import ExportFormat
+from cdr.results import export_results_csv, export_results_xlsx
 from dialer.cli.common import console, settings
 from dialer.cli.dbrun import run_db
+from dialer.cli.exports import run_export
 from dialer.contacts_why import ContactWhy, contact_why
+from dialer.lists.excel_safety import escape_formula, looks_like_formula
 
-app = typer.Typer(help="Contacts: why a number was or was not dialed.", no_args_is_help=True)
+app = typer.Typer(help="Contacts: why a number was or was not dialed; a campaign's results.", no_args_is_help=True)
 
 
 def _utc(value: datetime | None) -> str:
@@ -88,3 +93,18 @@ def why(
         return
     for report in reports:
         _print(report)
+
+
+@app.command("export")
+def export(
+    campaign: Annotated[str, typer.Option("--campaign", help="The campaign whose contacts to export.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or xlsx.", case_sensitive=False)],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (CSV: default stdout).",
+                                                dir_okay=False)] = None,
+) -> None:
+    """A campaign's results, one row per contact: result (reached, completed, not_reached, excluded,
+    pending), attempts, last outcome, when a person answered, next dial, then the call list's own
+    columns (times in the company's time zone; formula-looking text made inert)."""
+    run_export(fmt, output, "contacts",
+               lambda conn, out: export_results_csv(conn, campaign, out, escape=escape_formula),
+               lambda conn, path: export_results_xlsx(conn, campaign, path, is_formula=looks_like_formula))

@@ -1,5 +1,6 @@
-"""/cdr/export: the CDRs as an Excel workbook or CSV, as `dialer cdr export` writes them (times in each
-company's time zone, formula-looking text made inert)."""
+"""Downloads as an Excel workbook or CSV: /cdr/export, the CDRs as `dialer cdr export` writes them, and
+/campaigns/{name}/contacts/export, a campaign's results as `dialer contacts export` writes them (times
+in the company's time zone, formula-looking text made inert)."""
 
 from __future__ import annotations
 
@@ -7,21 +8,24 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TextIO
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.background import BackgroundTask
 
 from cdr.errors import CdrExportError, CdrUnknownCampaignError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
+from cdr.results import export_results_csv, export_results_xlsx
 from dialer.api.app import Plane
 from dialer.errors import InvalidValueError, NotFoundError
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
 
-router = APIRouter(prefix="/cdr", tags=["cdr"])
+router = APIRouter(tags=["exports"])
 
 _MEDIA_TYPES = {
     ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -32,7 +36,7 @@ _MEDIA_TYPES = {
 _UNSAFE = re.compile(r"[^\w.-]+")  # in the download's file name
 
 
-@router.get("/export", response_class=FileResponse)
+@router.get("/cdr/export", response_class=FileResponse)
 async def cdr_export(
     plane: Plane,
     fmt: Annotated[ExportFormat, Query(alias="format", description="xlsx or csv")] = ExportFormat.XLSX,
@@ -45,17 +49,37 @@ async def cdr_export(
         flt = ExportFilter(campaign=campaign, since=since, until=until)
     except CdrExportError as exc:
         raise InvalidValueError(exc.field, exc.detail) from exc
-    fd, name = tempfile.mkstemp(prefix="dialer-cdr-", suffix=f".{fmt.value}")
+    return await _download(plane, fmt, f"cdr-{campaign or 'all'}",
+                           lambda conn, out: export_csv(conn, flt, out, escape=escape_formula),
+                           lambda conn, path: export_xlsx(conn, flt, path, is_formula=looks_like_formula))
+
+
+@router.get("/campaigns/{name}/contacts/export", response_class=FileResponse)
+async def contacts_export(
+    name: str, plane: Plane,
+    fmt: Annotated[ExportFormat, Query(alias="format", description="xlsx or csv")] = ExportFormat.XLSX,
+) -> FileResponse:
+    """Download the campaign's results, one row per contact, as `dialer contacts export` writes them."""
+    return await _download(plane, fmt, f"contacts-{name}",
+                           lambda conn, out: export_results_csv(conn, name, out, escape=escape_formula),
+                           lambda conn, path: export_results_xlsx(conn, name, path, is_formula=looks_like_formula))
+
+
+async def _download(plane: Plane, fmt: ExportFormat, label: str,
+                    write_csv: Callable[[AsyncConnection, TextIO], Awaitable[int]],
+                    write_xlsx: Callable[[AsyncConnection, Path], Awaitable[int]]) -> FileResponse:
+    """The export written to a temporary file first (constant memory), then sent and deleted."""
+    fd, name = tempfile.mkstemp(prefix="dialer-export-", suffix=f".{fmt.value}")
     os.close(fd)
     try:
         async with plane.tx() as session:
             conn = await session.connection()
             if fmt is ExportFormat.XLSX:
-                await export_xlsx(conn, flt, Path(name), is_formula=looks_like_formula)
+                await write_xlsx(conn, Path(name))
             else:
                 # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
                 with open(name, "w", encoding="utf-8-sig", newline="") as out:  # noqa: ASYNC230 - a local temp file
-                    await export_csv(conn, flt, out, escape=escape_formula)
+                    await write_csv(conn, out)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(name)
@@ -63,6 +87,5 @@ async def cdr_export(
             raise NotFoundError(f"campaign {exc.detail}") from exc
         raise
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    label = _UNSAFE.sub("_", campaign or "all")
-    return FileResponse(name, media_type=_MEDIA_TYPES[fmt], filename=f"cdr-{label}-{stamp}.{fmt.value}",
+    return FileResponse(name, media_type=_MEDIA_TYPES[fmt], filename=f"{_UNSAFE.sub('_', label)}-{stamp}.{fmt.value}",
                         background=BackgroundTask(os.unlink, name))
