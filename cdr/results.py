@@ -68,11 +68,14 @@ SELECT cp.id, coalesce(co.timezone, 'UTC') FROM campaigns cp JOIN companies co O
  WHERE cp.name = :name
 """
 
-# The list's own columns in the order they first appear (contact, then position in its `extra`).
+# The list's own columns in the order they first appear (contact, then position in its `extra`), and
+# the last contact they were read from: contacts imported later are left out of the export rather
+# than written under a header that lacks their columns.
 _EXTRA_SQL = """
-SELECT k.key FROM contacts c, jsonb_object_keys(c.extra) WITH ORDINALITY AS k(key, n)
- WHERE c.campaign_id = :campaign
- GROUP BY k.key ORDER BY min(c.id), min(k.n)
+SELECT (SELECT max(id) FROM contacts WHERE campaign_id = :campaign),
+       ARRAY(SELECT k.key FROM contacts c, jsonb_object_keys(c.extra) WITH ORDINALITY AS k(key, n)
+              WHERE c.campaign_id = :campaign
+              GROUP BY k.key ORDER BY min(c.id), min(k.n))
 """
 
 _SQL = f"""
@@ -92,7 +95,7 @@ SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
        CASE WHEN c.state = 'ready' THEN c.next_attempt_at END AS next_attempt_at,
        coalesce(c.timezone, array_to_string(c.tz_candidates, ' ')) AS subscriber_timezone, c.extra
   FROM contacts c LEFT JOIN calls ON calls.contact_id = c.id
- WHERE c.campaign_id = :campaign
+ WHERE c.campaign_id = :campaign AND c.id <= :last
  ORDER BY c.id
 """
 
@@ -100,8 +103,9 @@ SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
 class _Results:
     """The campaign's id and zone, its columns (ours, then the list's), and its rows."""
 
-    def __init__(self, campaign_id: int, zone_text: str, extra: list[str]) -> None:
+    def __init__(self, campaign_id: int, zone_text: str, last: int, extra: list[str]) -> None:
         self.campaign_id = campaign_id
+        self.last = last
         self.zone_name = zone_name(zone_text)
         self.zone = zone(zone_text)
         ours = {name for name, _ in COLUMNS}
@@ -110,7 +114,7 @@ class _Results:
         self.columns: tuple[Column, ...] = COLUMNS + tuple((header, "text") for _, header in self.extra)
 
     async def rows(self, conn: AsyncConnection) -> AsyncIterator[dict[str, Any]]:
-        result = await conn.stream(text(_SQL), {"campaign": self.campaign_id})
+        result = await conn.stream(text(_SQL), {"campaign": self.campaign_id, "last": self.last})
         async for row in result.mappings():
             extra = row["extra"] or {}
             line = dict(row) | {"timezone": self.zone_name}
@@ -123,8 +127,8 @@ async def _results(conn: AsyncConnection, campaign: str) -> _Results:
     found = (await conn.execute(text(_CAMPAIGN_SQL), {"name": campaign})).one_or_none()
     if found is None:
         raise CdrUnknownCampaignError("campaign", f"{campaign!r}: no such campaign")
-    extra = [str(key) for key in (await conn.execute(text(_EXTRA_SQL), {"campaign": found[0]})).scalars()]
-    return _Results(int(found[0]), str(found[1]), extra)
+    last, extra = (await conn.execute(text(_EXTRA_SQL), {"campaign": found[0]})).one()
+    return _Results(int(found[0]), str(found[1]), last or 0, [str(key) for key in extra])
 
 
 async def export_results_csv(conn: AsyncConnection, campaign: str, out: TextIO, *, escape: Escape) -> int:

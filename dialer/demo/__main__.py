@@ -206,6 +206,8 @@ async def summary(engine: AsyncEngine, campaign_id: int, final: Snapshot, window
                       f"while it runs (`{env} dialer run --metrics-port {metrics_port}`); recording and alert "
                       "rules in config/prometheus/, Grafana dashboards in config/grafana/ (docker compose up).")
     console.print(f"  CDR report: {env} dialer cdr export --campaign {CAMPAIGN} --format xlsx --output demo.xlsx")
+    console.print(f"  Results per contact: {env} dialer contacts export --campaign {CAMPAIGN} --format xlsx "
+                  "--output demo-results.xlsx")
     console.print(f"  Why a number was or was not dialed: {env} dialer contacts why {example} --campaign {CAMPAIGN}")
     console.print(f"  Campaign: {env} dialer campaigns show {CAMPAIGN}")
 

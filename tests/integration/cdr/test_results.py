@@ -26,7 +26,8 @@ def seed(url: str) -> None:
     another campaign that must not show."""
     with psycopg.connect(url) as conn:
         conn.execute("INSERT INTO companies (id, name, timezone) VALUES (1, 'acme', 'Asia/Novosibirsk')")
-        conn.execute("INSERT INTO campaigns (id, company_id, name) VALUES (1, 1, 'spring'), (2, 1, 'autumn')")
+        conn.execute("INSERT INTO campaigns (id, company_id, name) VALUES (1, 1, 'spring'), (2, 1, 'autumn'),"
+                     " (3, 1, 'empty')")
         conn.execute("INSERT INTO call_lists (id, campaign_id, filename, sha256) VALUES (7, 1, 'crm.csv', 'x')")
         contacts = [
             # id, campaign, phone, state, attempts, last outcome, next attempt, extra
@@ -106,6 +107,9 @@ def test_cli_csv(database_url: str, tmp_path: Path) -> None:
 
     to_stdout = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "csv")
     assert to_stdout.returncode == 0 and len(list(csv.DictReader(io.StringIO(to_stdout.stdout)))) == 5
+    empty = dialer(database_url, "contacts", "export", "--campaign", "empty", "-f", "csv")
+    assert empty.returncode == 0 and empty.stdout.splitlines()[0].startswith("contact_id,call_list_id,phone")
+    assert len(empty.stdout.splitlines()) == 1 and "exported 0 contacts" in empty.stderr
     unknown = dialer(database_url, "contacts", "export", "--campaign", "nope", "-f", "csv")
     assert unknown.returncode == 1 and "--campaign 'nope': no such campaign" in unknown.stderr
     no_output = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "xlsx")
