@@ -40,7 +40,8 @@ COLUMNS: tuple[Column, ...] = (
     ("created_at", "instant"),
     ("answered_at", "instant"),
     ("ended_at", "instant"),
-    ("timezone", "text"),
+    # Not `timezone`: a list import would read a column of that name as each subscriber's zone.
+    ("report_timezone", "text"),
     ("company", "text"),
     ("campaign", "text"),
     ("phone", "text"),
@@ -61,7 +62,7 @@ COLUMNS: tuple[Column, ...] = (
 )
 
 _SQL = """
-SELECT c.created_at, c.answered_at, c.ended_at, coalesce(co.timezone, 'UTC') AS timezone, co.name AS company,
+SELECT c.created_at, c.answered_at, c.ended_at, coalesce(co.timezone, 'UTC') AS report_timezone, co.name AS company,
        cp.name AS campaign, c.phone, c.subscriber_key, c.outcome, c.disposition, c.hangup_cause, c.amd_status,
        c.ring_seconds, c.billsec, c.trunk, c.worker_id, c.channel_id, c.linked_id, c.attempt_id, c.contact_id,
        c.source
@@ -112,7 +113,7 @@ async def _rows(conn: AsyncConnection, flt: ExportFilter, campaign_id: int | Non
         text(_SQL), {"campaign_id": campaign_id, "since": flt.since, "until": flt.until}
     )
     async for row in result.mappings():
-        yield dict(row) | {"timezone": zone_name(row["timezone"])}
+        yield dict(row) | {"report_timezone": zone_name(row["report_timezone"])}
 
 
 async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, escape: Escape) -> int:
@@ -122,7 +123,7 @@ async def export_csv(conn: AsyncConnection, flt: ExportFilter, out: TextIO, *, e
     writer.writerow([name for name, _ in COLUMNS])
     count = 0
     async for row in _rows(conn, flt, campaign_id):
-        writer.writerow(csv_cells(row, COLUMNS, zone(row["timezone"]), escape))
+        writer.writerow(csv_cells(row, COLUMNS, zone(row["report_timezone"]), escape))
         count += 1
     return count
 
@@ -147,7 +148,7 @@ async def export_xlsx(conn: AsyncConnection, flt: ExportFilter, path: Path, *, i
     count = 0
     try:
         async for row in _rows(conn, flt, campaign_id):
-            at = zone(row["timezone"])
+            at = zone(row["report_timezone"])
             summary.add(row, at)
             sheet.write(row, at)
             count += 1

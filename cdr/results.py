@@ -3,7 +3,8 @@
 Each row: the contact (number, subscriber key, name, list), its `result`, state, attempts, last
 outcome and AMD verdict, its last call, when a person last answered it (the caps ledger: answered by
 a human), its next dial while it waits, then the call list's own columns (the extra columns an
-import kept) under their headers. Instants are in the company's time zone, as in the CDR export.
+import kept) under their headers. Instants are in the company's time zone (`report_timezone`), as in
+the CDR export.
 
 `result` sums a contact up: `reached` (a person answered), `completed` (final without a person: an
 answering machine the campaign does not retry, an answer too short to count), `not_reached`
@@ -60,7 +61,8 @@ COLUMNS: tuple[Column, ...] = (
     ("human_answered_at", "instant"),
     ("next_attempt_at", "instant"),
     ("subscriber_timezone", "text"),
-    ("timezone", "text"),
+    # Not `timezone`: a list import would read a column of that name as each subscriber's zone.
+    ("report_timezone", "text"),
 )
 
 _CAMPAIGN_SQL = """
@@ -117,7 +119,7 @@ class _Results:
         result = await conn.stream(text(_SQL), {"campaign": self.campaign_id, "last": self.last})
         async for row in result.mappings():
             extra = row["extra"] or {}
-            line = dict(row) | {"timezone": self.zone_name}
+            line = dict(row) | {"report_timezone": self.zone_name}
             for key, header in self.extra:
                 line[header] = extra.get(key)
             yield line

@@ -103,10 +103,10 @@ def create_app(
     `max_body_bytes` gets a 413 (`dialer.api.limits`); `dial_lead_seconds` is the workers' (settings)."""
     from dialer.api import (
         routes_campaigns,
-        routes_exports,
         routes_companies,
         routes_contacts,
         routes_dnc,
+        routes_exports,
         routes_lists,
         routes_trunks,
     )

@@ -25,3 +25,11 @@ def escape_formula(value: str) -> str:
     if value.startswith(FORMULA_PREFIXES):
         return "'" + value
     return value
+
+
+def unescape_formula(value: str) -> str:
+    """`escape_formula` undone: `'+79131234567` (a cell of a CSV this product or a careful export
+    wrote) is `+79131234567` again, so that an id read back from it keys the caps as before."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value

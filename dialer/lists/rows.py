@@ -15,6 +15,7 @@ from operator import itemgetter
 from compliance import InvalidPhoneError, InvalidTimezoneError, Registry, TzHints
 from dialer.lists.columns import ColumnPlan, is_phone_header
 from dialer.lists.csv_reader import has_bad_bytes
+from dialer.lists.excel_safety import unescape_formula
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.phones import DEFAULT_REGION, PhoneError, is_placeholder, may_hold_several, normalize, split_cell
 from dialer.lists.timezones import ZoneResolver
@@ -156,7 +157,7 @@ class RowInterpreter:
             if extra is None:
                 extra = self._extra_json(cells)
                 if self._subscriber is not None:
-                    subscriber = cells[self._subscriber].strip()
+                    subscriber = unescape_formula(cells[self._subscriber].strip())
                 # Without an id, a row's numbers are one person's, known by the first of them.
                 subscriber = subscriber or phone
                 if self._name is not None:

@@ -67,7 +67,7 @@ async def test_export_csv_filters_escapes_and_uses_the_company_zone(
     assert [d["channel_id"] for d in data] == ["s-0"]  # 06:30Z in, 07:30Z excluded (until is exclusive)
     first = data[0]
     assert first["created_at"] == "2026-11-20T09:30:00+03:00"
-    assert first["timezone"] == "Europe/Moscow"
+    assert first["report_timezone"] == "Europe/Moscow"
     assert first["company"] == "Рога и копыта"
     assert first["subscriber_key"] == "'=HYPERLINK(\"http://evil\",\"x\")"
     assert first["phone"] == "'+79000000000"  # a leading + starts a formula in Excel: escaped too
@@ -98,7 +98,7 @@ async def test_export_xlsx_to_a_file(database: AsyncEngine, database_url: str, t
     assert set(by_channel) == {"s-0", "s-1", "s-2", "s-3", "s-4", "o-1"}
     assert by_channel["s-0"]["created_at"] == datetime(2026, 11, 20, 9, 30)  # Moscow wall clock
     assert by_channel["o-1"]["created_at"] == datetime(2026, 11, 20, 16, 30)  # Vladivostok wall clock
-    assert by_channel["o-1"]["timezone"] == "Asia/Vladivostok"
+    assert by_channel["o-1"]["report_timezone"] == "Asia/Vladivostok"
     # A string cell is never evaluated: the value as it is, with Excel's own text marker (not shown).
     assert by_channel["s-0"]["subscriber_key"] == "=HYPERLINK(\"http://evil\",\"x\")"
     assert by_channel["s-0"]["phone"] == "+79000000000"

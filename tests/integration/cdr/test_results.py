@@ -46,6 +46,7 @@ def seed(url: str) -> None:
                 (cid, campaign, 7 if campaign == 1 else None, phone, f"S-{cid}", f"Contact {cid}", state, attempts,
                  outcome, due, Jsonb(extra)),
             )
+        conn.execute("SELECT setval('contacts_id_seq', 100)")  # as if the rows came from imports
         attempts = [
             # id, contact, campaign, minutes after T0, outcome, amd, answered
             (10, 1, 1, 0, "busy", None, False),
@@ -103,7 +104,7 @@ def test_cli_csv(database_url: str, tmp_path: Path) -> None:
     assert by_phone["+79130000005"]["next_attempt_at"] == "2026-11-21T10:00:00+07:00"
     assert by_phone["+79130000001"]["next_attempt_at"] == ""  # only while it waits
     assert by_phone["+79130000004"]["last_call_at"] == ""
-    assert {r["call_list_id"] for r in rows} == {"7"} and {r["timezone"] for r in rows} == {"Asia/Novosibirsk"}
+    assert {r["call_list_id"] for r in rows} == {"7"} and {r["report_timezone"] for r in rows} == {"Asia/Novosibirsk"}
 
     to_stdout = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "csv")
     assert to_stdout.returncode == 0 and len(list(csv.DictReader(io.StringIO(to_stdout.stdout)))) == 5
@@ -140,3 +141,27 @@ async def test_api_xlsx_and_csv(database: AsyncEngine, database_url: str) -> Non
         assert unknown.status_code == 404 and "'nope'" in unknown.json()["error"]["message"]
         bad_format = await http.get("/campaigns/spring/contacts/export", params={"format": "pdf"})
         assert bad_format.status_code == 422 and bad_format.json()["error"]["field"] == "format"
+
+
+def test_results_read_back_as_a_call_list(database_url: str, tmp_path: Path) -> None:
+    """The CRM round trip: the export imported as a list keeps each subscriber's key (a number as key
+    comes back without the CSV's formula guard) and takes no report column for a subscriber's zone."""
+    seed(database_url)
+    with psycopg.connect(database_url) as conn:
+        conn.execute("UPDATE contacts SET subscriber_key = phone WHERE id = 5")
+        conn.execute("UPDATE companies SET timezone = 'Asia/Kamchatka'")
+    out = tmp_path / "results.csv"
+    exported = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "csv", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    assert "'+79130000005" in out.read_text(encoding="utf-8-sig")  # guarded in the file
+    imported = dialer(database_url, "lists", "import", str(out), "--campaign", "autumn",
+                      "--subscriber-column", "subscriber_key")
+    assert imported.returncode == 0, imported.stderr
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT phone, subscriber_key, tz_source, timezone FROM contacts "
+                            "WHERE campaign_id = 2 AND phone <> '+79130000006' ORDER BY phone").fetchall()
+    assert [(phone, key) for phone, key, _, _ in rows] == [
+        ("+79130000001", "S-1"), ("+79130000002", "S-2"), ("+79130000003", "S-3"), ("+79130000004", "S-4"),
+        ("+79130000005", "+79130000005"),
+    ]
+    assert all(source != "explicit" and zone != "Asia/Kamchatka" for _, _, source, zone in rows), rows

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from compliance import TzResolution, TzSource
 from dialer.lists.copy_format import _ESCAPES, ContactLines, copy_array, copy_text, with_subscriber_zones, zone_fields
-from dialer.lists.excel_safety import escape_formula, looks_like_formula
+from dialer.lists.excel_safety import escape_formula, looks_like_formula, unescape_formula
 from dialer.lists.model import ContactRow, Reject, RejectReason
 from dialer.lists.report import HEADER, RejectReport, default_report_path
 from dialer.lists.seen import SeenNumbers
@@ -85,6 +85,12 @@ def test_contact_lines_format_each_resolution_by_its_value() -> None:
 def test_escape_formula(value: str, escaped: str) -> None:
     assert escape_formula(value) == escaped
     assert looks_like_formula(value) == (escaped != value)
+    assert unescape_formula(escaped) == value
+
+
+@pytest.mark.parametrize("value", ["'quoted'", "'", "'Иванов", "O'Brien"])
+def test_unescape_leaves_other_apostrophes(value: str) -> None:
+    assert unescape_formula(value) == value
 
 
 def test_reject_report_is_utf8_bom_csv_with_escaped_values(tmp_path: Path) -> None:
