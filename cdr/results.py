@@ -35,7 +35,7 @@ from cdr.tabular import (
     zone_name,
 )
 
-__all__ = ["COLUMNS", "ContactResult", "export_results_csv", "export_results_xlsx"]
+__all__ = ["COLUMNS", "RESULT_COUNTS_SQL", "ContactResult", "export_results_csv", "export_results_xlsx"]
 
 
 class ContactResult(enum.StrEnum):
@@ -80,6 +80,27 @@ SELECT (SELECT max(id) FROM contacts WHERE campaign_id = :campaign),
               GROUP BY k.key ORDER BY min(c.id), min(k.n))
 """
 
+
+
+def result_sql(reached: str) -> str:
+    """The SQL of a contact's `result`, from `reached` (a person answered) and `c.state`."""
+    return (f"CASE WHEN {reached} THEN '{ContactResult.REACHED}'"
+            f" WHEN c.state = 'done' THEN '{ContactResult.COMPLETED}'"
+            f" WHEN c.state = 'failed' THEN '{ContactResult.NOT_REACHED}'"
+            f" WHEN c.state = 'excluded' THEN '{ContactResult.EXCLUDED}'"
+            f" ELSE '{ContactResult.PENDING}' END")
+
+
+# Contacts a person answered (the caps ledger), counted by result (`campaign_stats`).
+RESULT_COUNTS_SQL = f"""
+SELECT {result_sql("h.contact_id IS NOT NULL")} AS result, count(*) AS n
+  FROM contacts c
+  LEFT JOIN (SELECT DISTINCT a.contact_id FROM attempts a JOIN compliance_ledger l ON l.attempt_id = a.id AND l.human
+              WHERE a.campaign_id = :campaign) h ON h.contact_id = c.id
+ WHERE c.campaign_id = :campaign
+ GROUP BY 1
+"""
+
 _SQL = f"""
 WITH calls AS (
     SELECT a.contact_id, max(a.created_at) AS last_call_at, max(l.answered_at) AS human_answered_at,
@@ -88,11 +109,7 @@ WITH calls AS (
      WHERE a.campaign_id = :campaign
      GROUP BY a.contact_id)
 SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
-       CASE WHEN calls.human_answered_at IS NOT NULL THEN '{ContactResult.REACHED}'
-            WHEN c.state = 'done' THEN '{ContactResult.COMPLETED}'
-            WHEN c.state = 'failed' THEN '{ContactResult.NOT_REACHED}'
-            WHEN c.state = 'excluded' THEN '{ContactResult.EXCLUDED}'
-            ELSE '{ContactResult.PENDING}' END AS result,
+       {result_sql("calls.human_answered_at IS NOT NULL")} AS result,
        c.state, c.attempts, c.last_outcome, calls.last_amd_status, calls.last_call_at, calls.human_answered_at,
        CASE WHEN c.state = 'ready' THEN c.next_attempt_at END AS next_attempt_at,
        coalesce(c.timezone, array_to_string(c.tz_candidates, ' ')) AS subscriber_timezone, c.extra

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdr.results import RESULT_COUNTS_SQL, ContactResult
 from dialer.db.models import ContactState
 
 __all__ = ["IN_FLIGHT", "CampaignStats", "campaign_stats", "reason_code", "reason_kind"]
@@ -54,6 +55,7 @@ class CampaignStats:
     attempts: Mapping[str, int]  # by outcome; IN_FLIGHT for open attempts
     held_back: Mapping[str, int]  # waiting contacts whose latest decision held them back, by reason code
     held_back_by_kind: Mapping[str, int]  # the same by window / caps / timezone / schedule / do-not-call / other
+    results: Mapping[str, int]  # contacts by cdr.results.ContactResult, every result present
 
     @property
     def total_contacts(self) -> int:
@@ -73,6 +75,7 @@ class CampaignStats:
             "attempts_total": self.total_attempts,
             "held_back": dict(self.held_back),
             "held_back_by_kind": dict(self.held_back_by_kind),
+            "results": dict(self.results),
         }
 
 
@@ -85,6 +88,7 @@ _ATTEMPTS = text(
     """SELECT coalesce(outcome, :in_flight) AS outcome, count(*) AS n
          FROM attempts WHERE campaign_id = :campaign GROUP BY 1 ORDER BY 1"""
 )
+_RESULTS = text(RESULT_COUNTS_SQL)
 # For each waiting contact, its latest decision (index ix_decision_log_contact), grouped by the set
 # of reason codes it gave: few distinct sets, and exact counts both by code and by kind.
 _HELD_BACK = text(
@@ -114,6 +118,9 @@ async def campaign_stats(session: AsyncSession, campaign_id: int, now: datetime)
         row.outcome: row.n
         for row in await session.execute(_ATTEMPTS, {"campaign": campaign_id, "in_flight": IN_FLIGHT})
     }
+    results = dict.fromkeys((r.value for r in ContactResult), 0)
+    for row in await session.execute(_RESULTS, {"campaign": campaign_id}):
+        results[row.result] = row.n
     held_back: dict[str, int] = {}
     by_kind: dict[str, int] = {}
     for row in await session.execute(_HELD_BACK, {"campaign": campaign_id, "now": now}):
@@ -129,4 +136,5 @@ async def campaign_stats(session: AsyncSession, campaign_id: int, now: datetime)
         attempts=MappingProxyType(attempts),
         held_back=MappingProxyType(dict(sorted(held_back.items()))),
         held_back_by_kind=MappingProxyType(dict(sorted(by_kind.items()))),
+        results=MappingProxyType(results),
     )

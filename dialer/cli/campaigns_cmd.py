@@ -226,7 +226,8 @@ def show(
     name: Name,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
 ) -> None:
-    """Settings and live counts: contacts by state, attempts by outcome, held back by window/caps."""
+    """Settings and live counts: contacts by state and by result, attempts by outcome, held back by
+    window/caps."""
 
     async def work(session: AsyncSession) -> _Shown:
         config = await get_campaign(session, name)
@@ -250,6 +251,11 @@ def show(
     counts.add_row("ready later", str(stats.ready_later))
     counts.add_row("total", str(stats.total_contacts))
     console.print(counts)
+    console.print("[bold]results (`dialer contacts export` has them per contact)[/]")
+    results = Table("result", "contacts")
+    for result, n in stats.results.items():
+        results.add_row(result, str(n))
+    console.print(results)
     console.print("[bold]attempts by outcome[/]")
     attempts = Table("outcome", "attempts")
     for outcome, n in stats.attempts.items():

@@ -35,6 +35,16 @@ def _seed(url: str, campaign_id: int) -> None:
                 (cid, campaign_id, f"ch-{n}", outcome),
             )
 
+        # Contact 6's answer was a person's (the caps ledger); a row not counted as human does not count.
+        for channel, human in (("ch-1", True), ("ch-2", False)):
+            conn.execute(
+                "INSERT INTO compliance_ledger (company_id, subscriber_key, phone, campaign_id, attempt_id,"
+                " answered_at, human) SELECT g.company_id, c.subscriber_key, c.phone, g.id, a.id, %s, %s"
+                " FROM attempts a JOIN contacts c ON c.id = a.contact_id JOIN campaigns g ON g.id = a.campaign_id"
+                " WHERE a.channel_id = %s",
+                (NOW, human, channel),
+            )
+
         def log(cid: int, at: datetime, allowed: bool, codes: list[str]) -> None:
             conn.execute(
                 "INSERT INTO decision_log (contact_id, at, allowed, reasons) VALUES (%s, %s, %s, %s)",
@@ -61,3 +71,4 @@ async def test_counts(database: AsyncEngine, database_url: str) -> None:
     assert dict(stats.held_back) == {"cap-day": 1, "cap-week": 1, "outside-window": 1, "unspecified": 1}
     assert dict(stats.held_back_by_kind) == {"caps": 1, "other": 1, "window": 1}
     assert stats.public()["attempts_total"] == 5
+    assert stats.public()["results"] == {"reached": 1, "completed": 0, "not_reached": 1, "excluded": 0, "pending": 6}
