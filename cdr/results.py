@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -81,7 +81,6 @@ SELECT (SELECT max(id) FROM contacts WHERE campaign_id = :campaign),
 """
 
 
-
 def result_sql(reached: str) -> str:
     """The SQL of a contact's `result`, from `reached` (a person answered) and `c.state`."""
     return (f"CASE WHEN {reached} THEN '{ContactResult.REACHED}'"
@@ -107,24 +106,29 @@ WITH calls AS (
            (array_agg(a.amd_status ORDER BY a.created_at DESC, a.id DESC))[1] AS last_amd_status
       FROM attempts a LEFT JOIN compliance_ledger l ON l.attempt_id = a.id AND l.human
      WHERE a.campaign_id = :campaign
-     GROUP BY a.contact_id)
-SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
-       {result_sql("calls.human_answered_at IS NOT NULL")} AS result,
-       c.state, c.attempts, c.last_outcome, calls.last_amd_status, calls.last_call_at, calls.human_answered_at,
-       CASE WHEN c.state = 'ready' THEN c.next_attempt_at END AS next_attempt_at,
-       coalesce(c.timezone, array_to_string(c.tz_candidates, ' ')) AS subscriber_timezone, c.extra
-  FROM contacts c LEFT JOIN calls ON calls.contact_id = c.id
- WHERE c.campaign_id = :campaign AND c.id <= :last
- ORDER BY c.id
+     GROUP BY a.contact_id),
+lines AS (
+    SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
+           {result_sql("calls.human_answered_at IS NOT NULL")} AS result,
+           c.state, c.attempts, c.last_outcome, calls.last_amd_status, calls.last_call_at, calls.human_answered_at,
+           CASE WHEN c.state = 'ready' THEN c.next_attempt_at END AS next_attempt_at,
+           coalesce(c.timezone, array_to_string(c.tz_candidates, ' ')) AS subscriber_timezone, c.extra
+      FROM contacts c LEFT JOIN calls ON calls.contact_id = c.id
+     WHERE c.campaign_id = :campaign AND c.id <= :last)
+SELECT * FROM lines
+ WHERE CAST(:results AS text[]) IS NULL OR result = ANY(CAST(:results AS text[]))
+ ORDER BY contact_id
 """
 
 
 class _Results:
     """The campaign's id and zone, its columns (ours, then the list's), and its rows."""
 
-    def __init__(self, campaign_id: int, zone_text: str, last: int, extra: list[str]) -> None:
+    def __init__(self, campaign_id: int, zone_text: str, last: int, extra: list[str],
+                 only: Collection[ContactResult] | None) -> None:
         self.campaign_id = campaign_id
         self.last = last
+        self.only = None if only is None else sorted(str(result) for result in only)
         self.zone_name = zone_name(zone_text)
         self.zone = zone(zone_text)
         ours = {name for name, _ in COLUMNS}
@@ -133,7 +137,8 @@ class _Results:
         self.columns: tuple[Column, ...] = COLUMNS + tuple((header, "text") for _, header in self.extra)
 
     async def rows(self, conn: AsyncConnection) -> AsyncIterator[dict[str, Any]]:
-        result = await conn.stream(text(_SQL), {"campaign": self.campaign_id, "last": self.last})
+        result = await conn.stream(text(_SQL), {"campaign": self.campaign_id, "last": self.last,
+                                                "results": self.only})
         async for row in result.mappings():
             extra = row["extra"] or {}
             line = dict(row) | {"report_timezone": self.zone_name}
@@ -142,17 +147,19 @@ class _Results:
             yield line
 
 
-async def _results(conn: AsyncConnection, campaign: str) -> _Results:
+async def _results(conn: AsyncConnection, campaign: str, only: Collection[ContactResult] | None) -> _Results:
     found = (await conn.execute(text(_CAMPAIGN_SQL), {"name": campaign})).one_or_none()
     if found is None:
         raise CdrUnknownCampaignError("campaign", f"{campaign!r}: no such campaign")
     last, extra = (await conn.execute(text(_EXTRA_SQL), {"campaign": found[0]})).one()
-    return _Results(int(found[0]), str(found[1]), last or 0, [str(key) for key in extra])
+    return _Results(int(found[0]), str(found[1]), last or 0, [str(key) for key in extra], only)
 
 
-async def export_results_csv(conn: AsyncConnection, campaign: str, out: TextIO, *, escape: Escape) -> int:
-    """Write the campaign's contacts as CSV (header row first) to `out`; returns the number of rows."""
-    results = await _results(conn, campaign)
+async def export_results_csv(conn: AsyncConnection, campaign: str, out: TextIO, *, escape: Escape,
+                             only: Collection[ContactResult] | None = None) -> int:
+    """Write the campaign's contacts (those with a result in `only`, if given) as CSV (header row
+    first) to `out`; returns the number of rows."""
+    results = await _results(conn, campaign, only)
     writer = csv.writer(out)
     writer.writerow([name for name, _ in results.columns])
     count = 0
@@ -162,10 +169,11 @@ async def export_results_csv(conn: AsyncConnection, campaign: str, out: TextIO, 
     return count
 
 
-async def export_results_xlsx(conn: AsyncConnection, campaign: str, path: Path, *, is_formula: IsFormula) -> int:
-    """Write the campaign's contacts to sheet `results` of an XLSX workbook at `path`, in constant
-    memory; returns the number of rows."""
-    results = await _results(conn, campaign)
+async def export_results_xlsx(conn: AsyncConnection, campaign: str, path: Path, *, is_formula: IsFormula,
+                              only: Collection[ContactResult] | None = None) -> int:
+    """Write the campaign's contacts (those with a result in `only`, if given) to sheet `results` of an
+    XLSX workbook at `path`, in constant memory; returns the number of rows."""
+    results = await _results(conn, campaign, only)
     workbook = open_workbook(path)
     sheet = StreamedSheet(workbook, "results", results.columns, is_formula)
     count = 0

@@ -20,7 +20,7 @@ from starlette.background import BackgroundTask
 
 from cdr.errors import CdrExportError, CdrUnknownCampaignError
 from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
-from cdr.results import export_results_csv, export_results_xlsx
+from cdr.results import ContactResult, export_results_csv, export_results_xlsx
 from dialer.api.app import Plane
 from dialer.errors import InvalidValueError, NotFoundError
 from dialer.lists.excel_safety import escape_formula, looks_like_formula
@@ -58,11 +58,14 @@ async def cdr_export(
 async def contacts_export(
     name: str, plane: Plane,
     fmt: Annotated[ExportFormat, Query(alias="format", description="xlsx or csv")] = ExportFormat.XLSX,
+    result: Annotated[list[ContactResult] | None, Query(description="Only contacts with these results")] = None,
 ) -> FileResponse:
     """Download the campaign's results, one row per contact, as `dialer contacts export` writes them."""
+    only = set(result) if result else None
     return await _download(plane, fmt, f"contacts-{name}",
-                           lambda conn, out: export_results_csv(conn, name, out, escape=escape_formula),
-                           lambda conn, path: export_results_xlsx(conn, name, path, is_formula=looks_like_formula))
+                           lambda conn, out: export_results_csv(conn, name, out, escape=escape_formula, only=only),
+                           lambda conn, path: export_results_xlsx(conn, name, path, is_formula=looks_like_formula,
+                                                                  only=only))
 
 
 async def _download(plane: Plane, fmt: ExportFormat, label: str,

@@ -13,7 +13,7 @@ from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cdr.export import ExportFormat
-from cdr.results import export_results_csv, export_results_xlsx
+from cdr.results import ContactResult, export_results_csv, export_results_xlsx
 from dialer.cli.common import console, settings
 from dialer.cli.dbrun import run_db
 from dialer.cli.exports import run_export
@@ -101,10 +101,14 @@ def export(
     fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv or xlsx.", case_sensitive=False)],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (CSV: default stdout).",
                                                 dir_okay=False)] = None,
+    result: Annotated[list[ContactResult] | None, typer.Option(
+        "--result", help="Only contacts with this result (repeat for several).", case_sensitive=False)] = None,
 ) -> None:
     """A campaign's results, one row per contact: result (reached, completed, not_reached, excluded,
     pending), attempts, last outcome, when a person answered, next dial, then the call list's own
     columns (times in the company's time zone; formula-looking text made inert)."""
+    only = set(result) if result else None
     run_export(fmt, output, "contacts",
-               lambda conn, out: export_results_csv(conn, campaign, out, escape=escape_formula),
-               lambda conn, path: export_results_xlsx(conn, campaign, path, is_formula=looks_like_formula))
+               lambda conn, out: export_results_csv(conn, campaign, out, escape=escape_formula, only=only),
+               lambda conn, path: export_results_xlsx(conn, campaign, path, is_formula=looks_like_formula,
+                                                      only=only))

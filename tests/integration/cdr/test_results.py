@@ -108,6 +108,10 @@ def test_cli_csv(database_url: str, tmp_path: Path) -> None:
 
     to_stdout = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "csv")
     assert to_stdout.returncode == 0 and len(list(csv.DictReader(io.StringIO(to_stdout.stdout)))) == 5
+    some = dialer(database_url, "contacts", "export", "--campaign", "spring", "-f", "csv",
+                  "--result", "not_reached", "--result", "EXCLUDED")
+    assert some.returncode == 0, some.stderr
+    assert [r["phone"] for r in csv.DictReader(io.StringIO(some.stdout))] == ["'+79130000003", "'+79130000004"]
     empty = dialer(database_url, "contacts", "export", "--campaign", "empty", "-f", "csv")
     assert empty.returncode == 0 and empty.stdout.splitlines()[0].startswith("contact_id,call_list_id,phone")
     assert len(empty.stdout.splitlines()) == 1 and "exported 0 contacts" in empty.stderr
@@ -137,6 +141,11 @@ async def test_api_xlsx_and_csv(database: AsyncEngine, database_url: str) -> Non
         assert table.content.startswith(codecs.BOM_UTF8)
         assert len(list(csv.DictReader(io.StringIO(table.content.decode("utf-8-sig"))))) == 5
 
+        pending = await http.get("/campaigns/spring/contacts/export", params={"format": "csv", "result": "pending"})
+        assert [r["phone"] for r in csv.DictReader(io.StringIO(pending.content.decode("utf-8-sig")))] == [
+            "'+79130000005"]
+        bad_result = await http.get("/campaigns/spring/contacts/export", params={"result": "lost"})
+        assert bad_result.status_code == 422 and bad_result.json()["error"]["field"] == "result.0"
         unknown = await http.get("/campaigns/nope/contacts/export")
         assert unknown.status_code == 404 and "'nope'" in unknown.json()["error"]["message"]
         bad_format = await http.get("/campaigns/spring/contacts/export", params={"format": "pdf"})
