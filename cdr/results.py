@@ -90,7 +90,7 @@ def result_sql(reached: str) -> str:
             f" ELSE '{ContactResult.PENDING}' END")
 
 
-# Contacts a person answered (the caps ledger), counted by result (`campaign_stats`).
+# A campaign's contacts counted by result (`campaign_stats`); a person answered where the caps ledger says so.
 RESULT_COUNTS_SQL = f"""
 SELECT {result_sql("h.contact_id IS NOT NULL")} AS result, count(*) AS n
   FROM contacts c
