@@ -2,9 +2,9 @@
 
 Each row: the contact (number, subscriber key, name, list), its `result`, state, attempts, last
 outcome and AMD verdict, its last call, when a person last answered it (the caps ledger: answered by
-a human), its next dial while it waits, then the call list's own columns (the extra columns an
-import kept) under their headers. Instants are in the company's time zone (`report_timezone`), as in
-the CDR export.
+a human) and when one last answered any of its subscriber's numbers in the campaign, its next dial
+while it waits, then the call list's own columns (the extra columns an import kept) under their
+headers. Instants are in the company's time zone (`report_timezone`), as in the CDR export.
 
 `result` sums a contact up: `reached` (a person answered), `completed` (final without a person: an
 answering machine the campaign does not retry, an answer too short to count), `not_reached`
@@ -59,6 +59,7 @@ COLUMNS: tuple[Column, ...] = (
     ("last_amd_status", "text"),
     ("last_call_at", "instant"),
     ("human_answered_at", "instant"),
+    ("subscriber_reached_at", "instant"),
     ("next_attempt_at", "instant"),
     ("subscriber_timezone", "text"),
     # Not `timezone`: a list import would read a column of that name as each subscriber's zone.
@@ -111,6 +112,7 @@ lines AS (
     SELECT c.id AS contact_id, c.call_list_id, c.phone, c.subscriber_key, c.name,
            {result_sql("calls.human_answered_at IS NOT NULL")} AS result,
            c.state, c.attempts, c.last_outcome, calls.last_amd_status, calls.last_call_at, calls.human_answered_at,
+           max(calls.human_answered_at) OVER (PARTITION BY c.subscriber_key) AS subscriber_reached_at,
            CASE WHEN c.state = 'ready' THEN c.next_attempt_at END AS next_attempt_at,
            coalesce(c.timezone, array_to_string(c.tz_candidates, ' ')) AS subscriber_timezone, c.extra
       FROM contacts c LEFT JOIN calls ON calls.contact_id = c.id

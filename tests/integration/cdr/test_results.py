@@ -84,6 +84,8 @@ EXPECTED = {  # phone: (result, state, attempts, last outcome, last AMD)
 
 def test_cli_csv(database_url: str, tmp_path: Path) -> None:
     seed(database_url)
+    with psycopg.connect(database_url) as conn:  # contact 5 is another number of contact 1's subscriber
+        conn.execute("UPDATE contacts SET subscriber_key = 'S-1' WHERE id = 5")
     out = tmp_path / "results.csv"
     done = dialer(database_url, "contacts", "export", "--campaign", "spring", "--format", "csv", "--output", str(out))
     assert done.returncode == 0, done.stderr
@@ -102,6 +104,9 @@ def test_cli_csv(database_url: str, tmp_path: Path) -> None:
     assert (reached["name"], reached["name (list)"], reached["Договор"]) == ("Contact 1", "Ivan I.", "D-1")
     assert by_phone["+79130000002"]["Договор"] == "'=HYPERLINK(\"http://x\")"  # made inert
     assert by_phone["+79130000005"]["next_attempt_at"] == "2026-11-21T10:00:00+07:00"
+    assert [by_phone[f"+7913000000{i}"]["subscriber_reached_at"] for i in range(1, 6)] == [
+        "2026-11-20T13:30:05+07:00", "", "", "", "2026-11-20T13:30:05+07:00"]
+    assert by_phone["+79130000005"]["human_answered_at"] == ""
     assert by_phone["+79130000001"]["next_attempt_at"] == ""  # only while it waits
     assert by_phone["+79130000004"]["last_call_at"] == ""
     assert {r["call_list_id"] for r in rows} == {"7"} and {r["report_timezone"] for r in rows} == {"Asia/Novosibirsk"}
