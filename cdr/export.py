@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import enum
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -33,7 +33,8 @@ from cdr.tabular import (
     zone_name,
 )
 
-__all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "export_csv", "export_xlsx"]
+__all__ = ["COLUMNS", "ExportFilter", "ExportFormat", "WriteCsv", "WriteXlsx", "export_csv", "export_to_file",
+           "export_xlsx"]
 
 # (header, kind): kind says how a value is written.
 COLUMNS: tuple[Column, ...] = (
@@ -79,6 +80,23 @@ ORDER BY c.created_at, c.id
 class ExportFormat(enum.StrEnum):
     CSV = "csv"
     XLSX = "xlsx"
+
+
+WriteCsv = Callable[[AsyncConnection, TextIO], Awaitable[int]]
+WriteXlsx = Callable[[AsyncConnection, Path], Awaitable[int]]
+
+
+async def export_to_file(conn: AsyncConnection, fmt: ExportFormat, path: Path,
+                         write_csv: WriteCsv, write_xlsx: WriteXlsx) -> int:
+    """Write an export (the CDRs, a campaign's results) to `path` in `fmt`; returns its rows. A CSV file
+    is UTF-8 with a BOM, which Excel needs to open it as UTF-8 (Cyrillic names stay readable)."""
+    if fmt is ExportFormat.XLSX:
+        return await write_xlsx(conn, path)
+    try:
+        with path.open("w", encoding="utf-8-sig", newline="") as handle:
+            return await write_csv(conn, handle)
+    except OSError as exc:
+        raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
 
 
 @dataclass(frozen=True, slots=True)

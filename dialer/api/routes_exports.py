@@ -8,18 +8,16 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.background import BackgroundTask
 
 from cdr.errors import CdrExportError, CdrUnknownCampaignError
-from cdr.export import ExportFilter, ExportFormat, export_csv, export_xlsx
+from cdr.export import ExportFilter, ExportFormat, WriteCsv, WriteXlsx, export_csv, export_to_file, export_xlsx
 from cdr.results import ContactResult, export_results_csv, export_results_xlsx
 from dialer.api.app import Plane
 from dialer.errors import InvalidValueError, NotFoundError
@@ -68,21 +66,14 @@ async def contacts_export(
                                                                   only=only))
 
 
-async def _download(plane: Plane, fmt: ExportFormat, label: str,
-                    write_csv: Callable[[AsyncConnection, TextIO], Awaitable[int]],
-                    write_xlsx: Callable[[AsyncConnection, Path], Awaitable[int]]) -> FileResponse:
+async def _download(plane: Plane, fmt: ExportFormat, label: str, write_csv: WriteCsv,
+                    write_xlsx: WriteXlsx) -> FileResponse:
     """The export written to a temporary file first (constant memory), then sent and deleted."""
     fd, name = tempfile.mkstemp(prefix="dialer-export-", suffix=f".{fmt.value}")
     os.close(fd)
     try:
         async with plane.tx() as session:
-            conn = await session.connection()
-            if fmt is ExportFormat.XLSX:
-                await write_xlsx(conn, Path(name))
-            else:
-                # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
-                with open(name, "w", encoding="utf-8-sig", newline="") as out:  # noqa: ASYNC230 - a local temp file
-                    await write_csv(conn, out)
+            await export_to_file(await session.connection(), fmt, Path(name), write_csv, write_xlsx)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(name)

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TextIO
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from cdr.errors import CdrError, CdrExportError
-from cdr.export import ExportFormat
+from cdr.export import ExportFormat, WriteCsv, WriteXlsx, export_to_file
 from dialer.cli.common import err_console, fail
 from dialer.cli.dbrun import run_db
-
-WriteCsv = Callable[[AsyncConnection, TextIO], Awaitable[int]]
-WriteXlsx = Callable[[AsyncConnection, Path], Awaitable[int]]
 
 
 def option_message(exc: CdrError) -> str:
@@ -29,17 +24,9 @@ def run_export(fmt: ExportFormat, output: Path | None, what: str, write_csv: Wri
 
     async def work(session: AsyncSession) -> int:
         conn = await session.connection()
-        if fmt is ExportFormat.XLSX:
-            assert output is not None
-            return await write_xlsx(conn, output)
         if output is None:
             return await write_csv(conn, sys.stdout)
-        try:
-            # utf-8-sig: Excel opens a CSV with a BOM as UTF-8 (Cyrillic names stay readable).
-            with output.open("w", encoding="utf-8-sig", newline="") as handle:
-                return await write_csv(conn, handle)
-        except OSError as exc:
-            raise CdrExportError("output", f"{output}: cannot write ({exc.strerror or exc})") from exc
+        return await export_to_file(conn, fmt, output, write_csv, write_xlsx)
 
     try:
         rows = run_db(work)
