@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import xlsxwriter
+from xlsxwriter.exceptions import FileCreateError
 from xlsxwriter.workbook import Workbook
 
 from cdr.errors import CdrExportError
@@ -77,8 +78,12 @@ def open_workbook(path: Path) -> Workbook:
 
 
 def close_workbook(workbook: Workbook, path: Path) -> None:
+    """Write the workbook out; a path that cannot be written is the `output` option's error."""
     try:
         workbook.close()
+    except FileCreateError as exc:  # xlsxwriter's wrapper of the OSError of creating the file
+        cause = exc.__cause__ or exc.__context__ or exc
+        raise CdrExportError("output", f"{path}: cannot write ({getattr(cause, 'strerror', None) or cause})") from exc
     except OSError as exc:
         raise CdrExportError("output", f"{path}: cannot write ({exc.strerror or exc})") from exc
 

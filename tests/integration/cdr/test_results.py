@@ -179,3 +179,14 @@ def test_results_read_back_as_a_call_list(database_url: str, tmp_path: Path) -> 
         ("+79130000005", "+79130000005"),
     ]
     assert all(source != "explicit" and zone != "Asia/Kamchatka" for _, _, source, zone in rows), rows
+
+
+def test_an_unwritable_output_is_named(database_url: str, tmp_path: Path) -> None:
+    seed(database_url)
+    for command in (["contacts", "export", "--campaign", "spring"], ["cdr", "export"]):
+        for fmt in ("csv", "xlsx"):
+            target = tmp_path / "missing" / f"out.{fmt}"
+            done = dialer(database_url, *command, "--format", fmt, "--output", str(target))
+            assert done.returncode == 1, (command, fmt, done.stderr)
+            assert f"--output {target}: cannot write (No such file or directory)" in done.stderr, done.stderr
+            assert "Traceback" not in done.stderr
