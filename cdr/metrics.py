@@ -35,7 +35,9 @@ class DialerMetrics:
             buckets=DURATION_BUCKETS, registry=r,
         )
         self.compliance_blocked_total = Counter(
-            "dialer_compliance_blocked", "Contacts held back by compliance", ["campaign", "reason"],
+            "dialer_compliance_blocked",
+            "Contacts held back at the instant of dialing (compliance, do-not-call, a subscriber already reached)",
+            ["campaign", "reason"],
             registry=r,
         )
         self.trunk_cps_limit = Gauge("dialer_trunk_cps_limit", "Configured CPS of a trunk", ["trunk"], registry=r)

@@ -36,6 +36,11 @@ class ReasonCode(StrEnum):
     # The number is on the company's do-not-call list (the subscriber refused interaction, FZ-230
     # art. 8): not a rule of `decide`, the dialer checks the list at the instant of dialing.
     DO_NOT_CALL = "do-not-call"
+    # The campaign completes a subscriber once a person answered one of their numbers (campaign
+    # option `reached complete`), also checked by the dialer: this number is completed, or waits while
+    # another of the subscriber's numbers is in a call.
+    SUBSCRIBER_REACHED = "subscriber-reached"
+    SUBSCRIBER_IN_CALL = "subscriber-in-call"
 
 
 _CAP_CODES = {

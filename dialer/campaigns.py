@@ -25,7 +25,7 @@ from dialer.db.models import Campaign, CampaignStatus, CampaignTrunk, Company, T
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
 from dialer.lifecycle import USER_ACTIONS, Action, apply_action, notify_campaign
 from dialer.names import validate_name
-from dialer.retries import DEFAULT_MAX_ATTEMPTS, MachineAction, RetryPolicy
+from dialer.retries import DEFAULT_MAX_ATTEMPTS, MachineAction, ReachedAction, RetryPolicy
 from dialer.rules import StoredRules, resolve_rules
 from dialer.schedule import Schedule, parse_schedule
 from dialer.trunks import TrunkConfig, load_trunks, parse_cps, trunk_config, validate_max_channels
@@ -72,6 +72,7 @@ class CampaignSpec:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     retry: str | None = None
     machine: str = MachineAction.RETRY.value
+    reached: str = ReachedAction.CONTINUE.value
     subscriber_column: str = DEFAULT_SUBSCRIBER_COLUMN
     answered_context: str = DEFAULT_ANSWERED_CONTEXT
     caller_id: str | None = None
@@ -106,6 +107,7 @@ class CampaignConfig:
     created_at: datetime
     updated_at: datetime
     answered: AnsweredLeg = field(default_factory=AnsweredLeg)  # AMD and routing after AMD (dialer.answered)
+    reached: ReachedAction = ReachedAction.CONTINUE  # the subscriber's other numbers once a person answered
 
     @property
     def max_attempts(self) -> int:
@@ -146,6 +148,7 @@ class CampaignConfig:
             "max_attempts": self.retry.max_attempts,
             "retry": self.retry.spec(),
             "machine": self.retry.machine.value,
+            "reached": self.reached.value,
             "subscriber_column": self.subscriber_column,
             "answered_context": self.answered_context,
             "caller_id": self.caller_id,
@@ -189,9 +192,18 @@ def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, m
     return value
 
 
+def _reached_action(value: str) -> ReachedAction:
+    try:
+        return ReachedAction(value)
+    except ValueError:
+        known = "|".join(a.value for a in ReachedAction)
+        raise InvalidValueError("reached", f"{value!r} is not one of {known}") from None
+
+
 def _limits_and_settings(spec: CampaignSpec) -> dict[str, Any]:
     """Column values of everything in `spec` that needs no database look-up."""
     policy = RetryPolicy.build(spec.retry, spec.max_attempts, spec.machine)
+    reached = _reached_action(spec.reached)
     low, high = DIAL_TIMEOUT_RANGE
     if not low <= spec.dial_timeout <= high:
         raise InvalidValueError("dial_timeout", f"{spec.dial_timeout} s must be between {low} and {high} s")
@@ -205,7 +217,7 @@ def _limits_and_settings(spec: CampaignSpec) -> dict[str, Any]:
         "max_channels": None if spec.max_channels is None else validate_max_channels(spec.max_channels),
         "max_attempts": policy.max_attempts,
         "retry_delays": policy.delays_json(),
-        "settings": {"machine": policy.machine.value, **answered.stored()},
+        "settings": {"machine": policy.machine.value, "reached": reached.value, **answered.stored()},
         "subscriber_column": _text(spec.subscriber_column, "subscriber_column"),
         "answered_context": _text(spec.answered_context, "answered_context", _CONTEXT, 80),
         "caller_id": _text(spec.caller_id, "caller_id") if spec.caller_id else None,
@@ -259,6 +271,7 @@ def _spec_of(config: CampaignConfig) -> CampaignSpec:
         max_attempts=config.retry.max_attempts,
         retry=config.retry.spec(),
         machine=config.retry.machine.value,
+        reached=config.reached.value,
         subscriber_column=config.subscriber_column,
         answered_context=config.answered_context,
         caller_id=config.caller_id,
@@ -294,12 +307,8 @@ async def update_campaign(session: AsyncSession, name: str, changes: Mapping[str
     if "rules" in changes and "rules_toml" not in changes:
         merged["rules_toml"] = None
     spec = dataclasses.replace(_spec_of(current), **merged)
-    if spec.max_attempts is None or spec.machine is None or spec.dial_timeout is None:
-        raise InvalidValueError(
-            next(k for k in ("max_attempts", "machine", "dial_timeout") if getattr(spec, k) is None),
-            "cannot be cleared",
-        )
-    for required in ("subscriber_column", "answered_context", "amd", "notsure_as_machine"):
+    for required in ("max_attempts", "machine", "reached", "dial_timeout", "subscriber_column", "answered_context",
+                     "amd", "notsure_as_machine"):
         if getattr(spec, required) is None:
             raise InvalidValueError(required, "cannot be cleared")
     values = _limits_and_settings(spec)
@@ -400,6 +409,7 @@ def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> C
         created_at=row.created_at,
         updated_at=row.updated_at,
         answered=answered,
+        reached=ReachedAction((row.settings or {}).get("reached", ReachedAction.CONTINUE.value)),
     )
 
 

@@ -244,6 +244,9 @@ def explain_next_dial(
     the campaign's schedule (in the company's zone) and, given `judged`, the subscriber's calling window
     and caps move it to the first instant a worker may dial it."""
     if state is ContactState.DONE:
+        if last_outcome == ReasonCode.SUBSCRIBER_REACHED:
+            return NextDial(None, None, "never: completed, a person answered another of the subscriber's numbers "
+                                        "in this campaign")
         return NextDial(None, None, f"never: completed ({last_outcome or 'done'})")
     if state is ContactState.FAILED:
         return NextDial(None, None, f"never: failed ({last_outcome or 'attempts exhausted'})")

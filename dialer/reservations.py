@@ -36,20 +36,20 @@ never commit.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.pq.abc import PGresult
 from psycopg.types.json import Jsonb
 
 from ami.calls import CallResult
 from ami.outcomes import Outcome
 from compliance import (
     AnsweredHistory,
-    Decision,
     Reason,
     ReasonCode,
     RuleSet,
@@ -106,11 +106,15 @@ class Admitted:
 
 @dataclass(frozen=True, slots=True)
 class HeldBack:
-    """Compliance said no: the contact waits until `next_allowed_at` (None: never, it is excluded)."""
+    """Not dialled now: the contact waits (`ready`) until `next_allowed_at`, or, with no such instant,
+    ends in `state` (excluded: compliance or the do-not-call list; done: its subscriber was reached)
+    with `outcome` as its last outcome."""
 
     reasons: tuple[Reason, ...]
     next_allowed_at: datetime | None
     decided_at: datetime
+    state: ContactState = ContactState.READY
+    outcome: str | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -231,6 +235,25 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 _DNC_SQL = "SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s"
 
 DO_NOT_CALL = Reason(ReasonCode.DO_NOT_CALL, "on the company's do-not-call list")
+SUBSCRIBER_REACHED = Reason(ReasonCode.SUBSCRIBER_REACHED,
+                            "a person answered another of the subscriber's numbers in this campaign")
+SUBSCRIBER_IN_CALL = Reason(ReasonCode.SUBSCRIBER_IN_CALL,
+                            "another of the subscriber's numbers is being called in this campaign")
+# A number held back while another of its subscriber's numbers is in a call is tried again this much later
+# (the other call either ends unanswered, or its answer completes this one).
+SUBSCRIBER_IN_CALL_WAIT = timedelta(minutes=1)
+
+# Campaigns that complete a subscriber once reached (`ReachedAction.COMPLETE`): whether a person answered
+# one of the subscriber's numbers in this campaign (ever: not only within the caps' month), and whether one
+# of them is in a call now.
+_REACHED_SQL = """
+    SELECT EXISTS (SELECT 1 FROM compliance_ledger l
+                    WHERE l.company_id = %(company)s AND l.subscriber_key = %(key)s AND l.human
+                      AND l.campaign_id = %(campaign)s),
+           EXISTS (SELECT 1 FROM attempts a
+                    WHERE a.company_id = %(company)s AND a.subscriber_key = %(key)s AND a.ended_at IS NULL
+                      AND a.campaign_id = %(campaign)s)
+    """
 
 _HISTORY_SQL = """
     SELECT 'answered' AS kind, l.answered_at AS at
@@ -273,14 +296,14 @@ _ADMIT_SQL = """
 # the contact excluded.
 _HOLD_SQL = """
     WITH unlisted AS (
-        SELECT %(excluded_as)s = 'do-not-call'
+        SELECT %(outcome)s = 'do-not-call'
                AND NOT EXISTS (SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s
                                FOR KEY SHARE) AS gone),
     held AS (
         UPDATE contacts SET state = CASE WHEN u.gone THEN 'ready' ELSE %(state)s END,
                next_attempt_at = COALESCE(%(next)s, next_attempt_at),
                lease_owner = NULL, lease_expires_at = NULL, updated_at = now(),
-               last_outcome = CASE WHEN u.gone THEN last_outcome ELSE COALESCE(%(excluded_as)s, last_outcome) END
+               last_outcome = CASE WHEN u.gone THEN last_outcome ELSE COALESCE(%(outcome)s, last_outcome) END
           FROM unlisted u
          WHERE id = %(contact)s AND lease_owner = %(worker)s AND state = 'dialing'
            AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.contact_id = %(contact)s AND a.ended_at IS NULL)
@@ -353,9 +376,10 @@ _STATEMENTS = PreparedSet((
     Statement("dialer_gate_lock", (("key", "text"),), _LOCK_SQL),
     Statement("dialer_gate_history", (("company", "int4"), ("key", "text"), ("days", "int4")), _HISTORY_SQL),
     Statement("dialer_gate_dnc", (("company", "int4"), ("phone", "text")), _DNC_SQL),
+    Statement("dialer_gate_reached", (("company", "int4"), ("key", "text"), ("campaign", "int4")), _REACHED_SQL),
     Statement("dialer_gate_admit", (("lease_s", "float8"), ("contact", "int8"), ("worker", "text"),
                                     ("trunk", "int4"), ("channel", "text"), ("at", "timestamptz")), _ADMIT_SQL),
-    Statement("dialer_gate_hold", (("excluded_as", "text"), ("company", "int4"), ("phone", "text"),
+    Statement("dialer_gate_hold", (("outcome", "text"), ("company", "int4"), ("phone", "text"),
                                    ("state", "text"), ("next", "timestamptz"), ("contact", "int8"),
                                    ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
     Statement("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
@@ -379,13 +403,16 @@ async def admit_attempt(
     lease_seconds: float,
     now: Callable[[], datetime],
     channel_prefix: str = CHANNEL_ID_PREFIX,
+    complete_reached: bool = False,
 ) -> GateResult:
     """Decide and record, in one transaction of its own, whether this contact is dialled now.
 
     `conn` is an autocommit psycopg connection with no transaction open (the worker's pool); the
     gate is the transaction (begun and committed here) because its two round trips carry the BEGIN
     and the COMMIT with its statements. `now` gives the aware UTC instant; it is read after the lock,
-    so it is the instant of dialing. The campaign's status is read first under its row lock
+    so it is the instant of dialing. With `complete_reached` (the campaign's `ReachedAction.COMPLETE`) a
+    subscriber a person answered for in this campaign is not dialled again, and waits while another of
+    its numbers is in a call. The campaign's status is read first under its row lock
     (dialer.lifecycle.campaign_dialable): once a pause or stop has committed, no attempt is recorded,
     so no call starts. PostgreSQL runs the statements of one message one after the other, each with
     its own snapshot, so the history is read after the subscriber lock is held.
@@ -394,35 +421,40 @@ async def admit_attempt(
         raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
     return await _STATEMENTS.run(conn, lambda: _gate(
         conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id, worker_id=worker_id,
-        lease_seconds=lease_seconds, now=now, channel_prefix=channel_prefix))
+        lease_seconds=lease_seconds, now=now, channel_prefix=channel_prefix, complete_reached=complete_reached))
 
 
 async def _gate(
     conn: psycopg.AsyncConnection[Any], *, contact: LeasedContact, company_id: int, rules: RuleSet,
     trunk_id: int, worker_id: str, lease_seconds: float, now: Callable[[], datetime], channel_prefix: str,
+    complete_reached: bool,
 ) -> GateResult:
     key = contact.subscriber_key
     try:
-        _, dialable, _, history, listed = await simple_query(conn, ";\n".join((
+        statements = [
             "BEGIN",
             _STATEMENTS.execute_sql("dialer_gate_dialable", (contact.campaign_id,)),
             _STATEMENTS.execute_sql("dialer_gate_lock", (_subscriber_lock_key(company_id, key),)),
             _STATEMENTS.execute_sql("dialer_gate_history", (company_id, key, HISTORY_DAYS)),
-            _STATEMENTS.execute_sql("dialer_gate_dnc", (company_id, contact.phone)))))
+            _STATEMENTS.execute_sql("dialer_gate_dnc", (company_id, contact.phone))]
+        if complete_reached:
+            statements.append(_STATEMENTS.execute_sql("dialer_gate_reached", (company_id, key, contact.campaign_id)))
+        _, dialable, _, history, listed, *reached = await simple_query(conn, ";\n".join(statements))
         if not dialable.ntuples or dialable.get_value(0, 0) != b"t":
             await conn.rollback()
             return CampaignNotDialable()
         instant = now()
-        if listed.ntuples:
-            decision = Decision(False, (DO_NOT_CALL,), None)
-        else:
+        held = _held_by_policy(listed, reached, instant)
+        if held is None:
             rows = [HistoryRow(kind, at) for kind, at in result_rows(conn, history)]
             decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
-        if not decision.allowed:
-            held = HeldBack(decision.reasons, decision.next_allowed_at, instant)
-            state = ContactState.READY if held.next_allowed_at is not None else ContactState.EXCLUDED
+            if not decision.allowed:
+                state = ContactState.READY if decision.next_allowed_at is not None else ContactState.EXCLUDED
+                held = HeldBack(decision.reasons, decision.next_allowed_at, instant, state,
+                                None if state is ContactState.READY else ExcludedBy.BLOCKED)
+        if held is not None:
             hold = await simple_query(conn, _STATEMENTS.execute_sql(
-                "dialer_gate_hold", _hold_params(contact, company_id, worker_id, held, state)) + ";\nCOMMIT")
+                "dialer_gate_hold", _hold_params(contact, company_id, worker_id, held)) + ";\nCOMMIT")
             return held if hold[0].ntuples else LeaseLost()
         channel_id = new_channel_id(contact.id, channel_prefix)
         admit = await simple_query(conn, _STATEMENTS.execute_sql(
@@ -443,16 +475,23 @@ async def _gate(
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-def _hold_params(
-    contact: LeasedContact, company_id: int, worker_id: str, held: HeldBack, state: ContactState
-) -> tuple[Any, ...]:
-    # Never allowed (the do-not-call list, or no instant inside every candidate zone's window):
-    # excluded, the contact's last outcome says which (`dnc remove` gives back the first), the reason
-    # logged.
-    excluded_as = None
-    if state is ContactState.EXCLUDED:
-        excluded_as = ExcludedBy.DO_NOT_CALL if DO_NOT_CALL in held.reasons else ExcludedBy.BLOCKED
-    return (excluded_as, company_id, contact.phone, state.value, held.next_allowed_at, contact.id, worker_id,
+def _held_by_policy(listed: PGresult, reached: Sequence[PGresult], instant: datetime) -> HeldBack | None:
+    """Held back before the rules are asked: the do-not-call list (excluded; `dnc remove` gives it back),
+    then, where the campaign completes reached subscribers, a person already reached on another number
+    (done) or another number in a call (wait)."""
+    if listed.ntuples:
+        return HeldBack((DO_NOT_CALL,), None, instant, ContactState.EXCLUDED, ExcludedBy.DO_NOT_CALL)
+    if reached:
+        answered, in_call = (reached[0].get_value(0, column) == b"t" for column in (0, 1))
+        if answered:
+            return HeldBack((SUBSCRIBER_REACHED,), None, instant, ContactState.DONE, SUBSCRIBER_REACHED.code.value)
+        if in_call:
+            return HeldBack((SUBSCRIBER_IN_CALL,), instant + SUBSCRIBER_IN_CALL_WAIT, instant)
+    return None
+
+
+def _hold_params(contact: LeasedContact, company_id: int, worker_id: str, held: HeldBack) -> tuple[Any, ...]:
+    return (held.outcome, company_id, contact.phone, held.state.value, held.next_allowed_at, contact.id, worker_id,
             held.decided_at, Jsonb([reason_json(r) for r in held.reasons]))
 
 

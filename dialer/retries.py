@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_MAX_ATTEMPTS",
     "AmdStatus",
     "MachineAction",
+    "ReachedAction",
     "RetryKey",
     "RetryPolicy",
     "RetryStep",
@@ -79,6 +80,16 @@ class MachineAction(enum.StrEnum):
     @property
     def retries(self) -> bool:
         return self is MachineAction.RETRY
+
+
+class ReachedAction(enum.StrEnum):
+    """What a campaign does with a subscriber's other numbers once a person answered one of them
+    (a human answer in the caps ledger, in this campaign)."""
+
+    CONTINUE = "continue"  # each number is a contact of its own; the caps alone limit the calls
+    # The others are not dialled again in this campaign: each is completed when it comes up (last
+    # outcome `subscriber-reached`), and waits while another of the numbers is in a call.
+    COMPLETE = "complete"
 
 
 DEFAULT_DELAYS: Mapping[RetryKey, timedelta] = MappingProxyType({

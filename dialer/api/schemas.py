@@ -89,6 +89,8 @@ class _CampaignFields(_Body):
     max_attempts: StrictInt | None = None
     retry: Retry | None = None
     machine: str | None = None
+    reached: str | None = Field(None, description="continue | complete: a subscriber's other numbers once a "
+                                                  "person answered one")
     subscriber_column: str | None = None
     answered_context: str | None = None
     caller_id: str | None = None

@@ -51,6 +51,9 @@ CallerIdOpt = Annotated[str | None, typer.Option("--caller-id", help="Caller id 
 TimeoutOpt = Annotated[int | None, typer.Option("--dial-timeout", help="Seconds to ring before giving up.")]
 MachineOpt = Annotated[str | None, typer.Option(
     "--machine", help="On an answering machine: retry | complete | hangup | message.")]
+ReachedOpt = Annotated[str | None, typer.Option(
+    "--reached", help="Once a person answered one of a subscriber's numbers: continue (the others stay, within "
+                      "the caps) | complete (the others are not dialled again in this campaign).")]
 AmdOpt = Annotated[bool | None, typer.Option(
     "--amd/--no-amd", help="Run answering-machine detection on answered calls (default: on).")]
 AmdParamsOpt = Annotated[str | None, typer.Option(
@@ -82,6 +85,7 @@ def create(
     caller_id: CallerIdOpt = None,
     dial_timeout: TimeoutOpt = None,
     machine: MachineOpt = None,
+    reached: ReachedOpt = None,
     schedule: ScheduleOpt = None,
     amd: AmdOpt = None,
     amd_params: AmdParamsOpt = None,
@@ -93,7 +97,7 @@ def create(
     given = _given(
         cps=cps, max_channels=max_channels, max_attempts=max_attempts, retry=retry,
         subscriber_column=subscriber_column, answered_context=answered_context, caller_id=caller_id,
-        dial_timeout=dial_timeout, machine=machine, schedule=schedule, amd=amd, amd_params=amd_params,
+        dial_timeout=dial_timeout, machine=machine, reached=reached, schedule=schedule, amd=amd, amd_params=amd_params,
         route=route, machine_message=machine_message, notsure_as_machine=notsure_as_machine,
     )
     spec = CampaignSpec(name=name, trunks=tuple(trunk), company=company, rules=rules, **given)
@@ -128,6 +132,7 @@ def set_(
     caller_id: CallerIdOpt = None,
     dial_timeout: TimeoutOpt = None,
     machine: MachineOpt = None,
+    reached: ReachedOpt = None,
     schedule: ScheduleOpt = None,
     amd: AmdOpt = None,
     amd_params: AmdParamsOpt = None,
@@ -139,7 +144,7 @@ def set_(
     changes = _given(
         rules=rules, cps=cps, max_channels=max_channels, max_attempts=max_attempts, retry=retry,
         subscriber_column=subscriber_column, answered_context=answered_context, caller_id=caller_id,
-        dial_timeout=dial_timeout, machine=machine, schedule=schedule, amd=amd, amd_params=amd_params,
+        dial_timeout=dial_timeout, machine=machine, reached=reached, schedule=schedule, amd=amd, amd_params=amd_params,
         route=route, machine_message=machine_message, notsure_as_machine=notsure_as_machine,
     )
     if trunk:

@@ -37,6 +37,7 @@ from dialer.reservations import (
     closed_windows,
     hold_closed_windows,
 )
+from dialer.retries import ReachedAction
 from dialer.worker.calls import CallPlan, run_call
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
@@ -307,6 +308,7 @@ class CampaignRunner:
                     trunk_id=lane.config.id, worker_id=self.ctx.worker_id,
                     lease_seconds=self.ctx.options.lease_seconds, now=self.ctx.wall,
                     channel_prefix=self.ctx.channel_prefix,
+                    complete_reached=self.config.reached is ReachedAction.COMPLETE,
                 )
         except BaseException:
             self.ctx.live_contacts.discard(contact.id)

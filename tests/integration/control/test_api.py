@@ -89,6 +89,10 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
     assert {"busy=5m", "no_answer=1h30m", "congestion=2m"} <= set(patched.json()["retry"].split(","))
     assert error(await client.patch("/campaigns/debts", json={"max_attempts": None}), 422)["field"] == "max_attempts"
     assert error(await client.patch("/campaigns/debts", json={}), 422)["field"] == "body"
+    assert shown["reached"] == "continue"
+    patched = await client.patch("/campaigns/debts", json={"reached": "complete"})
+    assert patched.status_code == 200 and patched.json()["reached"] == "complete", patched.text
+    assert error(await client.patch("/campaigns/debts", json={"reached": None}), 422)["field"] == "reached"
 
     for action, status in [("start", "running"), ("pause", "paused"), ("resume", "running")]:
         response = await client.post(f"/campaigns/debts/{action}")
@@ -125,6 +129,7 @@ async def test_campaign_crud_and_lifecycle(client: httpx.AsyncClient, database_u
         ({"trunks": ["sim"], "cps": -1}, "cps", "must be greater than zero"),
         ({"trunks": ["sim"], "cps": True}, "cps", "expected a number, got true"),
         ({"trunks": ["sim"], "amd": "off"}, "amd", "valid boolean"),
+        ({"trunks": ["sim"], "reached": "always"}, "reached", "'always' is not one of continue|complete"),
         ({"trunks": ["sim"], "cps": "fast"}, "cps", "is not a number"),
         ({"trunks": ["sim"], "max_channels": "many"}, "max_channels", "valid integer"),
         ({"trunks": ["sim"], "max_channels": "10"}, "max_channels", "valid integer"),

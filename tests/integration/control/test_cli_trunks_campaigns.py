@@ -75,6 +75,7 @@ def test_campaign_create_with_every_option_and_show(database_url: str, tmp_path:
         "--retry", "busy=10m,no_answer=30m,congestion=2m", "--subscriber-column", "debtor",
         "--answered-context", "dialer-answered", "--caller-id", "+74950000000", "--dial-timeout", "20",
         "--machine", "message", "--machine-message", "dialer/prompt-message", "--schedule", "mon-fri 09:00-18:00",
+        "--reached", "complete",
     )
     assert done.returncode == 0, done.stderr
     shown = json.loads(dialer(database_url, "campaigns", "show", "debts", "--json").stdout)
@@ -82,7 +83,7 @@ def test_campaign_create_with_every_option_and_show(database_url: str, tmp_path:
     assert shown["trunks"] == ["sim", "sim2"] and shown["rules"] == "file:acme.toml"
     assert shown["cps"] == 2.5 and shown["max_channels"] == 4 and shown["max_attempts"] == 5
     assert shown["retry"].startswith("busy=10m,no_answer=30m,congestion=2m,")
-    assert shown["machine"] == "message" and shown["subscriber_column"] == "debtor"
+    assert shown["machine"] == "message" and shown["subscriber_column"] == "debtor" and shown["reached"] == "complete"
     assert shown["dial_timeout"] == 20 and shown["schedule"] == "mon-fri 09:00-18:00"
     assert shown["stats"]["contacts_total"] == 0 and shown["stats"]["attempts"] == {}
     with psycopg.connect(database_url) as conn:
@@ -103,6 +104,7 @@ def test_campaign_create_with_every_option_and_show(database_url: str, tmp_path:
         (["--trunk", "sim", "--rules", "missing.toml"], "--rules: rules file 'missing.toml' does not exist"),
         (["--trunk", "sim", "--max-attempts", "0"], "--max-attempts: must be between 1 and 100"),
         (["--trunk", "sim", "--machine", "beep"], "--machine: 'beep' is not one of retry|complete|hangup|message"),
+        (["--trunk", "sim", "--reached", "never"], "--reached: 'never' is not one of continue|complete"),
         (["--trunk", "sim", "--schedule", "weekdays"], "--schedule: 'weekdays' must be 'DAYS HH:MM-HH:MM'"),
         (["--trunk", "sim", "--dial-timeout", "1"], "--dial-timeout: 1 s must be between 5 and 300 s"),
         (["--trunk", "sim", "--answered-context", "bad context"], "--answered-context: 'bad context'"),
@@ -157,10 +159,13 @@ def test_set_and_delete(database_url: str) -> None:
     add_trunk(database_url, "sim")
     add_trunk(database_url, "sim2")
     assert dialer(database_url, "campaigns", "create", "c", "--trunk", "sim").returncode == 0
-    done = dialer(database_url, "campaigns", "set", "c", "--trunk", "sim2", "--cps", "1", "--retry", "busy=5m")
+    assert json.loads(dialer(database_url, "campaigns", "show", "c", "--json").stdout)["reached"] == "continue"
+    done = dialer(database_url, "campaigns", "set", "c", "--trunk", "sim2", "--cps", "1", "--retry", "busy=5m",
+                  "--reached", "complete")
     assert done.returncode == 0, done.stderr
     shown = json.loads(dialer(database_url, "campaigns", "show", "c", "--json").stdout)
     assert shown["trunks"] == ["sim2"] and shown["cps"] == 1.0 and shown["retry"].startswith("busy=5m,")
+    assert shown["reached"] == "complete"
     used = dialer(database_url, "trunks", "remove", "sim2")
     assert used.returncode == 1 and "used by campaign(s) 'c'" in used.stderr
     assert dialer(database_url, "campaigns", "start", "c").returncode == 0

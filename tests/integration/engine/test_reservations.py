@@ -70,13 +70,14 @@ async def _setup(
 
 
 async def _admit(database: AsyncEngine, contact: LeasedContact, company: int, trunk: int, rules: RuleSet,
-                 worker: str = "w", now: Callable[[], datetime] = _now) -> GateResult:
+                 worker: str = "w", now: Callable[[], datetime] = _now, complete_reached: bool = False
+                 ) -> GateResult:
     # The gate runs its own transaction on an autocommit psycopg connection, as on the worker's pool.
     async with database.connect() as sa_conn:
         await sa_conn.execution_options(isolation_level="AUTOCOMMIT")
         conn = await driver_connection(sa_conn)
         return await admit_attempt(conn, contact=contact, company_id=company, rules=rules, trunk_id=trunk,
-                                   worker_id=worker, lease_seconds=60, now=now)
+                                   worker_id=worker, lease_seconds=60, now=now, complete_reached=complete_reached)
 
 
 def _ref(admitted: Admitted, contact: LeasedContact, company: int) -> AttemptRef:
@@ -185,6 +186,86 @@ async def test_an_answer_whose_end_was_not_seen_holds_the_cap(database: AsyncEng
     assert isinstance(held, HeldBack) and held.codes == ("cap-day",)
     async with database.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM compliance_ledger"))).scalar_one() == 1
+
+
+UNCAPPED = RuleSet("always", ALWAYS, ALWAYS, ALWAYS)
+HUMAN_POLICY = RetryPolicy.build("no_answer=1m", max_attempts=3)
+
+
+async def test_a_campaign_that_completes_reached_subscribers_dials_their_other_numbers_no_more(
+    database: AsyncEngine,
+) -> None:
+    company, _, trunk, leased = await _setup(database, ["+79130000021", "+79130000022", "+79130000023"])
+    first, second, third = leased
+    admitted = await _admit(database, first, company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(admitted, Admitted)
+    # While one number rings, the subscriber's others wait (the answer may complete them).
+    waiting = await _admit(database, second, company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(waiting, HeldBack) and waiting.codes == ("subscriber-in-call",)
+    assert waiting.next_allowed_at is not None
+    assert timedelta(seconds=50) < waiting.next_allowed_at - waiting.decided_at <= timedelta(minutes=1)
+    person = _result(admitted.channel_id, Outcome.ANSWERED, billsec=12, amd="HUMAN")
+    closed = await _close(database, _ref(admitted, first, company), person, HUMAN_POLICY)
+    assert closed is not None and closed.human
+    done = await _admit(database, third, company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(done, HeldBack) and done.codes == ("subscriber-reached",) and done.next_allowed_at is None
+    async with database.connect() as conn:
+        contacts = {r.phone: r for r in (await conn.execute(text(
+            "SELECT phone, state, last_outcome, lease_owner, attempts, next_attempt_at FROM contacts"))).all()}
+        logs = (await conn.execute(text(
+            "SELECT c.phone, d.allowed, d.reasons, d.next_allowed_at FROM decision_log d"
+            " JOIN contacts c ON c.id = d.contact_id ORDER BY d.id"))).all()
+        attempts = (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one()
+    assert attempts == 1
+    assert contacts["+79130000021"].state == "done" and contacts["+79130000021"].last_outcome == "answered"
+    assert contacts["+79130000022"].state == "ready" and contacts["+79130000022"].attempts == 0
+    assert contacts["+79130000022"].next_attempt_at == waiting.next_allowed_at
+    third_row = contacts["+79130000023"]
+    assert (third_row.state, third_row.last_outcome, third_row.lease_owner, third_row.attempts) == (
+        "done", "subscriber-reached", None, 0)
+    assert [(r.phone, r.allowed, r.reasons[0]["code"], r.next_allowed_at) for r in logs] == [
+        ("+79130000022", False, "subscriber-in-call", waiting.next_allowed_at),
+        ("+79130000023", False, "subscriber-reached", None),
+    ]
+
+
+async def test_only_a_person_answering_in_this_campaign_completes_a_subscriber(database: AsyncEngine) -> None:
+    async with database.begin() as conn:
+        company = await seed_company(conn)
+        trunk = await seed_trunk(conn)
+        campaigns = [await seed_campaign(conn, company, name, trunk_ids=[trunk]) for name in ("first", "second")]
+        phones = {campaigns[0]: ["+79130000031", "+79130000032"], campaigns[1]: ["+79130000033"]}
+        leased: list[LeasedContact] = []
+        for campaign, numbers in phones.items():
+            await seed_contacts(conn, campaign, [SeedContact(p, "person-3", "Asia/Novosibirsk") for p in numbers])
+            leased += await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
+    by_phone = {c.phone: c for c in leased}
+    machine_answer = await _admit(database, by_phone["+79130000031"], company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(machine_answer, Admitted)
+    machine = _result(machine_answer.channel_id, Outcome.ANSWERED, billsec=20, amd="MACHINE")
+    await _close(database, _ref(machine_answer, by_phone["+79130000031"], company), machine, HUMAN_POLICY)
+    other_campaign = await _admit(database, by_phone["+79130000033"], company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(other_campaign, Admitted)
+    person = _result(other_campaign.channel_id, Outcome.ANSWERED, billsec=20, amd="HUMAN")
+    await _close(database, _ref(other_campaign, by_phone["+79130000033"], company), person, HUMAN_POLICY)
+    # A machine is not the subscriber, and a person reached by another campaign leaves this one's
+    # task undone: only the caps count that answer here.
+    assert isinstance(
+        await _admit(database, by_phone["+79130000032"], company, trunk, UNCAPPED, complete_reached=True), Admitted)
+
+
+async def test_a_campaign_that_continues_dials_a_reached_subscriber_s_other_numbers_within_the_caps(
+    database: AsyncEngine,
+) -> None:
+    company, _, trunk, leased = await _setup(database, ["+79130000041", "+79130000042", "+79130000043"])
+    first, second, third = leased
+    admitted = await _admit(database, first, company, trunk, CAPPED)
+    assert isinstance(admitted, Admitted)
+    assert isinstance(await _admit(database, second, company, trunk, CAPPED), Admitted)
+    person = _result(admitted.channel_id, Outcome.ANSWERED, billsec=12, amd="HUMAN")
+    await _close(database, _ref(admitted, first, company), person, HUMAN_POLICY)
+    held = await _admit(database, third, company, trunk, CAPPED)
+    assert isinstance(held, HeldBack) and held.codes == ("cap-day",)
 
 
 async def test_window_hold_back_sets_next_attempt_and_logs_why(database: AsyncEngine) -> None:

@@ -45,6 +45,16 @@ def test_explain(state: C, status: S, at: datetime, expected_at: datetime | None
         assert result.at_local == expected_at
 
 
+def test_a_contact_completed_because_its_subscriber_was_reached_says_so() -> None:
+    result = explain_next_dial(
+        state=C.DONE, campaign_status=S.RUNNING, next_attempt_at=NOW, last_outcome="subscriber-reached",
+        lease_owner=None, timezone="Asia/Novosibirsk", now=NOW,
+    )
+    assert result.at is None
+    assert result.explanation == (
+        "never: completed, a person answered another of the subscriber's numbers in this campaign")
+
+
 @pytest.mark.parametrize(("last_outcome", "explanation"), [
     ("do-not-call", "never: excluded, on the company's do-not-call list (`dialer dnc remove` dials it again)"),
     ("blocked", "never: excluded, no calling window opens for it (see its hold-backs)"),
