@@ -161,9 +161,10 @@ class RowInterpreter:
                 # Without an id, a row's numbers are one person's, known by the first of them.
                 subscriber = subscriber or phone
                 if self._name is not None:
-                    name = cells[self._name].strip() or None
+                    name = unescape_formula(cells[self._name].strip()) or None
                 elif self._name_parts:
-                    name = " ".join(part for i in self._name_parts if (part := cells[i].strip())) or None
+                    name = " ".join(part for i in self._name_parts
+                                    if (part := unescape_formula(cells[i].strip()))) or None
             contacts.append(
                 ContactRow(row, column, raw, phone, subscriber, name, extra, zone)
             )
@@ -205,7 +206,8 @@ class RowInterpreter:
 
     def _hints(self, cells: list[str]) -> TzHints | None:
         timezone, region, address = (
-            (cells[index].strip() or None) if index is not None else None for index in self._hint_columns
+            (unescape_formula(cells[index].strip()) or None) if index is not None else None
+            for index in self._hint_columns
         )
         if timezone is None and region is None and address is None:
             return None
@@ -214,15 +216,19 @@ class RowInterpreter:
     def _extra_json(self, cells: list[str]) -> str:
         values = self._extra_cells(cells)
         joined = "".join(values)
+        if "'" in joined:  # a formula guard of a CSV export, undone (`unescape_formula`)
+            values = tuple(map(unescape_formula, values))
+            joined = "".join(values)
         # encode_basestring writes a character as itself unless it escapes it (as two or more): the same
         # length plus the quotes means that no value needs escaping.
         if len(encode_basestring(joined)) == len(joined) + 2 and len(cells) <= self._width:
             parts = self._extra_parts
             parts[1::2] = values
             return "".join(parts)
-        pairs = [(key, cells[index]) for key, index in self.plan.extra]
+        pairs = [(key, unescape_formula(cells[index])) for key, index in self.plan.extra]
         # Cells past the header still belong to the row: keep the non-empty ones.
-        pairs.extend((f"column{index + 1}", cells[index]) for index in range(self._width, len(cells)) if cells[index])
+        pairs.extend((f"column{index + 1}", unescape_formula(cells[index]))
+                     for index in range(self._width, len(cells)) if cells[index])
         return extra_json(pairs)
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from compliance import Registry
 from dialer.lists.columns import plan_columns
+from dialer.lists.excel_safety import unescape_formula
 from dialer.lists.model import ContactRow, Reject, RejectReason, RowProblem
 from dialer.lists.rows import RowInterpreter, extra_json
 from dialer.lists.timezones import ZoneResolver
@@ -55,6 +56,19 @@ def test_subscriber_defaults_to_the_rows_first_valid_number(registry: Registry) 
     _, contacts, _ = interpret(registry, ["not a number; 89130123458", "", "", "", "", "89130123457"])
     assert [c.subscriber_key for c in contacts] == ["+79130123458", "+79130123458"]
     assert contacts[0].name is None
+
+
+def test_the_formula_guards_of_a_csv_export_are_taken_off_every_column(registry: Registry) -> None:
+    """A results or CDR export written as CSV guards values a spreadsheet would take for formulas with
+    an apostrophe; read back as a call list, every column has its value again."""
+    _, contacts, _ = interpret(registry, ["'+79130123456", "'-Иванов-", "'+79130123456", "'-500", "'+07:00", ""])
+    [c] = contacts
+    assert (c.phone, c.subscriber_key, c.name) == ("+79130123456", "+79130123456", "-Иванов-")
+    assert json.loads(c.extra_json) == {"additional": "+79130123456", "Сумма": "-500"}
+    assert (c.zone.zone, c.zone.source.value) == ("Etc/GMT-7", "explicit")
+    # An apostrophe that guards nothing is the cell's own.
+    _, contacts, _ = interpret(registry, ["89130123456", "'t Hooft", "", "'5", "", ""])
+    assert contacts[0].name == "'t Hooft" and json.loads(contacts[0].extra_json)["Сумма"] == "'5"
 
 
 def test_explicit_zone_and_region_text_in_the_zone_column(registry: Registry) -> None:
@@ -150,7 +164,8 @@ def test_extra_json_is_valid_json_without_nul(pairs: list[tuple[str, str]]) -> N
     assert json.loads(text) == {key.replace("\x00", ""): value.replace("\x00", "") for key, value in pairs}
 
 
-_CELL = st.text(st.sampled_from([*'aZ 0,;%{}"\\/\t\n\r\x00\x01\x1f\x7f\u2028\ud800', "ы", "ё", "€", "😀"]), max_size=6)
+_CELL = st.text(st.sampled_from([*'aZ 0,;%{}"\\/\t\n\r\x00\x01\x1f\x7f\u2028\ud800\'=-', "ы", "ё", "€", "😀"]),
+                max_size=6)
 
 
 @given(st.lists(_CELL, min_size=0, max_size=4, unique=True), st.lists(_CELL, min_size=0, max_size=7))
@@ -161,8 +176,9 @@ def test_extra_json_of_a_row_is_the_general_one(keys: list[str], cells: list[str
     interpreter = RowInterpreter(plan, ZoneResolver(None))
     row = ["89130123456", *cells]
     row += [""] * (plan.width - len(row))
-    pairs = [(key, row[index]) for key, index in plan.extra]
-    pairs += [(f"column{index + 1}", row[index]) for index in range(plan.width, len(row)) if row[index]]
+    pairs = [(key, unescape_formula(row[index])) for key, index in plan.extra]
+    pairs += [(f"column{index + 1}", unescape_formula(row[index])) for index in range(plan.width, len(row))
+              if row[index]]
     text = interpreter._extra_json(row)
     assert text == extra_json(pairs)
     assert json.loads(text) == {key.replace("\x00", ""): value.replace("\x00", "") for key, value in pairs}
