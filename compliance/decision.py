@@ -41,6 +41,8 @@ class ReasonCode(StrEnum):
     # another of the subscriber's numbers is in a call.
     SUBSCRIBER_REACHED = "subscriber-reached"
     SUBSCRIBER_IN_CALL = "subscriber-in-call"
+    # The contact's call list was withdrawn from the campaign (`dialer lists withdraw`).
+    LIST_WITHDRAWN = "list-withdrawn"
 
 
 _CAP_CODES = {

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ami.protocol import CONTROL_CHARACTERS
 from dialer.answered import AnsweredLeg
 from dialer.companies import DEFAULT_COMPANY, CompanyConfig, company_config, ensure_company
-from dialer.db.models import Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
+from dialer.db.models import CallList, Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
 from dialer.errors import ConflictError, InvalidValueError, NotFoundError
 from dialer.lifecycle import USER_ACTIONS, Action, apply_action, notify_campaign
 from dialer.names import validate_name
@@ -108,6 +108,7 @@ class CampaignConfig:
     updated_at: datetime
     answered: AnsweredLeg = field(default_factory=AnsweredLeg)  # AMD and routing after AMD (dialer.answered)
     reached: ReachedAction = ReachedAction.CONTINUE  # the subscriber's other numbers once a person answered
+    withdrawn_lists: frozenset[int] = frozenset()  # call lists taken out of the campaign (`dialer lists withdraw`)
 
     @property
     def max_attempts(self) -> int:
@@ -384,10 +385,18 @@ async def load_campaign_configs(
     trunks: dict[int, list[TrunkConfig]] = {}
     for campaign_id, trunk in trunk_rows:
         trunks.setdefault(campaign_id, []).append(trunk_config(trunk))
-    return [_config(campaign, company, trunks.get(campaign.id, [])) for campaign, company in rows]
+    withdrawn: dict[int, set[int]] = {}
+    for campaign_id, call_list_id in (await session.execute(
+            select(CallList.campaign_id, CallList.id)
+            .where(CallList.campaign_id.in_([c.id for c, _ in rows]), CallList.withdrawn_at.is_not(None)))).all():
+        withdrawn.setdefault(campaign_id, set()).add(call_list_id)
+    return [_config(campaign, company, trunks.get(campaign.id, []), frozenset(withdrawn.get(campaign.id, ())))
+            for campaign, company in rows]
 
 
-def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> CampaignConfig:
+def _config(
+    row: Campaign, company: Company, trunks: Sequence[TrunkConfig], withdrawn_lists: frozenset[int]
+) -> CampaignConfig:
     schedule_spec = (row.schedule or {}).get("spec")
     answered = AnsweredLeg.from_stored(row.settings or {})
     return CampaignConfig(
@@ -410,6 +419,7 @@ def _config(row: Campaign, company: Company, trunks: Sequence[TrunkConfig]) -> C
         updated_at=row.updated_at,
         answered=answered,
         reached=ReachedAction((row.settings or {}).get("reached", ReachedAction.CONTINUE.value)),
+        withdrawn_lists=withdrawn_lists,
     )
 
 

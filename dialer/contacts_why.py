@@ -185,6 +185,7 @@ def _zone(name: str | None) -> ZoneInfo | None:
 _EXCLUDED: dict[str, str] = {
     ExcludedBy.DO_NOT_CALL: "never: excluded, on the company's do-not-call list (`dialer dnc remove` dials it again)",
     ExcludedBy.BLOCKED: "never: excluded, no calling window opens for it (see its hold-backs)",
+    ExcludedBy.WITHDRAWN: "never: excluded, its call list was withdrawn (`dialer lists restore` dials it again)",
 }
 
 

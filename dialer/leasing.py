@@ -66,6 +66,7 @@ class LeasedContact:
     name: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     subscriber_zones: tuple[str, ...] = ()  # every zone of the subscriber's numbers, when several
+    call_list_id: int | None = None  # the import it came from (None: its list was deleted)
 
 
 _LEASE_SQL = """
@@ -79,7 +80,7 @@ _LEASE_SQL = """
              FOR UPDATE SKIP LOCKED) eligible
      WHERE c.id = eligible.id
     RETURNING c.id, c.campaign_id, c.phone, c.subscriber_key, c.timezone, c.tz_candidates, c.attempts,
-              c.name, c.extra, c.next_attempt_at, c.subscriber_zones
+              c.name, c.extra, c.next_attempt_at, c.subscriber_zones, c.call_list_id
     """
 
 
@@ -124,7 +125,7 @@ async def lease_contacts(
         LeasedContact(
             id=r[0], campaign_id=r[1], phone=r[2], subscriber_key=r[3], timezone=r[4],
             tz_candidates=tuple(r[5] or ()), attempts=r[6], name=r[7], extra=dict(r[8] or {}),
-            subscriber_zones=tuple(r[10] or ()),
+            subscriber_zones=tuple(r[10] or ()), call_list_id=r[11],
         )
         for r in rows
     ]

@@ -235,6 +235,7 @@ _LOCK_SQL = "SELECT pg_advisory_xact_lock(hashtextextended(%(key)s, 0))"
 _DNC_SQL = "SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s"
 
 DO_NOT_CALL = Reason(ReasonCode.DO_NOT_CALL, "on the company's do-not-call list")
+LIST_WITHDRAWN = Reason(ReasonCode.LIST_WITHDRAWN, "its call list was withdrawn from the campaign")
 SUBSCRIBER_REACHED = Reason(ReasonCode.SUBSCRIBER_REACHED,
                             "a person answered another of the subscriber's numbers in this campaign")
 SUBSCRIBER_IN_CALL = Reason(ReasonCode.SUBSCRIBER_IN_CALL,
@@ -293,12 +294,18 @@ _ADMIT_SQL = """
 # since the gate read it: `dnc remove` gives back only contacts already excluded, so without this a removal
 # committed between the gate's two round trips would leave the contact excluded for good. The list's row
 # is locked (FOR KEY SHARE) so that a removal in progress is waited for, and one after this commits sees
-# the contact excluded.
+# the contact excluded. Likewise a contact of a call list the worker took for withdrawn (its campaign's
+# settings, reloaded on a NOTIFY) when `lists restore` has put the list back: the call list's row is locked
+# FOR SHARE, which a restore's update of it waits for.
 _HOLD_SQL = """
     WITH unlisted AS (
-        SELECT %(outcome)s = 'do-not-call'
-               AND NOT EXISTS (SELECT 1 FROM dnc WHERE company_id = %(company)s AND phone = %(phone)s
-                               FOR KEY SHARE) AS gone),
+        SELECT CASE %(outcome)s
+                 WHEN 'do-not-call' THEN NOT EXISTS (SELECT 1 FROM dnc WHERE company_id = %(company)s
+                                                        AND phone = %(phone)s FOR KEY SHARE)
+                 WHEN 'withdrawn' THEN NOT EXISTS (SELECT 1 FROM call_lists l JOIN contacts c ON c.call_list_id = l.id
+                                                    WHERE c.id = %(contact)s AND l.withdrawn_at IS NOT NULL
+                                                      FOR SHARE OF l)
+                 ELSE false END AS gone),
     held AS (
         UPDATE contacts SET state = CASE WHEN u.gone THEN 'ready' ELSE %(state)s END,
                next_attempt_at = COALESCE(%(next)s, next_attempt_at),
@@ -404,6 +411,7 @@ async def admit_attempt(
     now: Callable[[], datetime],
     channel_prefix: str = CHANNEL_ID_PREFIX,
     complete_reached: bool = False,
+    withdrawn: bool = False,
 ) -> GateResult:
     """Decide and record, in one transaction of its own, whether this contact is dialled now.
 
@@ -412,7 +420,8 @@ async def admit_attempt(
     and the COMMIT with its statements. `now` gives the aware UTC instant; it is read after the lock,
     so it is the instant of dialing. With `complete_reached` (the campaign's `ReachedAction.COMPLETE`) a
     subscriber a person answered for in this campaign is not dialled again, and waits while another of
-    its numbers is in a call. The campaign's status is read first under its row lock
+    its numbers is in a call. A contact of a `withdrawn` call list is excluded. The campaign's status is
+    read first under its row lock
     (dialer.lifecycle.campaign_dialable): once a pause or stop has committed, no attempt is recorded,
     so no call starts. PostgreSQL runs the statements of one message one after the other, each with
     its own snapshot, so the history is read after the subscriber lock is held.
@@ -421,13 +430,14 @@ async def admit_attempt(
         raise RuntimeError("admit_attempt needs an autocommit connection outside any transaction")
     return await _STATEMENTS.run(conn, lambda: _gate(
         conn, contact=contact, company_id=company_id, rules=rules, trunk_id=trunk_id, worker_id=worker_id,
-        lease_seconds=lease_seconds, now=now, channel_prefix=channel_prefix, complete_reached=complete_reached))
+        lease_seconds=lease_seconds, now=now, channel_prefix=channel_prefix, complete_reached=complete_reached,
+        withdrawn=withdrawn))
 
 
 async def _gate(
     conn: psycopg.AsyncConnection[Any], *, contact: LeasedContact, company_id: int, rules: RuleSet,
     trunk_id: int, worker_id: str, lease_seconds: float, now: Callable[[], datetime], channel_prefix: str,
-    complete_reached: bool,
+    complete_reached: bool, withdrawn: bool,
 ) -> GateResult:
     key = contact.subscriber_key
     try:
@@ -444,7 +454,7 @@ async def _gate(
             await conn.rollback()
             return CampaignNotDialable()
         instant = now()
-        held = _held_by_policy(listed, reached, instant)
+        held = _held_by_policy(listed, withdrawn, reached, instant)
         if held is None:
             rows = [HistoryRow(kind, at) for kind, at in result_rows(conn, history)]
             decision = decide(subscriber_of(contact), instant, history_from_rows(rows, instant), rules)
@@ -475,12 +485,17 @@ async def _gate(
     return Admitted(attempt_id=attempt_id, channel_id=channel_id, attempt_number=counted, decided_at=instant)
 
 
-def _held_by_policy(listed: PGresult, reached: Sequence[PGresult], instant: datetime) -> HeldBack | None:
+def _held_by_policy(
+    listed: PGresult, withdrawn: bool, reached: Sequence[PGresult], instant: datetime
+) -> HeldBack | None:
     """Held back before the rules are asked: the do-not-call list (excluded; `dnc remove` gives it back),
-    then, where the campaign completes reached subscribers, a person already reached on another number
-    (done) or another number in a call (wait)."""
+    a withdrawn call list (excluded; `lists restore` gives it back), then, where the campaign completes
+    reached subscribers, a person already reached on another number (done) or another number in a call
+    (wait)."""
     if listed.ntuples:
         return HeldBack((DO_NOT_CALL,), None, instant, ContactState.EXCLUDED, ExcludedBy.DO_NOT_CALL)
+    if withdrawn:
+        return HeldBack((LIST_WITHDRAWN,), None, instant, ContactState.EXCLUDED, ExcludedBy.WITHDRAWN)
     if reached:
         answered, in_call = (reached[0].get_value(0, column) == b"t" for column in (0, 1))
         if answered:

@@ -1,5 +1,5 @@
 """/campaigns/{name}/lists: upload a call list (the same `import_call_list` as `dialer lists import`),
-list the imports, download a reject report."""
+list the imports, download a reject report, withdraw a list from the campaign and restore it."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy import select
 
 from dialer.api.app import Plane
+from dialer.call_lists import MAX_CALL_LIST_ID, list_call_lists, restore_call_list, withdraw_call_list
 from dialer.campaigns import campaign_id_by_name
 from dialer.db.models import CallList
 from dialer.errors import NotFoundError
@@ -22,24 +23,7 @@ from dialer.lists import ImportOptions, import_call_list
 
 router = APIRouter(prefix="/campaigns", tags=["call lists"])
 
-# call_lists.id is a PostgreSQL integer: a larger id names no list (and would not fit the query).
-CallListId = Annotated[int, PathParam(ge=1, le=2**31 - 1, description="The import's call_list_id")]
-
-
-def _call_list(row: CallList) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "filename": row.filename,
-        "sha256": row.sha256,
-        "imported_at": row.imported_at.isoformat(),
-        "total": row.total,
-        "imported": row.imported,
-        "duplicates": row.duplicates,
-        "invalid": row.invalid,
-        "dnc": row.dnc,
-        "timezone_unknown": row.timezone_unknown,
-        "reject_report": row.reject_report,
-    }
+CallListId = Annotated[int, PathParam(ge=1, le=MAX_CALL_LIST_ID, description="The import's call_list_id")]
 
 
 @router.post("/{name}/lists", status_code=201)
@@ -69,11 +53,22 @@ async def lists_upload(
 @router.get("/{name}/lists")
 async def lists_list(name: str, plane: Plane) -> list[dict[str, Any]]:
     async with plane.tx() as session:
-        campaign_id = await campaign_id_by_name(session, name)
-        rows = await session.scalars(
-            select(CallList).where(CallList.campaign_id == campaign_id).order_by(CallList.id)
-        )
-        return [_call_list(row) for row in rows]
+        return [info.public() for info in await list_call_lists(session, name)]
+
+
+@router.post("/{name}/lists/{call_list_id}/withdraw")
+async def lists_withdraw(name: str, call_list_id: CallListId, plane: Plane) -> dict[str, Any]:
+    """Take a call list out of the campaign (`dialer lists withdraw`): its waiting contacts are excluded,
+    those in a call when they come up again; 409 if it is out already."""
+    async with plane.tx() as session:
+        return (await withdraw_call_list(session, name, call_list_id)).public()
+
+
+@router.post("/{name}/lists/{call_list_id}/restore")
+async def lists_restore(name: str, call_list_id: CallListId, plane: Plane) -> dict[str, Any]:
+    """Put a withdrawn call list back (`dialer lists restore`); 409 if it is not withdrawn."""
+    async with plane.tx() as session:
+        return (await restore_call_list(session, name, call_list_id)).public()
 
 
 @router.get("/{name}/lists/{call_list_id}/rejects")

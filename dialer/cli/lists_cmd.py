@@ -1,4 +1,5 @@
-"""`dialer lists import FILE --campaign NAME`: import a call list (CSV/TSV/XLSX/XLS) into a campaign."""
+"""`dialer lists import FILE --campaign NAME`: import a call list (CSV/TSV/XLSX/XLS) into a campaign;
+`list`, `withdraw` and `restore` the imports of a campaign."""
 
 from __future__ import annotations
 
@@ -8,14 +9,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Column, Table
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from compliance import ComplianceError
+from dialer.call_lists import (
+    CallListInfo,
+    ListRestore,
+    ListWithdrawal,
+    list_call_lists,
+    restore_call_list,
+    withdraw_call_list,
+)
 from dialer.campaigns import campaign_id_by_name
 from dialer.cli.common import SHEET_HELP, console, db_url, fail, settings
+from dialer.cli.dbrun import run_db
 from dialer.db.session import make_engine, session_scope
 from dialer.errors import DialerError
 from dialer.lifecycle import after_contacts_added
@@ -23,7 +36,8 @@ from dialer.lists import ImportOptions, ImportProgress, ImportSummary, ProgressC
 from dialer.registry_store import configured_registry
 from dialer.runtime import freeze_heap, run
 
-app = typer.Typer(help="Call lists: import CSV/XLSX files into a campaign.", no_args_is_help=True)
+app = typer.Typer(help="Call lists: import CSV/XLSX files into a campaign, list the imports, withdraw and "
+                       "restore a list.", no_args_is_help=True)
 
 
 @contextmanager
@@ -121,3 +135,63 @@ def import_(
         # Plain write, not rich: the contract is one JSON object on the last line, never wrapped.
         sys.stdout.write(json.dumps(summary.as_json(), ensure_ascii=False) + "\n")
         sys.stdout.flush()
+
+
+_LIST_ARGS = {"call_list_id": "CALL_LIST_ID"}
+CampaignOpt = Annotated[str, typer.Option("--campaign", "-c", help="The campaign the list was imported into.")]
+ListIdArg = Annotated[int, typer.Argument(
+    metavar="CALL_LIST_ID", help="The call list's id (`dialer lists list --campaign NAME`).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+@app.command("list")
+def list_(campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
+    """The campaign's imports: file, counts, and whether the list was withdrawn."""
+
+    async def work(session: AsyncSession) -> list[CallListInfo]:
+        return await list_call_lists(session, campaign)
+
+    lists = run_db(work, arguments=_LIST_ARGS)
+    if json_output:
+        typer.echo(json.dumps([info.public() for info in lists], ensure_ascii=False))
+        return
+    table = Table("id", "file", "imported at", Column("numbers", justify="right"),
+                  Column("imported", justify="right"), Column("rejected", justify="right"), "withdrawn at",
+                  title=f"call lists of campaign {campaign!r}")
+    for info in lists:
+        table.add_row(str(info.id), info.filename, f"{info.imported_at:%Y-%m-%d %H:%M:%S %Z}", f"{info.total:,}",
+                      f"{info.imported:,}", f"{info.total - info.imported:,}",
+                      "" if info.withdrawn_at is None else f"{info.withdrawn_at:%Y-%m-%d %H:%M:%S %Z}")
+    console.print(table)
+
+
+@app.command("withdraw")
+def withdraw(call_list_id: ListIdArg, campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
+    """Take a call list out of its campaign: its waiting contacts are excluded now, those in a call when
+    they come up again (`restore` gives them back)."""
+
+    async def work(session: AsyncSession) -> ListWithdrawal:
+        return await withdraw_call_list(session, campaign, call_list_id)
+
+    done = run_db(work, arguments=_LIST_ARGS)
+    if json_output:
+        typer.echo(json.dumps(done.public(), ensure_ascii=False))
+        return
+    console.print(f"call list {done.call_list_id} withdrawn from campaign {done.campaign!r}: {done.excluded:,} "
+                  f"contacts excluded, {done.in_call:,} in a call now (not dialled again)", highlight=False)
+
+
+@app.command("restore")
+def restore(call_list_id: ListIdArg, campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
+    """Put a withdrawn call list back into its campaign: the contacts its withdrawal excluded are dialled
+    again, with their attempts and due times as they were."""
+
+    async def work(session: AsyncSession) -> ListRestore:
+        return await restore_call_list(session, campaign, call_list_id)
+
+    done = run_db(work, arguments=_LIST_ARGS)
+    if json_output:
+        typer.echo(json.dumps(done.public(), ensure_ascii=False))
+        return
+    console.print(f"call list {done.call_list_id} restored to campaign {done.campaign!r}: {done.restored:,} "
+                  "contacts back in the queue", highlight=False)

@@ -70,6 +70,7 @@ class ExcludedBy(enum.StrEnum):
 
     DO_NOT_CALL = "do-not-call"  # the company's do-not-call list (`dnc remove` gives it back)
     BLOCKED = "blocked"  # compliance: no calling window ever opens for it
+    WITHDRAWN = "withdrawn"  # its call list was withdrawn from the campaign (`dialer lists restore` gives it back)
 
 
 class AttemptState(enum.StrEnum):
@@ -168,6 +169,7 @@ class CallList(Base):
     dnc: Mapped[int] = mapped_column(Integer, server_default="0")
     timezone_unknown: Mapped[int] = mapped_column(Integer, server_default="0")
     reject_report: Mapped[str | None] = mapped_column(Text)
+    withdrawn_at: Mapped[datetime | None] = mapped_column()  # `dialer lists withdraw`; NULL: in use
 
 
 class Contact(Base):

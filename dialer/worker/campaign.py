@@ -309,6 +309,7 @@ class CampaignRunner:
                     lease_seconds=self.ctx.options.lease_seconds, now=self.ctx.wall,
                     channel_prefix=self.ctx.channel_prefix,
                     complete_reached=self.config.reached is ReachedAction.COMPLETE,
+                    withdrawn=contact.call_list_id in self.config.withdrawn_lists,
                 )
         except BaseException:
             self.ctx.live_contacts.discard(contact.id)
