@@ -15,7 +15,10 @@ the attempt happen in ONE transaction under a per-subscriber advisory lock
    for gates in progress, and every gate after it sees the campaign paused and records nothing;
    the same message reads whether the number is on the company's do-not-call list (listed since the
    contact was imported, or while it waited in a queue or for a retry: it is excluded, reason
-   `do-not-call`, unless a `dnc remove` took the number off before that is written);
+   `do-not-call`, unless a `dnc remove` took the number off before that is written); a contact of a
+   call list withdrawn from the campaign is excluded likewise (`withdrawn`); and, where the campaign
+   completes a subscriber once a person answered (`reached complete`), whether that happened in this
+   campaign (the contact is done, `subscriber-reached`) or another of its numbers is in a call (it waits);
 3. `compliance.decide(...)` with `now` = this instant (after the lock: nobody can change the
    history between the decision and the insert), on rules whose end margin is at least the worker's
    dial lead (the call starts a moment later);

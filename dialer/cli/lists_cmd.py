@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -165,33 +165,33 @@ def list_(campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
     console.print(table)
 
 
-@app.command("withdraw")
-def withdraw(call_list_id: ListIdArg, campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
-    """Take a call list out of its campaign: its waiting contacts are excluded now, those in a call when
-    they come up again (`restore` gives them back)."""
-
-    async def work(session: AsyncSession) -> ListWithdrawal:
-        return await withdraw_call_list(session, campaign, call_list_id)
+def _change_list(
+    change: Callable[[AsyncSession, str, int], Awaitable[ListWithdrawal | ListRestore]], call_list_id: int,
+    campaign: str, json_output: bool, said: Callable[[Any], str],
+) -> None:
+    async def work(session: AsyncSession) -> ListWithdrawal | ListRestore:
+        return await change(session, campaign, call_list_id)
 
     done = run_db(work, arguments=_LIST_ARGS)
     if json_output:
         typer.echo(json.dumps(done.public(), ensure_ascii=False))
-        return
-    console.print(f"call list {done.call_list_id} withdrawn from campaign {done.campaign!r}: {done.excluded:,} "
-                  f"contacts excluded, {done.in_call:,} in a call now (not dialled again)", highlight=False)
+    else:
+        console.print(said(done), highlight=False)
+
+
+@app.command("withdraw")
+def withdraw(call_list_id: ListIdArg, campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
+    """Take a call list out of its campaign: its waiting contacts are excluded now, those in a call when
+    they come up again (`restore` gives them back)."""
+    _change_list(withdraw_call_list, call_list_id, campaign, json_output, lambda done: (
+        f"call list {done.call_list_id} withdrawn from campaign {done.campaign!r}: {done.excluded:,} contacts "
+        f"excluded, {done.in_call:,} in a call now (not dialled again)"))
 
 
 @app.command("restore")
 def restore(call_list_id: ListIdArg, campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
     """Put a withdrawn call list back into its campaign: the contacts its withdrawal excluded are dialled
     again, with their attempts and due times as they were."""
-
-    async def work(session: AsyncSession) -> ListRestore:
-        return await restore_call_list(session, campaign, call_list_id)
-
-    done = run_db(work, arguments=_LIST_ARGS)
-    if json_output:
-        typer.echo(json.dumps(done.public(), ensure_ascii=False))
-        return
-    console.print(f"call list {done.call_list_id} restored to campaign {done.campaign!r}: {done.restored:,} "
-                  "contacts back in the queue", highlight=False)
+    _change_list(restore_call_list, call_list_id, campaign, json_output, lambda done: (
+        f"call list {done.call_list_id} restored to campaign {done.campaign!r}: {done.restored:,} contacts back "
+        "in the queue"))
