@@ -4,7 +4,7 @@ A withdrawn list's waiting contacts (due, waiting for a retry or a window, or qu
 excluded at once, last outcome `withdrawn`. Those in a call then finish it; the compliance gate
 excludes them when they come up again (the campaign's settings name the withdrawn lists, and workers
 reload them on the NOTIFY sent here). A restore gives back the contacts the withdrawal excluded, with
-their attempts and due times as they were.
+their attempts, due times and last outcomes as they were.
 
 Every function takes the caller's AsyncSession and leaves commit to the caller.
 """
@@ -19,7 +19,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialer.campaigns import campaign_id_by_name
-from dialer.db.models import CallList, ExcludedBy
+from dialer.db.models import LAST_ATTEMPT_OUTCOME_SQL, CallList, ExcludedBy
 from dialer.errors import ConflictError, NotFoundError
 from dialer.lifecycle import after_contacts_added, notify_campaign
 
@@ -145,9 +145,10 @@ async def restore_call_list(session: AsyncSession, campaign: str, call_list_id: 
     if row.withdrawn_at is None:
         raise ConflictError(f"call list {call_list_id} of campaign {campaign!r} is not withdrawn")
     await session.execute(text("UPDATE call_lists SET withdrawn_at = NULL WHERE id = :id"), {"id": call_list_id})
-    restored = await session.execute(text("""
-        UPDATE contacts SET state = 'ready', last_outcome = NULL, updated_at = now()
-         WHERE campaign_id = :campaign AND call_list_id = :list AND state = 'excluded' AND last_outcome = :withdrawn
+    restored = await session.execute(text(f"""
+        UPDATE contacts c SET state = 'ready', last_outcome = {LAST_ATTEMPT_OUTCOME_SQL}, updated_at = now()
+         WHERE c.campaign_id = :campaign AND c.call_list_id = :list AND c.state = 'excluded'
+           AND c.last_outcome = :withdrawn
         """), {"campaign": campaign_id, "list": call_list_id, "withdrawn": ExcludedBy.WITHDRAWN.value})
     await notify_campaign(session, campaign_id)
     await after_contacts_added(session, campaign_id)

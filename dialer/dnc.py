@@ -20,7 +20,7 @@ import psycopg
 
 from compliance import Registry
 from dialer.companies import DEFAULT_COMPANY
-from dialer.db.models import ExcludedBy
+from dialer.db.models import LAST_ATTEMPT_OUTCOME_SQL, ExcludedBy
 from dialer.errors import InvalidValueError
 from dialer.lists.columns import ColumnPlan
 from dialer.lists.connection import Database, transaction
@@ -128,8 +128,9 @@ async def remove_dnc_numbers(
     """Take numbers off a company's list; invalid numbers raise InvalidNumbersError, nothing removed.
 
     Contacts the list excluded (`last_outcome` do-not-call, by `dnc add` or by the gate) wait to be
-    dialed again, with their attempts and retry time as they were; the caller wakes their campaigns
-    (`dialer.lifecycle.after_contacts_added`). Contacts excluded for another reason stay excluded.
+    dialed again, with their attempts, retry time and last call's outcome as they were; the caller wakes
+    their campaigns (`dialer.lifecycle.after_contacts_added`). Contacts excluded for another reason stay
+    excluded.
     """
     given = list(phones)
     numbers = set(_numbers(given, registry, "removed"))
@@ -142,7 +143,7 @@ async def remove_dnc_numbers(
         )
         removed = [str(row[0]) for row in await cur.fetchall()]
         cur = await conn.execute(
-            "UPDATE contacts c SET state = 'ready', last_outcome = NULL, updated_at = now() "
+            f"UPDATE contacts c SET state = 'ready', last_outcome = {LAST_ATTEMPT_OUTCOME_SQL}, updated_at = now() "
             "FROM campaigns g WHERE g.company_id = %s AND c.campaign_id = g.id AND c.state = 'excluded' "
             "AND c.last_outcome = %s AND c.phone = ANY(%s::text[]) RETURNING c.campaign_id",
             (company_id, ExcludedBy.DO_NOT_CALL.value, removed),

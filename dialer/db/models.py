@@ -73,6 +73,13 @@ class ExcludedBy(enum.StrEnum):
     WITHDRAWN = "withdrawn"  # its call list was withdrawn from the campaign (`dialer lists restore` gives it back)
 
 
+# A contact's last outcome as its latest attempt left it (NULL before its first call), for a contact an
+# exclusion gives back (`dnc remove`, `lists restore`); `c` is the contact's alias in the statement.
+LAST_ATTEMPT_OUTCOME_SQL = (
+    "(SELECT a.outcome FROM attempts a WHERE a.contact_id = c.id ORDER BY a.created_at DESC, a.id DESC LIMIT 1)"
+)
+
+
 class AttemptState(enum.StrEnum):
     ORIGINATING = "originating"
     RINGING = "ringing"

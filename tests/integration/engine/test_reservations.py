@@ -432,6 +432,10 @@ async def test_a_number_put_on_the_do_not_call_list_after_its_import_is_never_di
     # Taken off the list (a mistake, or the subscriber withdrew the refusal): both are dialled again.
     removal = await remove_dnc_numbers(database, ["+79130000011", "+79130000012"], "acme")
     assert (removal.removed, removal.contacts_restored, removal.campaign_ids) == (2, 2, (campaign,))
+    async with database.connect() as conn:
+        states = (await conn.execute(text("SELECT phone, state, last_outcome FROM contacts ORDER BY phone"))).all()
+    # Each shows its last call's outcome again (none yet for the first).
+    assert [tuple(s) for s in states] == [("+79130000011", "ready", None), ("+79130000012", "ready", "busy")]
     async with database.begin() as conn:
         back = await lease_contacts(conn, campaign_id=campaign, worker_id="w", limit=10, lease_seconds=60)
     assert sorted(c.phone for c in back) == ["+79130000011", "+79130000012"]
