@@ -91,14 +91,15 @@ def result_sql(reached: str) -> str:
             f" ELSE '{ContactResult.PENDING}' END")
 
 
-# A campaign's contacts counted by result (`campaign_stats`); a person answered where the caps ledger says so.
+# A campaign's contacts counted by call list and result (`campaign_stats` adds the lists up, `lists list`
+# shows each); a person answered where the caps ledger says so.
 RESULT_COUNTS_SQL = f"""
-SELECT {result_sql("h.contact_id IS NOT NULL")} AS result, count(*) AS n
+SELECT c.call_list_id, {result_sql("h.contact_id IS NOT NULL")} AS result, count(*) AS n
   FROM contacts c
   LEFT JOIN (SELECT DISTINCT a.contact_id FROM attempts a JOIN compliance_ledger l ON l.attempt_id = a.id AND l.human
               WHERE a.campaign_id = :campaign) h ON h.contact_id = c.id
  WHERE c.campaign_id = :campaign
- GROUP BY 1
+ GROUP BY 1, 2
 """
 
 _SQL = f"""

@@ -11,13 +11,16 @@ Every function takes the caller's AsyncSession and leaves commit to the caller.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdr.results import RESULT_COUNTS_SQL, ContactResult
 from dialer.campaigns import campaign_id_by_name
 from dialer.db.models import LAST_ATTEMPT_OUTCOME_SQL, CallList, ExcludedBy
 from dialer.errors import ConflictError, NotFoundError
@@ -46,11 +49,14 @@ class CallListInfo:
     timezone_unknown: int
     reject_report: str | None
     withdrawn_at: datetime | None
+    # Its contacts by cdr.results.ContactResult (every result present), as `campaigns show` counts them.
+    results: Mapping[str, int]
 
     @classmethod
-    def of(cls, row: CallList) -> CallListInfo:
+    def of(cls, row: CallList, results: Mapping[str, int]) -> CallListInfo:
         return cls(row.id, row.filename, row.sha256, row.imported_at, row.total, row.imported, row.duplicates,
-                   row.invalid, row.dnc, row.timezone_unknown, row.reject_report, row.withdrawn_at)
+                   row.invalid, row.dnc, row.timezone_unknown, row.reject_report, row.withdrawn_at,
+                   MappingProxyType(dict(results)))
 
     def public(self) -> dict[str, Any]:
         return {
@@ -66,6 +72,7 @@ class CallListInfo:
             "timezone_unknown": self.timezone_unknown,
             "reject_report": self.reject_report,
             "withdrawn_at": None if self.withdrawn_at is None else self.withdrawn_at.isoformat(),
+            "results": dict(self.results),
         }
 
 
@@ -97,10 +104,15 @@ class ListRestore:
 
 
 async def list_call_lists(session: AsyncSession, campaign: str) -> list[CallListInfo]:
-    """The campaign's imports, oldest first."""
+    """The campaign's imports, oldest first, each with its contacts counted by result."""
     campaign_id = await campaign_id_by_name(session, campaign)
-    rows = await session.scalars(select(CallList).where(CallList.campaign_id == campaign_id).order_by(CallList.id))
-    return [CallListInfo.of(row) for row in rows]
+    rows = list(await session.scalars(
+        select(CallList).where(CallList.campaign_id == campaign_id).order_by(CallList.id)))
+    results = {row.id: dict.fromkeys((r.value for r in ContactResult), 0) for row in rows}
+    for count in await session.execute(text(RESULT_COUNTS_SQL), {"campaign": campaign_id}):
+        if count.call_list_id in results:  # None: contacts whose list was deleted
+            results[count.call_list_id][count.result] = count.n
+    return [CallListInfo.of(row, results[row.id]) for row in rows]
 
 
 async def _locked_list(session: AsyncSession, campaign: str, call_list_id: int) -> tuple[int, CallList]:

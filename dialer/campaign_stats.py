@@ -120,7 +120,7 @@ async def campaign_stats(session: AsyncSession, campaign_id: int, now: datetime)
     }
     results = dict.fromkeys((r.value for r in ContactResult), 0)
     for row in await session.execute(_RESULTS, {"campaign": campaign_id}):
-        results[row.result] = row.n
+        results[row.result] += row.n
     held_back: dict[str, int] = {}
     by_kind: dict[str, int] = {}
     for row in await session.execute(_HELD_BACK, {"campaign": campaign_id, "now": now}):

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cdr.results import ContactResult
 from compliance import ComplianceError
 from dialer.call_lists import (
     CallListInfo,
@@ -146,7 +147,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of tex
 
 @app.command("list")
 def list_(campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
-    """The campaign's imports: file, counts, and whether the list was withdrawn."""
+    """The campaign's imports: file, contacts by result (reached, completed, not reached, excluded,
+    pending), and whether the list was withdrawn."""
 
     async def work(session: AsyncSession) -> list[CallListInfo]:
         return await list_call_lists(session, campaign)
@@ -155,13 +157,13 @@ def list_(campaign: CampaignOpt, json_output: JsonOpt = False) -> None:
     if json_output:
         typer.echo(json.dumps([info.public() for info in lists], ensure_ascii=False))
         return
-    table = Table("id", "file", "imported at", Column("numbers", justify="right"),
-                  Column("imported", justify="right"), Column("rejected", justify="right"), "withdrawn at",
+    table = Table("id", "file", "imported at", Column("contacts", justify="right"), "by result", "withdrawn at",
                   title=f"call lists of campaign {campaign!r}")
     for info in lists:
-        table.add_row(str(info.id), info.filename, f"{info.imported_at:%Y-%m-%d %H:%M:%S %Z}", f"{info.total:,}",
-                      f"{info.imported:,}", f"{info.total - info.imported:,}",
-                      "" if info.withdrawn_at is None else f"{info.withdrawn_at:%Y-%m-%d %H:%M:%S %Z}")
+        by_result = "\n".join(f"{n:,} {r.value.replace('_', ' ')}" for r in ContactResult
+                              if (n := info.results.get(r.value, 0)))
+        table.add_row(str(info.id), info.filename, f"{info.imported_at:%Y-%m-%d %H:%M %Z}", f"{info.imported:,}",
+                      by_result or "-", "" if info.withdrawn_at is None else f"{info.withdrawn_at:%Y-%m-%d %H:%M %Z}")
     console.print(table)
 
 

@@ -126,6 +126,11 @@ async def test_withdraw_excludes_waiting_contacts_and_the_gate_the_one_in_a_call
         lists = await list_call_lists(session, "c")
     assert restored.restored == 4
     assert [(info.id, info.withdrawn_at is None) for info in lists] == [(first, True), (second, True)]
+    # Number 5 is done without a person in the caps ledger: completed.
+    assert [dict(info.results) for info in lists] == [
+        {"reached": 0, "completed": 1, "not_reached": 0, "excluded": 0, "pending": 4},
+        {"reached": 0, "completed": 0, "not_reached": 0, "excluded": 0, "pending": 1},
+    ]
     states = await _states(database)
     # Each shows its last call's outcome again (number 1's busy call; none yet for the others).
     assert [states[n] for n in "12345"] == [("ready", "busy")] + [("ready", None)] * 3 + [("done", "answered")]
@@ -173,8 +178,9 @@ def test_withdraw_and_restore_through_the_cli(database_url: str, tmp_path: Path)
     [shown] = json.loads(dialer(database_url, "lists", "list", "--campaign", "c", "--json").stdout)
     assert (shown["id"], shown["filename"], shown["imported"]) == (1, "debtors.csv", 2)
     assert shown["withdrawn_at"] is not None
+    assert shown["results"] == {"reached": 0, "completed": 0, "not_reached": 0, "excluded": 2, "pending": 0}
     table = dialer(database_url, "lists", "list", "--campaign", "c")
-    assert table.returncode == 0 and "debtors.csv" in table.stdout
+    assert table.returncode == 0 and "debtors.csv" in table.stdout and "2 excluded" in table.stdout
     why = dialer(database_url, "contacts", "why", "+79130000201", "--campaign", "c")
     assert "its call list was withdrawn" in why.stdout, why.stdout
     again = dialer(database_url, "lists", "withdraw", "1", "--campaign", "c")
