@@ -38,6 +38,7 @@ never commit.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ from compliance import (
     is_human_answer,
 )
 from dialer.db.models import AttemptState, ContactState, ExcludedBy
-from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query
+from dialer.db.prepared import PreparedSet, Statement, result_rows, simple_query, sql_literal
 from dialer.leasing import HotConnection, LeasedContact, driver_connection
 from dialer.lifecycle import CAMPAIGN_DIALABLE_SQL
 from dialer.retries import RetryPolicy, RetryStep, next_step
@@ -339,8 +340,12 @@ _HOLD_MANY_SQL = """
     """
 
 # Close the attempt once, count a human answer in the ledger, and move the contact on, atomically: a
-# concurrent gate's history read sees either the open attempt or the ledger row, never neither.
-_CLOSE_SQL = """
+# concurrent gate's history read sees either the open attempt or the ledger row, never neither. Where the
+# campaign completes reached subscribers, a human answer also completes the subscriber's other numbers that
+# were called before in the campaign and wait for a retry (found through attempts: contacts have no index by
+# subscriber); the gate completes the rest when they come up.
+_REACHED_REASONS = sql_literal(json.dumps([reason_json(SUBSCRIBER_REACHED)])) + "::jsonb"
+_CLOSE_SQL = f"""
     WITH closed AS (
         UPDATE attempts SET state = %(state)s, outcome = %(outcome)s, answered_at = %(answered_at)s,
                ended_at = %(ended_at)s, hangup_cause = %(hangup_cause)s, amd_status = %(amd_status)s,
@@ -358,7 +363,19 @@ _CLOSE_SQL = """
         UPDATE contacts SET state = %(contact_state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
                last_outcome = %(outcome)s, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
          WHERE id IN (SELECT contact_id FROM closed)
-        RETURNING id)
+        RETURNING id),
+    siblings AS (
+        UPDATE contacts s SET state = 'done', last_outcome = '{ReasonCode.SUBSCRIBER_REACHED.value}',
+               updated_at = now()
+         WHERE %(complete_reached)s AND EXISTS (SELECT 1 FROM ledger) AND s.state = 'ready'
+           AND s.id NOT IN (SELECT contact_id FROM closed)
+           AND s.id IN (SELECT a.contact_id FROM attempts a
+                         WHERE a.company_id = %(company)s AND a.subscriber_key = %(key)s
+                           AND a.campaign_id = %(campaign)s)
+        RETURNING s.id),
+    sibling_log AS (
+        INSERT INTO decision_log (contact_id, at, allowed, reasons)
+        SELECT id, %(counted_at)s, false, {_REACHED_REASONS} FROM siblings)
     SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM ledger), (SELECT count(*) FROM moved)
     """
 
@@ -397,7 +414,8 @@ _STATEMENTS = PreparedSet((
                                ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"),
                                ("attempt", "int8"), ("company", "int4"), ("key", "text"), ("phone", "text"),
                                ("campaign", "int4"), ("counted_at", "timestamptz"), ("human", "bool"),
-                               ("contact_state", "text"), ("next", "timestamptz")), _CLOSE_SQL),
+                               ("contact_state", "text"), ("next", "timestamptz"), ("complete_reached", "bool")),
+              _CLOSE_SQL),
 ))
 _CLOSE_PARAMS = tuple(name for name, _ in _STATEMENTS.statements["dialer_close"].params)
 
@@ -598,8 +616,11 @@ async def close_attempt(
     result: CallResult,
     policy: RetryPolicy,
     now: datetime,
+    complete_reached: bool = False,
 ) -> ClosedAttempt | None:
-    """Record a call's end, its ledger row and the contact's next step, once, in one statement.
+    """Record a call's end, its ledger row and the contact's next step, once, in one statement; with
+    `complete_reached` (the campaign's `ReachedAction.COMPLETE`) a human answer also completes the
+    subscriber's numbers called before in the campaign that wait for a retry.
 
     Returns None when the attempt was already closed (e.g. reconciled by another worker while this
     one stalled): the second report changes nothing.
@@ -610,7 +631,7 @@ async def close_attempt(
         **attempt_columns(result), "attempt": ref.attempt_id, "company": ref.company_id,
         "key": ref.subscriber_key, "phone": ref.phone, "campaign": ref.campaign_id,
         "counted_at": result.answered_at or result.ended_at or now, "human": human,
-        "contact_state": step.state.value, "next": step.next_attempt_at,
+        "contact_state": step.state.value, "next": step.next_attempt_at, "complete_reached": complete_reached,
     }
     if isinstance(conn, psycopg.AsyncConnection) and conn.autocommit and (
             conn.pgconn.transaction_status == TransactionStatus.IDLE):

@@ -43,7 +43,7 @@ from dialer.campaigns import CampaignConfig
 from dialer.leasing import LeasedContact
 from dialer.pacing import ChannelLimiter
 from dialer.reservations import Admitted, AttemptRef, ClosedAttempt, close_attempt, undo_attempt
-from dialer.retries import MachineAction
+from dialer.retries import MachineAction, ReachedAction
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import TrunkLane
 from dialer.worker.reconcile import asterisk_cdr_row, merge_with_asterisk_cdr
@@ -273,7 +273,8 @@ async def _close(ctx: WorkerContext, plan: CallPlan, result: CallResult) -> Clos
         try:
             async with ctx.pg.connection() as conn:
                 return await close_attempt(conn, ref=plan.ref, result=result, policy=plan.campaign.retry,
-                                           now=ctx.wall())
+                                           now=ctx.wall(),
+                                           complete_reached=plan.campaign.reached is ReachedAction.COMPLETE)
         except (DBAPIError, psycopg.Error) as exc:
             if attempt == 7:
                 log.error("attempt %s not closed (%s); left to reconciliation", plan.admitted.attempt_id, exc)

@@ -39,6 +39,7 @@ from dialer.campaigns import load_campaign_config
 from dialer.errors import DialerError
 from dialer.leasing import notify_contacts_ready, release_unattempted_expired
 from dialer.reservations import AttemptRef, close_attempt
+from dialer.retries import ReachedAction
 from dialer.trunks import AmiUrl, parse_ami_url
 from dialer.worker.context import WorkerContext
 from dialer.worker.lanes import AmiPool
@@ -265,7 +266,8 @@ class Reconciler:
             config = await load_campaign_config(session, attempt.campaign_id)
         async with self.ctx.engine.begin() as conn:
             closed = await close_attempt(conn, ref=attempt.ref, result=result, policy=config.retry,
-                                         now=self.ctx.wall())
+                                         now=self.ctx.wall(),
+                                         complete_reached=config.reached is ReachedAction.COMPLETE)
             if closed is not None:
                 await notify_contacts_ready(conn, attempt.campaign_id)
         if closed is None:

@@ -85,10 +85,11 @@ def _ref(admitted: Admitted, contact: LeasedContact, company: int) -> AttemptRef
                       contact.phone, admitted.attempt_number)
 
 
-async def _close(database: AsyncEngine, ref: AttemptRef, result: CallResult, policy: RetryPolicy
-                 ) -> ClosedAttempt | None:
+async def _close(database: AsyncEngine, ref: AttemptRef, result: CallResult, policy: RetryPolicy,
+                 complete_reached: bool = False) -> ClosedAttempt | None:
     async with database.begin() as conn:
-        return await close_attempt(conn, ref=ref, result=result, policy=policy, now=_now())
+        return await close_attempt(conn, ref=ref, result=result, policy=policy, now=_now(),
+                                   complete_reached=complete_reached)
 
 
 async def test_concurrent_numbers_of_one_subscriber_never_exceed_the_cap(database: AsyncEngine) -> None:
@@ -195,8 +196,14 @@ HUMAN_POLICY = RetryPolicy.build("no_answer=1m", max_attempts=3)
 async def test_a_campaign_that_completes_reached_subscribers_dials_their_other_numbers_no_more(
     database: AsyncEngine,
 ) -> None:
-    company, _, trunk, leased = await _setup(database, ["+79130000021", "+79130000022", "+79130000023"])
-    first, second, third = leased
+    company, _, trunk, leased = await _setup(
+        database, ["+79130000020", "+79130000021", "+79130000022", "+79130000023"])
+    called_before, first, second, third = leased
+    # One number was called before and waits for its retry (no answer: in a minute).
+    unanswered = await _admit(database, called_before, company, trunk, UNCAPPED, complete_reached=True)
+    assert isinstance(unanswered, Admitted)
+    await _close(database, _ref(unanswered, called_before, company),
+                 _result(unanswered.channel_id, Outcome.NO_ANSWER), HUMAN_POLICY, complete_reached=True)
     admitted = await _admit(database, first, company, trunk, UNCAPPED, complete_reached=True)
     assert isinstance(admitted, Admitted)
     # While one number rings, the subscriber's others wait (the answer may complete them).
@@ -205,7 +212,7 @@ async def test_a_campaign_that_completes_reached_subscribers_dials_their_other_n
     assert waiting.next_allowed_at is not None
     assert timedelta(seconds=50) < waiting.next_allowed_at - waiting.decided_at <= timedelta(minutes=1)
     person = _result(admitted.channel_id, Outcome.ANSWERED, billsec=12, amd="HUMAN")
-    closed = await _close(database, _ref(admitted, first, company), person, HUMAN_POLICY)
+    closed = await _close(database, _ref(admitted, first, company), person, HUMAN_POLICY, complete_reached=True)
     assert closed is not None and closed.human
     done = await _admit(database, third, company, trunk, UNCAPPED, complete_reached=True)
     assert isinstance(done, HeldBack) and done.codes == ("subscriber-reached",) and done.next_allowed_at is None
@@ -216,7 +223,10 @@ async def test_a_campaign_that_completes_reached_subscribers_dials_their_other_n
             "SELECT c.phone, d.allowed, d.reasons, d.next_allowed_at FROM decision_log d"
             " JOIN contacts c ON c.id = d.contact_id ORDER BY d.id"))).all()
         attempts = (await conn.execute(text("SELECT count(*) FROM attempts"))).scalar_one()
-    assert attempts == 1
+    assert attempts == 2
+    # The answer completed, at once, the number called before (found through its attempt); the number
+    # never called is completed by the gate when it comes up.
+    assert (contacts["+79130000020"].state, contacts["+79130000020"].last_outcome) == ("done", "subscriber-reached")
     assert contacts["+79130000021"].state == "done" and contacts["+79130000021"].last_outcome == "answered"
     assert contacts["+79130000022"].state == "ready" and contacts["+79130000022"].attempts == 0
     assert contacts["+79130000022"].next_attempt_at == waiting.next_allowed_at
@@ -225,6 +235,7 @@ async def test_a_campaign_that_completes_reached_subscribers_dials_their_other_n
         "done", "subscriber-reached", None, 0)
     assert [(r.phone, r.allowed, r.reasons[0]["code"], r.next_allowed_at) for r in logs] == [
         ("+79130000022", False, "subscriber-in-call", waiting.next_allowed_at),
+        ("+79130000020", False, "subscriber-reached", None),
         ("+79130000023", False, "subscriber-reached", None),
     ]
 
