@@ -144,9 +144,10 @@ async def withdraw_call_list(session: AsyncSession, campaign: str, call_list_id:
                 OR (c.state = 'dialing' AND NOT EXISTS (SELECT 1 FROM attempts a
                                                          WHERE a.contact_id = c.id AND a.ended_at IS NULL)))
         """), params)
+    # From the open attempts (few, ix_attempts_open), not a second pass over the campaign's contacts.
     in_call = await session.scalar(text(
-        "SELECT count(*) FROM contacts WHERE campaign_id = :campaign AND call_list_id = :list AND state = 'dialing'"
-    ), params)
+        """SELECT count(DISTINCT a.contact_id) FROM attempts a JOIN contacts c ON c.id = a.contact_id
+            WHERE a.ended_at IS NULL AND a.campaign_id = :campaign AND c.call_list_id = :list"""), params)
     await notify_campaign(session, campaign_id)
     return ListWithdrawal(campaign, call_list_id, int(getattr(excluded, "rowcount", 0) or 0), int(in_call or 0))
 

@@ -22,7 +22,7 @@ from ami.protocol import CONTROL_CHARACTERS
 from dialer.answered import AnsweredLeg
 from dialer.companies import DEFAULT_COMPANY, CompanyConfig, company_config, ensure_company
 from dialer.db.models import CallList, Campaign, CampaignStatus, CampaignTrunk, Company, Trunk
-from dialer.errors import ConflictError, InvalidValueError, NotFoundError
+from dialer.errors import ConflictError, InvalidValueError, NotFoundError, parse_choice
 from dialer.lifecycle import USER_ACTIONS, Action, apply_action, notify_campaign
 from dialer.names import validate_name
 from dialer.retries import DEFAULT_MAX_ATTEMPTS, MachineAction, ReachedAction, RetryPolicy
@@ -193,18 +193,10 @@ def _text(value: str, field_name: str, pattern: re.Pattern[str] | None = None, m
     return value
 
 
-def _reached_action(value: str) -> ReachedAction:
-    try:
-        return ReachedAction(value)
-    except ValueError:
-        known = "|".join(a.value for a in ReachedAction)
-        raise InvalidValueError("reached", f"{value!r} is not one of {known}") from None
-
-
 def _limits_and_settings(spec: CampaignSpec) -> dict[str, Any]:
     """Column values of everything in `spec` that needs no database look-up."""
     policy = RetryPolicy.build(spec.retry, spec.max_attempts, spec.machine)
-    reached = _reached_action(spec.reached)
+    reached = parse_choice(ReachedAction, spec.reached, "reached")
     low, high = DIAL_TIMEOUT_RANGE
     if not low <= spec.dial_timeout <= high:
         raise InvalidValueError("dial_timeout", f"{spec.dial_timeout} s must be between {low} and {high} s")

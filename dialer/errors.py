@@ -1,5 +1,10 @@
 """Exception hierarchy of the dialer package."""
 
+from enum import StrEnum
+from typing import TypeVar
+
+E = TypeVar("E", bound=StrEnum)
+
 
 class DialerError(Exception):
     """Base of every error raised by the dialer engine."""
@@ -28,3 +33,11 @@ class InvalidValueError(DialerError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def parse_choice(kind: type[E], value: str, field: str) -> E:
+    """`value` as a member of `kind`, else an InvalidValueError naming `field` and the choices."""
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidValueError(field, f"{value!r} is not one of {'|'.join(m.value for m in kind)}") from None

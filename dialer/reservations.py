@@ -340,12 +340,8 @@ _HOLD_MANY_SQL = """
     """
 
 # Close the attempt once, count a human answer in the ledger, and move the contact on, atomically: a
-# concurrent gate's history read sees either the open attempt or the ledger row, never neither. Where the
-# campaign completes reached subscribers, a human answer also completes the subscriber's other numbers that
-# were called before in the campaign and wait for a retry (found through attempts: contacts have no index by
-# subscriber); the gate completes the rest when they come up.
-_REACHED_REASONS = sql_literal(json.dumps([reason_json(SUBSCRIBER_REACHED)])) + "::jsonb"
-_CLOSE_SQL = f"""
+# concurrent gate's history read sees either the open attempt or the ledger row, never neither.
+_CLOSE_CTES = """
     WITH closed AS (
         UPDATE attempts SET state = %(state)s, outcome = %(outcome)s, answered_at = %(answered_at)s,
                ended_at = %(ended_at)s, hangup_cause = %(hangup_cause)s, amd_status = %(amd_status)s,
@@ -363,11 +359,20 @@ _CLOSE_SQL = f"""
         UPDATE contacts SET state = %(contact_state)s, next_attempt_at = COALESCE(%(next)s, next_attempt_at),
                last_outcome = %(outcome)s, lease_owner = NULL, lease_expires_at = NULL, updated_at = now()
          WHERE id IN (SELECT contact_id FROM closed)
-        RETURNING id),
+        RETURNING id)"""
+_CLOSE_COUNTS = """
+    SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM ledger), (SELECT count(*) FROM moved)
+    """
+_CLOSE_SQL = _CLOSE_CTES + _CLOSE_COUNTS
+# A person's answer in a campaign that completes reached subscribers (`dialer_close_reached`, only then) also
+# completes the subscriber's other numbers called before in the campaign that wait for a retry (found through
+# attempts: contacts have no index by subscriber); the gate completes the rest when they come up.
+_REACHED_REASONS = sql_literal(json.dumps([reason_json(SUBSCRIBER_REACHED)])) + "::jsonb"
+_CLOSE_REACHED_SQL = _CLOSE_CTES + f""",
     siblings AS (
         UPDATE contacts s SET state = 'done', last_outcome = '{ReasonCode.SUBSCRIBER_REACHED.value}',
                updated_at = now()
-         WHERE %(complete_reached)s AND EXISTS (SELECT 1 FROM ledger) AND s.state = 'ready'
+         WHERE EXISTS (SELECT 1 FROM ledger) AND s.state = 'ready'
            AND s.id NOT IN (SELECT contact_id FROM closed)
            AND s.id IN (SELECT a.contact_id FROM attempts a
                          WHERE a.company_id = %(company)s AND a.subscriber_key = %(key)s
@@ -375,9 +380,7 @@ _CLOSE_SQL = f"""
         RETURNING s.id),
     sibling_log AS (
         INSERT INTO decision_log (contact_id, at, allowed, reasons)
-        SELECT id, %(counted_at)s, false, {_REACHED_REASONS} FROM siblings)
-    SELECT (SELECT count(*) FROM closed), (SELECT count(*) FROM ledger), (SELECT count(*) FROM moved)
-    """
+        SELECT id, %(counted_at)s, false, {_REACHED_REASONS} FROM siblings)""" + _CLOSE_COUNTS
 
 
 async def _execute(conn: HotConnection, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -395,6 +398,14 @@ async def _execute_only(conn: HotConnection, sql: str, params: Mapping[str, Any]
         await cur.execute(sql, params, prepare=True)
 
 
+_CLOSE_PARAM_TYPES = (
+    ("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"), ("ended_at", "timestamptz"),
+    ("hangup_cause", "int4"), ("amd_status", "text"), ("amd_cause", "text"), ("billsec", "int4"),
+    ("ring_seconds", "numeric"), ("attempt", "int8"), ("company", "int4"), ("key", "text"), ("phone", "text"),
+    ("campaign", "int4"), ("counted_at", "timestamptz"), ("human", "bool"), ("contact_state", "text"),
+    ("next", "timestamptz"),
+)
+
 # The gate's and the close's statements, prepared once per connection and run by EXECUTE in one
 # simple-query message per round trip (dialer.db.prepared): BEGIN + campaign status + subscriber lock
 # + history, then the write + COMMIT.
@@ -409,15 +420,10 @@ _STATEMENTS = PreparedSet((
     Statement("dialer_gate_hold", (("outcome", "text"), ("company", "int4"), ("phone", "text"),
                                    ("state", "text"), ("next", "timestamptz"), ("contact", "int8"),
                                    ("worker", "text"), ("at", "timestamptz"), ("reasons", "jsonb")), _HOLD_SQL),
-    Statement("dialer_close", (("state", "text"), ("outcome", "text"), ("answered_at", "timestamptz"),
-                               ("ended_at", "timestamptz"), ("hangup_cause", "int4"), ("amd_status", "text"),
-                               ("amd_cause", "text"), ("billsec", "int4"), ("ring_seconds", "numeric"),
-                               ("attempt", "int8"), ("company", "int4"), ("key", "text"), ("phone", "text"),
-                               ("campaign", "int4"), ("counted_at", "timestamptz"), ("human", "bool"),
-                               ("contact_state", "text"), ("next", "timestamptz"), ("complete_reached", "bool")),
-              _CLOSE_SQL),
+    Statement("dialer_close", _CLOSE_PARAM_TYPES, _CLOSE_SQL),
+    Statement("dialer_close_reached", _CLOSE_PARAM_TYPES, _CLOSE_REACHED_SQL),
 ))
-_CLOSE_PARAMS = tuple(name for name, _ in _STATEMENTS.statements["dialer_close"].params)
+_CLOSE_PARAMS = tuple(name for name, _ in _CLOSE_PARAM_TYPES)
 
 
 async def admit_attempt(
@@ -631,22 +637,23 @@ async def close_attempt(
         **attempt_columns(result), "attempt": ref.attempt_id, "company": ref.company_id,
         "key": ref.subscriber_key, "phone": ref.phone, "campaign": ref.campaign_id,
         "counted_at": result.answered_at or result.ended_at or now, "human": human,
-        "contact_state": step.state.value, "next": step.next_attempt_at, "complete_reached": complete_reached,
+        "contact_state": step.state.value, "next": step.next_attempt_at,
     }
+    siblings = complete_reached and human
     if isinstance(conn, psycopg.AsyncConnection) and conn.autocommit and (
             conn.pgconn.transaction_status == TransactionStatus.IDLE):
         # The worker's hot path: the prepared statement, one send and one read (dialer.db.prepared).
-        closed = await _close_prepared(conn, params)
+        closed = await _close_prepared(conn, "dialer_close_reached" if siblings else "dialer_close", params)
     else:
-        rows = await _execute(conn, _CLOSE_SQL, params)
+        rows = await _execute(conn, _CLOSE_REACHED_SQL if siblings else _CLOSE_SQL, params)
         closed = bool(rows) and rows[0][0] != 0
     if not closed:
         return None
     return ClosedAttempt(attempt_id=ref.attempt_id, contact_id=ref.contact_id, step=step, human=human)
 
 
-async def _close_prepared(conn: psycopg.AsyncConnection[Any], params: Mapping[str, Any]) -> bool:
-    sql = _STATEMENTS.execute_sql("dialer_close", [params[name] for name in _CLOSE_PARAMS])
+async def _close_prepared(conn: psycopg.AsyncConnection[Any], statement: str, params: Mapping[str, Any]) -> bool:
+    sql = _STATEMENTS.execute_sql(statement, [params[name] for name in _CLOSE_PARAMS])
     result = (await _STATEMENTS.run(conn, lambda: simple_query(conn, sql)))[0]
     return bool(result.ntuples) and result.get_value(0, 0) not in (None, b"0")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from ami.outcomes import Outcome
 from dialer.db.models import ContactState
-from dialer.errors import InvalidValueError
+from dialer.errors import InvalidValueError, parse_choice
 
 __all__ = [
     "DEFAULT_DELAYS",
@@ -240,11 +240,7 @@ class RetryPolicy:
 
 
 def _machine(value: MachineAction | str) -> MachineAction:
-    try:
-        return MachineAction(value)
-    except ValueError:
-        known = "|".join(m.value for m in MachineAction)
-        raise InvalidValueError("machine", f"{value!r} is not one of {known}") from None
+    return parse_choice(MachineAction, value, "machine")
 
 
 @dataclass(frozen=True, slots=True)
